@@ -1,0 +1,17 @@
+namespace Chat;
+
+/// <summary>A customer of a tenant, known through one or more channel identities.</summary>
+public sealed record Contact
+{
+    /// <summary>The contact id.</summary>
+    public long Id { get; init; }
+
+    /// <summary>The tenant (shop) the contact belongs to.</summary>
+    public required string TenantId { get; init; }
+
+    /// <summary>The name shown to agents, when known.</summary>
+    public string? DisplayName { get; init; }
+
+    /// <summary>When the contact was first seen.</summary>
+    public DateTimeOffset CreatedAt { get; init; }
+}

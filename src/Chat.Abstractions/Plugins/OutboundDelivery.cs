@@ -1,0 +1,14 @@
+namespace Chat.Plugins;
+
+/// <summary>One attempt to deliver an outbound message to a platform.</summary>
+public sealed record OutboundDelivery
+{
+    /// <summary>The stored message to deliver.</summary>
+    public required ChatMessage Message { get; init; }
+
+    /// <summary>The customer's identity on the platform.</summary>
+    public required ChannelIdentity Recipient { get; init; }
+
+    /// <summary>The attempt number, from 1.</summary>
+    public int Attempt { get; init; } = 1;
+}

@@ -1,0 +1,17 @@
+namespace Chat.Storage;
+
+/// <summary>A filter and page for <see cref="IConversationStore.ListConversationsAsync"/>.</summary>
+public sealed record ConversationQuery
+{
+    /// <summary>The tenant.</summary>
+    public required string TenantId { get; init; }
+
+    /// <summary>Only conversations in this status, if set.</summary>
+    public ConversationStatus? Status { get; init; }
+
+    /// <summary>Only conversations assigned to this agent, if set.</summary>
+    public string? AssigneeId { get; init; }
+
+    /// <summary>The most conversations to return.</summary>
+    public int Limit { get; init; } = 50;
+}

@@ -1,0 +1,43 @@
+namespace Chat.Storage;
+
+/// <summary>Contacts, their channel identities and their conversations.</summary>
+public interface IConversationStore
+{
+    /// <summary>Finds the contact a channel identity belongs to, creating both when the identity is new.</summary>
+    /// <param name="tenantId">The tenant.</param>
+    /// <param name="identity">The channel and the platform's user id.</param>
+    /// <param name="displayName">The name to give a new contact, if known.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The contact.</returns>
+    ValueTask<Contact> ResolveContactAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken);
+
+    /// <summary>Returns the contact's current conversation on a channel, opening a queued one when there is none.</summary>
+    /// <param name="tenantId">The tenant.</param>
+    /// <param name="contactId">The contact.</param>
+    /// <param name="channelId">The channel.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The conversation.</returns>
+    ValueTask<Conversation> GetOrCreateConversationAsync(string tenantId, long contactId, string channelId, CancellationToken cancellationToken);
+
+    /// <summary>Returns a conversation, or null when the tenant has none with that id.</summary>
+    /// <param name="tenantId">The tenant.</param>
+    /// <param name="conversationId">The conversation.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The conversation, or null.</returns>
+    ValueTask<Conversation?> GetConversationAsync(string tenantId, long conversationId, CancellationToken cancellationToken);
+
+    /// <summary>Lists a tenant's conversations, newest activity first.</summary>
+    /// <param name="query">The filter and page.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The conversations.</returns>
+    ValueTask<IReadOnlyList<Conversation>> ListConversationsAsync(ConversationQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Sets a conversation's status and assignee.</summary>
+    /// <param name="tenantId">The tenant.</param>
+    /// <param name="conversationId">The conversation.</param>
+    /// <param name="status">The new status.</param>
+    /// <param name="assigneeId">The new assignee, or null for none.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The changed conversation.</returns>
+    ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, CancellationToken cancellationToken);
+}
