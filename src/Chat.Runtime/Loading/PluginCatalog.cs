@@ -93,8 +93,10 @@ internal sealed class PluginCatalog : IPluginCatalog, IDisposable
         {
             for (var i = 0; i < plugin.Contracts.Count; i++)
             {
-                if (plugin.Contracts[i] is T service)
+                var (contract, instance) = plugin.Contracts[i];
+                if (contract == typeof(T))
                 {
+                    var service = (T)instance;
                     found.Add((service is IChannelPlugin channel ? channel.Priority : 0, plugin.Info.Id, i, service));
                 }
             }
@@ -184,12 +186,12 @@ internal sealed class PluginCatalog : IPluginCatalog, IDisposable
         try
         {
             var instance = ActivatorUtilities.GetServiceOrCreateInstance(_hostServices, registration.Type);
-            var contracts = new List<object>();
+            var contracts = new List<(Type, object)>();
             foreach (var contract in ContractTypes)
             {
                 if (contract.IsInstanceOfType(instance))
                 {
-                    contracts.Add(contract == typeof(IChannelPlugin) ? CreateGuard(registration.Id, (IChannelPlugin)instance) : instance);
+                    contracts.Add((contract, contract == typeof(IChannelPlugin) ? CreateGuard(registration.Id, (IChannelPlugin)instance) : instance));
                 }
             }
 
@@ -268,10 +270,13 @@ internal sealed class PluginCatalog : IPluginCatalog, IDisposable
             var assembly = loader.LoadDefaultAssembly();
             var types = assembly.GetTypes(); // eager: a missing dependency shows now, not at the first message
             provider = Compose(id, folder, assembly, types);
-            var contracts = new List<object>();
+            var contracts = new List<(Type, object)>();
             foreach (var contract in ContractTypes)
             {
-                contracts.AddRange(provider.GetServices(contract).OfType<object>());
+                foreach (var service in provider.GetServices(contract))
+                {
+                    contracts.Add((contract, service!));
+                }
             }
 
             if (contracts.Count == 0)
@@ -381,11 +386,12 @@ internal sealed class PluginCatalog : IPluginCatalog, IDisposable
 
     private sealed record LoadedState(IReadOnlyList<LoadedPlugin> Loaded, IReadOnlyList<PluginInfo> Infos);
 
-    private sealed class LoadedPlugin(PluginInfo info, IReadOnlyList<object> contracts, IDisposable? owner) : IDisposable
+    private sealed class LoadedPlugin(PluginInfo info, IReadOnlyList<(Type Contract, object Service)> contracts, IDisposable? owner) : IDisposable
     {
         public PluginInfo Info { get; } = info;
 
-        public IReadOnlyList<object> Contracts { get; } = contracts;
+        /// <summary>Each contract implementation, with the contract it was registered as.</summary>
+        public IReadOnlyList<(Type Contract, object Service)> Contracts { get; } = contracts;
 
         public static LoadedPlugin Failed(PluginInfo info) => new(info, [], owner: null);
 
