@@ -51,9 +51,15 @@ public static class ChatServiceCollectionExtensions
 
     private static ChatBuilder AddChatCore(IServiceCollection services, IConfiguration configuration)
     {
+        // A second AddChat adds its configuration to the options but registers nothing twice.
+        if (services.Any(static d => d.ServiceType == typeof(ChatConfiguration)))
+        {
+            return new ChatBuilder(services);
+        }
+
         services.AddOptions<ChatOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ChatOptions>, ChatOptionsValidator>());
-        services.TryAddSingleton(new ChatConfiguration(configuration));
+        services.AddSingleton(new ChatConfiguration(configuration));
         services.TryAddSingleton(TimeProvider.System);
         services.AddLogging();
         services.AddMetrics();
