@@ -12,6 +12,9 @@ public sealed record ConversationQuery
     /// <summary>Only conversations assigned to this agent, if set.</summary>
     public string? AssigneeId { get; init; }
 
-    /// <summary>The most conversations to return.</summary>
+    /// <summary>The most conversations to return, 1 to 1,000. Default 50.</summary>
     public int Limit { get; init; } = 50;
+
+    /// <summary>Whether the read must see every acknowledged write. Default <see cref="ReadConsistency.Strong"/>.</summary>
+    public ReadConsistency Consistency { get; init; }
 }

@@ -10,17 +10,15 @@ namespace Chat.Storage;
 public interface IMessageStore
 {
     /// <summary>Stores a message, assigning its id and sequence number.</summary>
-    /// <param name="message">The message; <see cref="ChatMessage.Id"/> and <see cref="ChatMessage.Seq"/> are ignored.</param>
+    /// <param name="message">The message; <see cref="ChatMessage.Id"/> and <see cref="ChatMessage.Seq"/> are ignored.
+    /// It is checked with <see cref="MessageValidation.Validate"/> first.</param>
     /// <param name="cancellationToken">Cancels waiting; a message already handed to the database may still be stored.</param>
     /// <returns>The stored message, and whether it was a retry of one stored before.</returns>
     ValueTask<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken);
 
-    /// <summary>Reads a conversation's messages after a sequence number, in ascending order.</summary>
-    /// <param name="tenantId">The tenant.</param>
-    /// <param name="conversationId">The conversation.</param>
-    /// <param name="afterSeq">Return messages with a greater sequence number; 0 for all.</param>
-    /// <param name="limit">The most messages to return.</param>
+    /// <summary>Reads a page of a conversation's messages after a sequence number, in ascending order.</summary>
+    /// <param name="query">The conversation, the sequence number to read after, the page size and the consistency.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
-    /// <returns>The messages, oldest first.</returns>
-    ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(string tenantId, long conversationId, long afterSeq, int limit, CancellationToken cancellationToken);
+    /// <returns>The messages, oldest first; fewer than the limit at the end of the history.</returns>
+    ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(MessageQuery query, CancellationToken cancellationToken);
 }

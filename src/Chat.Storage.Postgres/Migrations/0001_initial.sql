@@ -1,0 +1,158 @@
+-- Chat storage, version 1. Every table carries tenant_id, first in every primary key, so the schema can be
+-- distributed by Citus on tenant_id (chat.worker_leases, cluster-wide, uses the tenant '*' and would be a
+-- reference table).
+CREATE SCHEMA IF NOT EXISTS chat;
+
+CREATE TABLE chat.tenants (
+    tenant_id   text        NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id)
+);
+
+CREATE TABLE chat.contacts (
+    tenant_id    text        NOT NULL,
+    id           bigint      NOT NULL,
+    display_name text,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id)
+);
+
+CREATE TABLE chat.channel_identities (
+    tenant_id        text        NOT NULL,
+    channel_id       text        NOT NULL,
+    platform_user_id text        NOT NULL,
+    contact_id       bigint      NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, channel_id, platform_user_id)
+);
+
+CREATE TABLE chat.conversations (
+    tenant_id   text        NOT NULL,
+    id          bigint      NOT NULL,
+    channel_id  text        NOT NULL,
+    contact_id  bigint      NOT NULL,
+    status      smallint    NOT NULL DEFAULT 0,
+    assignee_id text,
+    last_seq    bigint      NOT NULL DEFAULT 0,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id),
+    -- One conversation per contact and channel; it cycles through its statuses and keeps one history.
+    UNIQUE (tenant_id, contact_id, channel_id)
+);
+CREATE INDEX conversations_by_status ON chat.conversations (tenant_id, status, updated_at DESC);
+CREATE INDEX conversations_by_assignee ON chat.conversations (tenant_id, assignee_id, updated_at DESC) WHERE assignee_id IS NOT NULL;
+
+CREATE TABLE chat.messages (
+    tenant_id           text        NOT NULL,
+    conversation_id     bigint      NOT NULL,
+    seq                 bigint      NOT NULL,
+    id                  bigint      NOT NULL,
+    channel_id          text        NOT NULL,
+    direction           smallint    NOT NULL,
+    sender_kind         smallint    NOT NULL,
+    sender_id           text        NOT NULL,
+    sender_name         text,
+    kind                smallint    NOT NULL,
+    content             text        NOT NULL,
+    client_message_id   text,
+    platform_message_id text,
+    metadata            jsonb       NOT NULL DEFAULT '{}',
+    created_at          timestamptz NOT NULL,
+    platform_timestamp  timestamptz,
+    PRIMARY KEY (tenant_id, conversation_id, seq)
+);
+CREATE UNIQUE INDEX messages_by_id ON chat.messages (tenant_id, id);
+CREATE UNIQUE INDEX messages_by_client_id ON chat.messages (tenant_id, conversation_id, client_message_id) WHERE client_message_id IS NOT NULL;
+CREATE UNIQUE INDEX messages_by_platform_id ON chat.messages (tenant_id, channel_id, platform_message_id) WHERE platform_message_id IS NOT NULL;
+
+CREATE TABLE chat.outbox (
+    tenant_id       text        NOT NULL,
+    message_id      bigint      NOT NULL,
+    channel_id      text        NOT NULL,
+    status          smallint    NOT NULL DEFAULT 0,
+    attempts        integer     NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    last_error      text,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, message_id)
+);
+CREATE INDEX outbox_due ON chat.outbox (next_attempt_at) WHERE status IN (0, 1);
+
+CREATE TABLE chat.worker_leases (
+    tenant_id  text        NOT NULL DEFAULT '*',
+    worker_id  integer     NOT NULL CHECK (worker_id BETWEEN 0 AND 1023),
+    node_name  text        NOT NULL,
+    token      uuid        NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (tenant_id, worker_id)
+);
+
+-- Appends a batch in one round trip and one transaction. Locks the batch's conversations (in one order, so
+-- concurrent batches queue instead of deadlocking), then, in a new statement that sees every batch committed
+-- before the lock was granted, returns retries as duplicates and gives new messages the next gap-free seqs.
+-- outcome: 0 stored, 1 duplicate of a stored message (its id, seq and time returned), 2 no such conversation.
+CREATE FUNCTION chat.append_batch(
+    p_idx integer[], p_tenant text[], p_conversation bigint[], p_id bigint[], p_channel text[],
+    p_direction smallint[], p_sender_kind smallint[], p_sender_id text[], p_sender_name text[],
+    p_kind smallint[], p_content text[], p_client_id text[], p_platform_id text[], p_metadata text[],
+    p_platform_ts timestamptz[])
+RETURNS TABLE (r_idx integer, r_id bigint, r_seq bigint, r_created_at timestamptz, r_outcome smallint)
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    PERFORM 1 FROM chat.conversations c
+     WHERE (c.tenant_id, c.id) IN (SELECT u.t, u.c FROM unnest(p_tenant, p_conversation) AS u(t, c))
+     ORDER BY c.tenant_id, c.id
+       FOR UPDATE;
+
+    RETURN QUERY
+    WITH input AS (
+        SELECT * FROM unnest(p_idx, p_tenant, p_conversation, p_id, p_channel, p_direction, p_sender_kind,
+                             p_sender_id, p_sender_name, p_kind, p_content, p_client_id, p_platform_id,
+                             p_metadata, p_platform_ts)
+            AS u(idx, tenant_id, conversation_id, id, channel_id, direction, sender_kind, sender_id, sender_name,
+                 kind, content, client_message_id, platform_message_id, metadata, platform_timestamp)
+    ), dup AS (
+        SELECT DISTINCT ON (d.idx) d.idx, d.id, d.seq, d.created_at
+          FROM (SELECT i.idx, m.id, m.seq, m.created_at
+                  FROM input i
+                  JOIN chat.messages m ON m.tenant_id = i.tenant_id AND m.conversation_id = i.conversation_id
+                                      AND m.client_message_id = i.client_message_id
+                UNION ALL
+                SELECT i.idx, m.id, m.seq, m.created_at
+                  FROM input i
+                  JOIN chat.messages m ON m.tenant_id = i.tenant_id AND m.channel_id = i.channel_id
+                                      AND m.platform_message_id = i.platform_message_id) d
+         ORDER BY d.idx, d.seq
+    ), fresh AS (
+        SELECT i.*, c.last_seq + row_number() OVER (PARTITION BY i.tenant_id, i.conversation_id ORDER BY i.idx) AS seq
+          FROM input i
+          JOIN chat.conversations c ON c.tenant_id = i.tenant_id AND c.id = i.conversation_id
+         WHERE NOT EXISTS (SELECT 1 FROM dup d WHERE d.idx = i.idx)
+    ), ins AS (
+        INSERT INTO chat.messages (tenant_id, conversation_id, seq, id, channel_id, direction, sender_kind, sender_id,
+                                   sender_name, kind, content, client_message_id, platform_message_id, metadata,
+                                   created_at, platform_timestamp)
+        SELECT f.tenant_id, f.conversation_id, f.seq, f.id, f.channel_id, f.direction, f.sender_kind, f.sender_id,
+               f.sender_name, f.kind, f.content, f.client_message_id, f.platform_message_id,
+               coalesce(f.metadata, '{}')::jsonb, now(), f.platform_timestamp
+          FROM fresh f
+        RETURNING 1
+    ), upd AS (
+        UPDATE chat.conversations c
+           SET last_seq = g.max_seq, updated_at = now()
+          FROM (SELECT f.tenant_id, f.conversation_id, max(f.seq) AS max_seq FROM fresh f GROUP BY 1, 2) g
+         WHERE c.tenant_id = g.tenant_id AND c.id = g.conversation_id
+        RETURNING 1
+    )
+    SELECT f.idx, f.id, f.seq, now(), 0::smallint FROM fresh f
+    UNION ALL
+    SELECT d.idx, d.id, d.seq, d.created_at, 1::smallint FROM dup d
+    UNION ALL
+    SELECT i.idx, 0::bigint, 0::bigint, now(), 2::smallint
+      FROM input i
+     WHERE NOT EXISTS (SELECT 1 FROM dup d WHERE d.idx = i.idx)
+       AND NOT EXISTS (SELECT 1 FROM chat.conversations c WHERE c.tenant_id = i.tenant_id AND c.id = i.conversation_id);
+END
+$fn$;

@@ -1,0 +1,210 @@
+using Npgsql;
+
+namespace Chat.Storage.Postgres;
+
+/// <summary>Contacts, channel identities and conversations in PostgreSQL.</summary>
+internal sealed class PostgresConversationStore(PostgresDataSources dataSources, IIdGenerator ids) : IConversationStore
+{
+    private const string ConversationColumns = "id, channel_id, contact_id, status, assignee_id, last_seq, created_at, updated_at";
+
+    public async ValueTask<Contact> ResolveContactAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentException.ThrowIfNullOrWhiteSpace(identity.ChannelId, "identity.ChannelId");
+        ArgumentException.ThrowIfNullOrWhiteSpace(identity.PlatformUserId, "identity.PlatformUserId");
+
+        return await Guard(async () =>
+        {
+            for (var attempt = 0; attempt < 2; attempt++)
+            {
+                if (await FindContactAsync(tenantId, identity, cancellationToken).ConfigureAwait(false) is { } existing)
+                {
+                    return existing;
+                }
+
+                // New identity: the tenant, the identity and the contact in one statement. A concurrent creator wins
+                // the identity's primary key; then the lookup above finds its contact.
+                await using var command = dataSources.Primary.CreateCommand("""
+                    WITH t AS (INSERT INTO chat.tenants (tenant_id) VALUES ($1) ON CONFLICT DO NOTHING),
+                         i AS (INSERT INTO chat.channel_identities (tenant_id, channel_id, platform_user_id, contact_id)
+                               VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING contact_id)
+                    INSERT INTO chat.contacts (tenant_id, id, display_name)
+                    SELECT $1, i.contact_id, $5 FROM i
+                    RETURNING id, display_name, created_at
+                    """);
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = identity.ChannelId });
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = identity.PlatformUserId });
+                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = ids.NextId() });
+                command.Parameters.Add(new NpgsqlParameter { Value = (object?)displayName ?? DBNull.Value });
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return ReadContact(reader, tenantId);
+                }
+            }
+
+            throw new ChatStorageException($"Could not resolve the contact of {identity.ChannelId}/{identity.PlatformUserId} in tenant '{tenantId}'.");
+        }).ConfigureAwait(false);
+    }
+
+    public async ValueTask<Conversation> GetOrCreateConversationAsync(string tenantId, long contactId, string channelId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(channelId);
+        return await Guard(async () =>
+        {
+            await using var command = dataSources.Primary.CreateCommand($"""
+                WITH ins AS (
+                    INSERT INTO chat.conversations (tenant_id, id, channel_id, contact_id)
+                    VALUES ($1, $2, $3, $4)
+                    ON CONFLICT (tenant_id, contact_id, channel_id) DO NOTHING
+                    RETURNING {ConversationColumns})
+                SELECT {ConversationColumns} FROM ins
+                UNION ALL
+                SELECT {ConversationColumns} FROM chat.conversations
+                 WHERE tenant_id = $1 AND contact_id = $4 AND channel_id = $3
+                """);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = ids.NextId() });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channelId });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = contactId });
+            var found = await ReadConversationsAsync(command, tenantId, cancellationToken).ConfigureAwait(false);
+            if (found.Count == 0)
+            {
+                // The insert lost to a concurrent one whose row this statement's snapshot could not see yet.
+                await using var again = dataSources.Primary.CreateCommand(
+                    $"SELECT {ConversationColumns} FROM chat.conversations WHERE tenant_id = $1 AND contact_id = $2 AND channel_id = $3");
+                again.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+                again.Parameters.Add(new NpgsqlParameter<long> { TypedValue = contactId });
+                again.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channelId });
+                found = await ReadConversationsAsync(again, tenantId, cancellationToken).ConfigureAwait(false);
+            }
+
+            return found.Count > 0
+                ? found[0]
+                : throw new ChatStorageException($"Could not open a conversation for contact {contactId} on channel '{channelId}'.");
+        }).ConfigureAwait(false);
+    }
+
+    public async ValueTask<Conversation?> GetConversationAsync(string tenantId, long conversationId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        return await Guard(async () =>
+        {
+            await using var command = dataSources.Primary.CreateCommand(
+                $"SELECT {ConversationColumns} FROM chat.conversations WHERE tenant_id = $1 AND id = $2");
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = conversationId });
+            var found = await ReadConversationsAsync(command, tenantId, cancellationToken).ConfigureAwait(false);
+            return found.Count > 0 ? found[0] : null;
+        }).ConfigureAwait(false);
+    }
+
+    public async ValueTask<IReadOnlyList<Conversation>> ListConversationsAsync(ConversationQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentException.ThrowIfNullOrWhiteSpace(query.TenantId, "query.TenantId");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(query.Limit, "query.Limit");
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, 1000, "query.Limit");
+        return await Guard(async () =>
+        {
+            await using var command = dataSources.For(query.Consistency).CreateCommand($"""
+                SELECT {ConversationColumns} FROM chat.conversations
+                 WHERE tenant_id = $1 AND ($2::smallint IS NULL OR status = $2) AND ($3::text IS NULL OR assignee_id = $3)
+                 ORDER BY updated_at DESC, id DESC
+                 LIMIT $4
+                """);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = query.TenantId });
+            command.Parameters.Add(new NpgsqlParameter { Value = query.Status is { } s ? (short)s : DBNull.Value });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)query.AssigneeId ?? DBNull.Value });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Limit });
+            return (IReadOnlyList<Conversation>)await ReadConversationsAsync(command, query.TenantId, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+    }
+
+    public async ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        if (!Enum.IsDefined(status))
+        {
+            throw new ArgumentOutOfRangeException(nameof(status), status, "Not a conversation status.");
+        }
+
+        return await Guard(async () =>
+        {
+            await using var command = dataSources.Primary.CreateCommand($"""
+                UPDATE chat.conversations SET status = $3, assignee_id = $4, updated_at = now()
+                 WHERE tenant_id = $1 AND id = $2
+                RETURNING {ConversationColumns}
+                """);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = conversationId });
+            command.Parameters.Add(new NpgsqlParameter<short> { TypedValue = (short)status });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)assigneeId ?? DBNull.Value });
+            var found = await ReadConversationsAsync(command, tenantId, cancellationToken).ConfigureAwait(false);
+            return found.Count > 0
+                ? found[0]
+                : throw new ChatStorageException($"Conversation {conversationId} of tenant '{tenantId}' does not exist.");
+        }).ConfigureAwait(false);
+    }
+
+    private async Task<Contact?> FindContactAsync(string tenantId, ChannelIdentity identity, CancellationToken cancellationToken)
+    {
+        await using var command = dataSources.Primary.CreateCommand("""
+            SELECT c.id, c.display_name, c.created_at
+              FROM chat.channel_identities i
+              JOIN chat.contacts c ON c.tenant_id = i.tenant_id AND c.id = i.contact_id
+             WHERE i.tenant_id = $1 AND i.channel_id = $2 AND i.platform_user_id = $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = identity.ChannelId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = identity.PlatformUserId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadContact(reader, tenantId) : null;
+    }
+
+    private static Contact ReadContact(NpgsqlDataReader reader, string tenantId) => new()
+    {
+        Id = reader.GetInt64(0),
+        TenantId = tenantId,
+        DisplayName = reader.IsDBNull(1) ? null : reader.GetString(1),
+        CreatedAt = reader.GetFieldValue<DateTimeOffset>(2),
+    };
+
+    private static async Task<List<Conversation>> ReadConversationsAsync(NpgsqlCommand command, string tenantId, CancellationToken cancellationToken)
+    {
+        var list = new List<Conversation>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(new Conversation
+            {
+                Id = reader.GetInt64(0),
+                TenantId = tenantId,
+                ChannelId = reader.GetString(1),
+                ContactId = reader.GetInt64(2),
+                Status = (ConversationStatus)reader.GetInt16(3),
+                AssigneeId = reader.IsDBNull(4) ? null : reader.GetString(4),
+                LastSeq = reader.GetInt64(5),
+                CreatedAt = reader.GetFieldValue<DateTimeOffset>(6),
+                UpdatedAt = reader.GetFieldValue<DateTimeOffset>(7),
+            });
+        }
+
+        return list;
+    }
+
+    private static async Task<T> Guard<T>(Func<Task<T>> operation)
+    {
+        try
+        {
+            return await operation().ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex) when (ex is not PostgresException)
+        {
+            throw new ChatStorageException($"PostgreSQL is unreachable: {ex.Message}", ex);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Chat.Storage.Postgres;
+
+/// <summary>The one primary <see cref="NpgsqlDataSource"/>, and the read one when a read connection string is set.</summary>
+internal sealed class PostgresDataSources : IAsyncDisposable
+{
+    public PostgresDataSources(IOptions<PostgresStorageOptions> options, ILoggerFactory loggerFactory)
+    {
+        var o = options.Value;
+        Primary = Build(o.ConnectionString, loggerFactory);
+        Read = string.IsNullOrWhiteSpace(o.ReadConnectionString) ? Primary : Build(o.ReadConnectionString, loggerFactory);
+    }
+
+    public NpgsqlDataSource Primary { get; }
+
+    public NpgsqlDataSource Read { get; }
+
+    public NpgsqlDataSource For(ReadConsistency consistency) => consistency == ReadConsistency.Relaxed ? Read : Primary;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Primary.DisposeAsync().ConfigureAwait(false);
+        if (!ReferenceEquals(Read, Primary))
+        {
+            await Read.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static NpgsqlDataSource Build(string connectionString, ILoggerFactory loggerFactory)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        builder.UseLoggerFactory(loggerFactory);
+        return builder.Build();
+    }
+}

@@ -1,0 +1,211 @@
+using System.Text.Json;
+using Chat.Storage.Internal;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Chat.Storage.Postgres;
+
+/// <summary>
+/// Messages in PostgreSQL. Appends are coalesced into batches; each batch is one call of <c>chat.append_batch</c>:
+/// one round trip, one transaction. A caller's task completes after the batch commits.
+/// </summary>
+internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
+{
+    private const string AppendSql = "SELECT r_idx, r_id, r_seq, r_created_at, r_outcome FROM chat.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+    private const int MaxAttempts = 3;
+
+    private readonly PostgresDataSources _dataSources;
+    private readonly IIdGenerator _ids;
+    private readonly AppendBatcher _batcher;
+
+    public PostgresMessageStore(PostgresDataSources dataSources, IIdGenerator ids, IOptions<PostgresStorageOptions> options)
+    {
+        _dataSources = dataSources;
+        _ids = ids;
+        var o = options.Value;
+        _batcher = new AppendBatcher(ExecuteBatchAsync, o.MaxBatchSize, o.BatchLinger, o.MaxConcurrentBatches, o.QueueCapacity);
+    }
+
+    public async ValueTask<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)
+    {
+        MessageValidation.Validate(message);
+        return await _batcher.AppendAsync(message with { Id = _ids.NextId(), Seq = 0 }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(MessageQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentException.ThrowIfNullOrWhiteSpace(query.TenantId, "query.TenantId");
+        ArgumentOutOfRangeException.ThrowIfNegative(query.AfterSeq, "query.AfterSeq");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(query.Limit, "query.Limit");
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, MessageQuery.MaxLimit, "query.Limit");
+
+        var messages = new List<ChatMessage>(Math.Min(query.Limit, 256));
+        try
+        {
+            await using var command = _dataSources.For(query.Consistency).CreateCommand("""
+                SELECT id, conversation_id, seq, channel_id, direction, sender_kind, sender_id, sender_name, kind, content,
+                       client_message_id, platform_message_id, metadata::text, created_at, platform_timestamp
+                  FROM chat.messages
+                 WHERE tenant_id = $1 AND conversation_id = $2 AND seq > $3
+                 ORDER BY seq
+                 LIMIT $4
+                """);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = query.TenantId });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = query.ConversationId });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = query.AfterSeq });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Limit });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                messages.Add(new ChatMessage
+                {
+                    Id = reader.GetInt64(0),
+                    TenantId = query.TenantId,
+                    ConversationId = reader.GetInt64(1),
+                    Seq = reader.GetInt64(2),
+                    ChannelId = reader.GetString(3),
+                    Direction = (MessageDirection)reader.GetInt16(4),
+                    Sender = new MessageSender((SenderKind)reader.GetInt16(5), reader.GetString(6))
+                    {
+                        DisplayName = reader.IsDBNull(7) ? null : reader.GetString(7),
+                    },
+                    Kind = (MessageKind)reader.GetInt16(8),
+                    Content = reader.GetString(9),
+                    ClientMessageId = reader.IsDBNull(10) ? null : reader.GetString(10),
+                    PlatformMessageId = reader.IsDBNull(11) ? null : reader.GetString(11),
+                    Metadata = MetadataJson.Parse(reader.GetString(12)),
+                    CreatedAt = reader.GetFieldValue<DateTimeOffset>(13),
+                    PlatformTimestamp = reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14),
+                });
+            }
+        }
+        catch (NpgsqlException ex) when (ex is not PostgresException)
+        {
+            throw new ChatStorageException($"Could not read conversation {query.ConversationId}: {ex.Message}", ex);
+        }
+
+        return messages;
+    }
+
+    public ValueTask DisposeAsync() => _batcher.DisposeAsync();
+
+    private async Task ExecuteBatchAsync(IReadOnlyList<PendingAppend> batch, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await AppendOnceAsync(batch, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected
+                                               or PostgresErrorCodes.SerializationFailure && attempt < MaxAttempts)
+            {
+                // Another node stored one of these platform message ids a moment ago: the retry sees it as a duplicate.
+            }
+            catch (NpgsqlException ex) when (ex is not PostgresException)
+            {
+                // The connection broke (server stopped or restarted): drop pooled connections so the next batch reconnects.
+                _dataSources.Primary.Clear();
+                throw new ChatStorageException(
+                    $"PostgreSQL is unreachable; {batch.Count} message(s) were not acknowledged and may be retried: {ex.Message}", ex);
+            }
+        }
+    }
+
+    private async Task AppendOnceAsync(IReadOnlyList<PendingAppend> batch, CancellationToken cancellationToken)
+    {
+        var n = batch.Count;
+        var idx = new int[n];
+        var tenant = new string[n];
+        var conversation = new long[n];
+        var id = new long[n];
+        var channel = new string[n];
+        var direction = new short[n];
+        var senderKind = new short[n];
+        var senderId = new string[n];
+        var senderName = new string?[n];
+        var kind = new short[n];
+        var content = new string[n];
+        var clientId = new string?[n];
+        var platformId = new string?[n];
+        var metadata = new string?[n];
+        var platformTs = new DateTime?[n];
+        for (var i = 0; i < n; i++)
+        {
+            var m = batch[i].Message;
+            idx[i] = i;
+            tenant[i] = m.TenantId;
+            conversation[i] = m.ConversationId;
+            id[i] = m.Id;
+            channel[i] = m.ChannelId;
+            direction[i] = (short)m.Direction;
+            senderKind[i] = (short)m.Sender.Kind;
+            senderId[i] = m.Sender.Id;
+            senderName[i] = m.Sender.DisplayName;
+            kind[i] = (short)m.Kind;
+            content[i] = m.Content;
+            clientId[i] = m.ClientMessageId;
+            platformId[i] = m.PlatformMessageId;
+            metadata[i] = m.Metadata.Count == 0 ? null : MetadataJson.Serialize(m.Metadata);
+            platformTs[i] = m.PlatformTimestamp?.UtcDateTime;
+        }
+
+        await using var command = _dataSources.Primary.CreateCommand(AppendSql);
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = idx });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = tenant });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = conversation });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = id });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = channel });
+        command.Parameters.Add(new NpgsqlParameter<short[]> { TypedValue = direction });
+        command.Parameters.Add(new NpgsqlParameter<short[]> { TypedValue = senderKind });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = senderId });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = senderName });
+        command.Parameters.Add(new NpgsqlParameter<short[]> { TypedValue = kind });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = content });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = clientId });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = platformId });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = metadata });
+        command.Parameters.Add(new NpgsqlParameter<DateTime?[]> { TypedValue = platformTs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+
+        var results = new (long Id, long Seq, DateTimeOffset CreatedAt, short Outcome)[n];
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                results[reader.GetInt32(0)] = (reader.GetInt64(1), reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt16(4));
+            }
+        }
+
+        // The reader is done: the implicit transaction has committed. Only now are the appends acknowledged.
+        for (var i = 0; i < n; i++)
+        {
+            var pending = batch[i];
+            var (storedId, seq, createdAt, outcome) = results[i];
+            if (outcome == 2)
+            {
+                pending.Completion.TrySetException(new ChatStorageException(
+                    $"Conversation {pending.Message.ConversationId} of tenant '{pending.Message.TenantId}' does not exist; the message was not stored."));
+                continue;
+            }
+
+            var stored = pending.Message with { Id = storedId, Seq = seq, CreatedAt = createdAt };
+            pending.Completion.TrySetResult(new AppendResult(stored, IsDuplicate: outcome == 1));
+        }
+    }
+}
+
+/// <summary>Metadata as a JSON object of strings.</summary>
+internal static class MetadataJson
+{
+    private static readonly IReadOnlyDictionary<string, string> Empty = new Dictionary<string, string>(0, StringComparer.Ordinal);
+
+    public static string Serialize(IReadOnlyDictionary<string, string> metadata) => JsonSerializer.Serialize(metadata);
+
+    public static IReadOnlyDictionary<string, string> Parse(string? json) =>
+        string.IsNullOrEmpty(json) || json == "{}"
+            ? Empty
+            : JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? Empty;
+}

@@ -1,0 +1,198 @@
+using System.Threading.Channels;
+using Chat.Storage;
+
+namespace Chat.Storage.Internal;
+
+/// <summary>One append waiting for its batch. <see cref="Completion"/> completes only after the batch commits.</summary>
+internal sealed class PendingAppend(ChatMessage message)
+{
+    public ChatMessage Message { get; } = message;
+
+    public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Retries of this append that arrived in the same batch; they get its result as duplicates.</summary>
+    public List<PendingAppend>? Followers { get; set; }
+}
+
+/// <summary>
+/// Coalesces concurrent appends into batches: one store round trip per batch, bounded by a batch size and a linger,
+/// with a fixed number of batches in flight. Shared by the storage packages (compiled into each).
+/// </summary>
+/// <remarks>
+/// Appends of one batch that repeat each other (same conversation and client message id, or same channel and platform
+/// message id) are sent once; the repeats are answered with the first one's result, marked as duplicates.
+/// </remarks>
+internal sealed class AppendBatcher : IAsyncDisposable
+{
+    private readonly Channel<PendingAppend> _queue;
+    private readonly Func<IReadOnlyList<PendingAppend>, CancellationToken, Task> _execute;
+    private readonly int _maxBatchSize;
+    private readonly TimeSpan _linger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task[] _loops;
+
+    /// <param name="execute">Stores a batch of distinct appends and completes each one's <see cref="PendingAppend.Completion"/>;
+    /// throws when the whole batch failed.</param>
+    /// <param name="maxBatchSize">The most appends in one batch.</param>
+    /// <param name="linger">How long a batch that is not full waits for more.</param>
+    /// <param name="concurrency">How many batches may be in flight at once.</param>
+    /// <param name="capacity">How many appends may wait before callers are held back.</param>
+    public AppendBatcher(Func<IReadOnlyList<PendingAppend>, CancellationToken, Task> execute, int maxBatchSize, TimeSpan linger, int concurrency, int capacity)
+    {
+        _execute = execute;
+        _maxBatchSize = maxBatchSize;
+        _linger = linger;
+        _queue = Channel.CreateBounded<PendingAppend>(new BoundedChannelOptions(capacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = concurrency == 1,
+            SingleWriter = false,
+        });
+        _loops = new Task[concurrency];
+        for (var i = 0; i < concurrency; i++)
+        {
+            _loops[i] = Task.Run(RunAsync);
+        }
+    }
+
+    public async Task<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)
+    {
+        var pending = new PendingAppend(message);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            try
+            {
+                await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ChannelClosedException ex)
+            {
+                throw new ChatStorageException("The message store is shutting down; the message was not stored.", ex);
+            }
+        }
+
+        // Cancelling stops the wait only: a message already queued may still be stored, and a retry dedupes it.
+        return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_loops).ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<PendingAppend>(_maxBatchSize);
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            Drain(reader, batch);
+            if (batch.Count < _maxBatchSize && _linger > TimeSpan.Zero)
+            {
+                await Task.Delay(_linger).ConfigureAwait(false);
+                Drain(reader, batch);
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            var distinct = Coalesce(batch);
+            try
+            {
+                await _execute(distinct, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                var error = ex as ChatStorageException
+                    ?? new ChatStorageException($"The message store could not write a batch of {batch.Count} message(s); none of them is acknowledged: {ex.Message}", ex);
+                foreach (var pending in batch)
+                {
+                    pending.Completion.TrySetException(error);
+                }
+
+                continue;
+            }
+
+            foreach (var leader in distinct)
+            {
+                if (leader.Followers is null)
+                {
+                    continue;
+                }
+
+                if (leader.Completion.Task.IsCompletedSuccessfully)
+                {
+                    var stored = leader.Completion.Task.Result.Message;
+                    foreach (var follower in leader.Followers)
+                    {
+                        follower.Completion.TrySetResult(new AppendResult(stored, IsDuplicate: true));
+                    }
+                }
+                else
+                {
+                    foreach (var follower in leader.Followers)
+                    {
+                        follower.Completion.TrySetException(leader.Completion.Task.Exception?.GetBaseException()
+                            ?? new ChatStorageException("The repeated message was not stored."));
+                    }
+                }
+            }
+        }
+    }
+
+    private void Drain(ChannelReader<PendingAppend> reader, List<PendingAppend> batch)
+    {
+        while (batch.Count < _maxBatchSize && reader.TryRead(out var pending))
+        {
+            batch.Add(pending);
+        }
+    }
+
+    private static List<PendingAppend> Coalesce(List<PendingAppend> batch)
+    {
+        Dictionary<(string, long, string), PendingAppend>? byClientId = null;
+        Dictionary<(string, string, string), PendingAppend>? byPlatformId = null;
+        var distinct = new List<PendingAppend>(batch.Count);
+        foreach (var pending in batch)
+        {
+            var m = pending.Message;
+            PendingAppend? leader = null;
+            if (m.ClientMessageId is { } clientId)
+            {
+                byClientId ??= [];
+                if (!byClientId.TryAdd((m.TenantId, m.ConversationId, clientId), pending))
+                {
+                    leader = byClientId[(m.TenantId, m.ConversationId, clientId)];
+                }
+            }
+
+            if (leader is null && m.PlatformMessageId is { } platformId)
+            {
+                byPlatformId ??= [];
+                if (!byPlatformId.TryAdd((m.TenantId, m.ChannelId, platformId), pending))
+                {
+                    leader = byPlatformId[(m.TenantId, m.ChannelId, platformId)];
+                    if (m.ClientMessageId is { } ownClientId)
+                    {
+                        byClientId![(m.TenantId, m.ConversationId, ownClientId)] = leader;
+                    }
+                }
+            }
+
+            if (leader is null)
+            {
+                distinct.Add(pending);
+            }
+            else
+            {
+                (leader.Followers ??= []).Add(pending);
+            }
+        }
+
+        return distinct;
+    }
+}
