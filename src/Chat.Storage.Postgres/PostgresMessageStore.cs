@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Chat.Storage.Internal;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -195,17 +194,4 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
             pending.Completion.TrySetResult(new AppendResult(stored, IsDuplicate: outcome == 1));
         }
     }
-}
-
-/// <summary>Metadata as a JSON object of strings.</summary>
-internal static class MetadataJson
-{
-    private static readonly IReadOnlyDictionary<string, string> Empty = new Dictionary<string, string>(0, StringComparer.Ordinal);
-
-    public static string Serialize(IReadOnlyDictionary<string, string> metadata) => JsonSerializer.Serialize(metadata);
-
-    public static IReadOnlyDictionary<string, string> Parse(string? json) =>
-        string.IsNullOrEmpty(json) || json == "{}"
-            ? Empty
-            : JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? Empty;
 }

@@ -1,5 +1,4 @@
-using System.Reflection;
-using System.Text.RegularExpressions;
+using Chat.Storage.Internal;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -14,7 +13,8 @@ internal sealed partial class PostgresMigrator(PostgresDataSources dataSources, 
     /// <summary>The advisory lock key: "chatmigr" in ASCII.</summary>
     private const long LockKey = 0x636861746D696772;
 
-    public static IReadOnlyList<(int Version, string Name, string Sql)> Migrations { get; } = Load();
+    public static IReadOnlyList<(int Version, string Name, string Sql)> Migrations { get; } =
+        EmbeddedMigrations.Load(typeof(PostgresMigrator).Assembly, "Chat.Storage.Postgres.Migrations");
 
     public async Task ApplyAsync(CancellationToken cancellationToken)
     {
@@ -72,30 +72,6 @@ internal sealed partial class PostgresMigrator(PostgresDataSources dataSources, 
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
-
-    private static List<(int, string, string)> Load()
-    {
-        var assembly = typeof(PostgresMigrator).Assembly;
-        var migrations = new List<(int, string, string)>();
-        foreach (var resource in assembly.GetManifestResourceNames())
-        {
-            var match = MigrationName().Match(resource);
-            if (!match.Success)
-            {
-                continue;
-            }
-
-            using var stream = assembly.GetManifestResourceStream(resource)!;
-            using var reader = new StreamReader(stream);
-            migrations.Add((int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), match.Groups[2].Value, reader.ReadToEnd()));
-        }
-
-        migrations.Sort(static (a, b) => a.Item1.CompareTo(b.Item1));
-        return migrations;
-    }
-
-    [GeneratedRegex(@"^Chat\.Storage\.Postgres\.Migrations\.(\d{4})_(\w+)\.sql$")]
-    private static partial Regex MigrationName();
 
     private static partial class Log
     {

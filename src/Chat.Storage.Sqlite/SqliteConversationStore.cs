@@ -1,0 +1,166 @@
+using Microsoft.Data.Sqlite;
+
+namespace Chat.Storage.Sqlite;
+
+/// <summary>Contacts, channel identities and conversations in SQLite.</summary>
+internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenerator ids) : IConversationStore
+{
+    private const string ConversationColumns = "id, channel_id, contact_id, status, assignee_id, last_seq, created_at, updated_at";
+
+    public async ValueTask<Contact> ResolveContactAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentException.ThrowIfNullOrWhiteSpace(identity.ChannelId, "identity.ChannelId");
+        ArgumentException.ThrowIfNullOrWhiteSpace(identity.PlatformUserId, "identity.PlatformUserId");
+        return await database.WriteAsync((connection, transaction) =>
+        {
+            using var find = SqliteMessageStore.Command(connection, transaction, """
+                SELECT c.id, c.display_name, c.created_at FROM channel_identities i
+                  JOIN contacts c ON c.tenant_id = i.tenant_id AND c.id = i.contact_id
+                 WHERE i.tenant_id = $t AND i.channel_id = $c AND i.platform_user_id = $u
+                """, "$t", "$c", "$u");
+            find.Parameters[0].Value = tenantId;
+            find.Parameters[1].Value = identity.ChannelId;
+            find.Parameters[2].Value = identity.PlatformUserId;
+            using (var reader = find.ExecuteReader())
+            {
+                if (reader.Read())
+                {
+                    return new Contact
+                    {
+                        Id = reader.GetInt64(0),
+                        TenantId = tenantId,
+                        DisplayName = reader.IsDBNull(1) ? null : reader.GetString(1),
+                        CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
+                    };
+                }
+            }
+
+            var now = database.NowMilliseconds();
+            var contactId = ids.NextId();
+            using var insert = SqliteMessageStore.Command(connection, transaction, """
+                INSERT INTO tenants (tenant_id, created_at) VALUES ($t, $n) ON CONFLICT DO NOTHING;
+                INSERT INTO channel_identities (tenant_id, channel_id, platform_user_id, contact_id, created_at) VALUES ($t, $c, $u, $id, $n);
+                INSERT INTO contacts (tenant_id, id, display_name, created_at) VALUES ($t, $id, $name, $n);
+                """, "$t", "$c", "$u", "$id", "$name", "$n");
+            insert.Parameters[0].Value = tenantId;
+            insert.Parameters[1].Value = identity.ChannelId;
+            insert.Parameters[2].Value = identity.PlatformUserId;
+            insert.Parameters[3].Value = contactId;
+            insert.Parameters[4].Value = (object?)displayName ?? DBNull.Value;
+            insert.Parameters[5].Value = now;
+            insert.ExecuteNonQuery();
+            return new Contact { Id = contactId, TenantId = tenantId, DisplayName = displayName, CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(now) };
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<Conversation> GetOrCreateConversationAsync(string tenantId, long contactId, string channelId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(channelId);
+        return await database.WriteAsync((connection, transaction) =>
+        {
+            var now = database.NowMilliseconds();
+            using var insert = SqliteMessageStore.Command(connection, transaction, """
+                INSERT INTO conversations (tenant_id, id, channel_id, contact_id, status, last_seq, created_at, updated_at)
+                VALUES ($t, $id, $ch, $c, 0, 0, $n, $n)
+                ON CONFLICT (tenant_id, contact_id, channel_id) DO NOTHING
+                """, "$t", "$id", "$ch", "$c", "$n");
+            insert.Parameters[0].Value = tenantId;
+            insert.Parameters[1].Value = ids.NextId();
+            insert.Parameters[2].Value = channelId;
+            insert.Parameters[3].Value = contactId;
+            insert.Parameters[4].Value = now;
+            insert.ExecuteNonQuery();
+            using var select = SqliteMessageStore.Command(connection, transaction,
+                $"SELECT {ConversationColumns} FROM conversations WHERE tenant_id = $t AND contact_id = $c AND channel_id = $ch", "$t", "$c", "$ch");
+            select.Parameters[0].Value = tenantId;
+            select.Parameters[1].Value = contactId;
+            select.Parameters[2].Value = channelId;
+            return ReadConversations(select, tenantId)[0];
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<Conversation?> GetConversationAsync(string tenantId, long conversationId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        await using var connection = await database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {ConversationColumns} FROM conversations WHERE tenant_id = $t AND id = $id";
+        command.Parameters.AddWithValue("$t", tenantId);
+        command.Parameters.AddWithValue("$id", conversationId);
+        var found = ReadConversations(command, tenantId);
+        return found.Count > 0 ? found[0] : null;
+    }
+
+    public async ValueTask<IReadOnlyList<Conversation>> ListConversationsAsync(ConversationQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentException.ThrowIfNullOrWhiteSpace(query.TenantId, "query.TenantId");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(query.Limit, "query.Limit");
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, 1000, "query.Limit");
+        await using var connection = await database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT {ConversationColumns} FROM conversations
+             WHERE tenant_id = $t AND ($s IS NULL OR status = $s) AND ($a IS NULL OR assignee_id = $a)
+             ORDER BY updated_at DESC, id DESC
+             LIMIT $l
+            """;
+        command.Parameters.AddWithValue("$t", query.TenantId);
+        command.Parameters.AddWithValue("$s", query.Status is { } s ? (int)s : DBNull.Value);
+        command.Parameters.AddWithValue("$a", (object?)query.AssigneeId ?? DBNull.Value);
+        command.Parameters.AddWithValue("$l", query.Limit);
+        return ReadConversations(command, query.TenantId);
+    }
+
+    public async ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        if (!Enum.IsDefined(status))
+        {
+            throw new ArgumentOutOfRangeException(nameof(status), status, "Not a conversation status.");
+        }
+
+        return await database.WriteAsync((connection, transaction) =>
+        {
+            using var command = SqliteMessageStore.Command(connection, transaction, $"""
+                UPDATE conversations SET status = $s, assignee_id = $a, updated_at = $n WHERE tenant_id = $t AND id = $id
+                RETURNING {ConversationColumns}
+                """, "$s", "$a", "$n", "$t", "$id");
+            command.Parameters[0].Value = (int)status;
+            command.Parameters[1].Value = (object?)assigneeId ?? DBNull.Value;
+            command.Parameters[2].Value = database.NowMilliseconds();
+            command.Parameters[3].Value = tenantId;
+            command.Parameters[4].Value = conversationId;
+            var found = ReadConversations(command, tenantId);
+            return found.Count > 0
+                ? found[0]
+                : throw new ChatStorageException($"Conversation {conversationId} of tenant '{tenantId}' does not exist.");
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static List<Conversation> ReadConversations(SqliteCommand command, string tenantId)
+    {
+        var list = new List<Conversation>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            list.Add(new Conversation
+            {
+                Id = reader.GetInt64(0),
+                TenantId = tenantId,
+                ChannelId = reader.GetString(1),
+                ContactId = reader.GetInt64(2),
+                Status = (ConversationStatus)reader.GetInt32(3),
+                AssigneeId = reader.IsDBNull(4) ? null : reader.GetString(4),
+                LastSeq = reader.GetInt64(5),
+                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
+                UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+            });
+        }
+
+        return list;
+    }
+}

@@ -1,0 +1,200 @@
+using Chat.Storage.Internal;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace Chat.Storage.Sqlite;
+
+/// <summary>Messages in SQLite: appends coalesced into one write transaction per batch on the single writer.</summary>
+internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
+{
+    private readonly SqliteDatabase _database;
+    private readonly IIdGenerator _ids;
+    private readonly AppendBatcher _batcher;
+
+    public SqliteMessageStore(SqliteDatabase database, IIdGenerator ids, IOptions<SqliteStorageOptions> options)
+    {
+        _database = database;
+        _ids = ids;
+        _batcher = new AppendBatcher(ExecuteBatchAsync, options.Value.MaxBatchSize, TimeSpan.Zero, concurrency: 1, options.Value.QueueCapacity);
+    }
+
+    public async ValueTask<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)
+    {
+        MessageValidation.Validate(message);
+        return await _batcher.AppendAsync(message with { Id = _ids.NextId(), Seq = 0 }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(MessageQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentException.ThrowIfNullOrWhiteSpace(query.TenantId, "query.TenantId");
+        ArgumentOutOfRangeException.ThrowIfNegative(query.AfterSeq, "query.AfterSeq");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(query.Limit, "query.Limit");
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, MessageQuery.MaxLimit, "query.Limit");
+
+        await using var connection = await _database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT id, conversation_id, seq, channel_id, direction, sender_kind, sender_id, sender_name, kind, content,
+                   client_message_id, platform_message_id, metadata, created_at, platform_timestamp
+              FROM messages
+             WHERE tenant_id = $t AND conversation_id = $c AND seq > $s
+             ORDER BY seq
+             LIMIT $l
+            """;
+        command.Parameters.AddWithValue("$t", query.TenantId);
+        command.Parameters.AddWithValue("$c", query.ConversationId);
+        command.Parameters.AddWithValue("$s", query.AfterSeq);
+        command.Parameters.AddWithValue("$l", query.Limit);
+        var messages = new List<ChatMessage>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            messages.Add(new ChatMessage
+            {
+                Id = reader.GetInt64(0),
+                TenantId = query.TenantId,
+                ConversationId = reader.GetInt64(1),
+                Seq = reader.GetInt64(2),
+                ChannelId = reader.GetString(3),
+                Direction = (MessageDirection)reader.GetInt32(4),
+                Sender = new MessageSender((SenderKind)reader.GetInt32(5), reader.GetString(6))
+                {
+                    DisplayName = reader.IsDBNull(7) ? null : reader.GetString(7),
+                },
+                Kind = (MessageKind)reader.GetInt32(8),
+                Content = reader.GetString(9),
+                ClientMessageId = reader.IsDBNull(10) ? null : reader.GetString(10),
+                PlatformMessageId = reader.IsDBNull(11) ? null : reader.GetString(11),
+                Metadata = MetadataJson.Parse(reader.IsDBNull(12) ? null : reader.GetString(12)),
+                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)),
+                PlatformTimestamp = reader.IsDBNull(14) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(14)),
+            });
+        }
+
+        return messages;
+    }
+
+    public ValueTask DisposeAsync() => _batcher.DisposeAsync();
+
+    private async Task ExecuteBatchAsync(IReadOnlyList<PendingAppend> batch, CancellationToken cancellationToken)
+    {
+        var results = await _database.WriteAsync((connection, transaction) => Append(connection, transaction, batch), cancellationToken).ConfigureAwait(false);
+
+        // Committed: only now are the appends acknowledged.
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var (result, error) = results[i];
+            if (result is not null)
+            {
+                batch[i].Completion.TrySetResult(result);
+            }
+            else
+            {
+                batch[i].Completion.TrySetException(error!);
+            }
+        }
+    }
+
+    private (AppendResult? Result, Exception? Error)[] Append(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<PendingAppend> batch)
+    {
+        var now = _database.NowMilliseconds();
+        var createdAt = DateTimeOffset.FromUnixTimeMilliseconds(now);
+        var results = new (AppendResult?, Exception?)[batch.Count];
+        var lastSeq = new Dictionary<(string Tenant, long Conversation), (long Seq, bool Changed)>();
+
+        using var byClientId = Command(connection, transaction,
+            "SELECT id, seq, created_at FROM messages WHERE tenant_id = $t AND conversation_id = $c AND client_message_id = $k", "$t", "$c", "$k");
+        using var byPlatformId = Command(connection, transaction,
+            "SELECT id, seq, created_at FROM messages WHERE tenant_id = $t AND channel_id = $c AND platform_message_id = $k", "$t", "$c", "$k");
+        using var conversationSeq = Command(connection, transaction,
+            "SELECT last_seq FROM conversations WHERE tenant_id = $t AND id = $c", "$t", "$c");
+        using var insert = Command(connection, transaction, """
+            INSERT INTO messages (tenant_id, conversation_id, seq, id, channel_id, direction, sender_kind, sender_id, sender_name,
+                                  kind, content, client_message_id, platform_message_id, metadata, created_at, platform_timestamp)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            """, "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16");
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var m = batch[i].Message;
+            var duplicate = m.ClientMessageId is { } clientId ? Find(byClientId, m.TenantId, m.ConversationId, clientId) : null;
+            duplicate ??= m.PlatformMessageId is { } platformId ? Find(byPlatformId, m.TenantId, m.ChannelId, platformId) : null;
+            if (duplicate is { } d)
+            {
+                results[i] = (new AppendResult(m with { Id = d.Id, Seq = d.Seq, CreatedAt = d.CreatedAt }, IsDuplicate: true), null);
+                continue;
+            }
+
+            var key = (m.TenantId, m.ConversationId);
+            if (!lastSeq.TryGetValue(key, out var current))
+            {
+                conversationSeq.Parameters[0].Value = m.TenantId;
+                conversationSeq.Parameters[1].Value = m.ConversationId;
+                if (conversationSeq.ExecuteScalar() is not long seq)
+                {
+                    results[i] = (null, new ChatStorageException(
+                        $"Conversation {m.ConversationId} of tenant '{m.TenantId}' does not exist; the message was not stored."));
+                    continue;
+                }
+
+                current = (seq, false);
+            }
+
+            var next = current.Seq + 1;
+            object?[] values =
+            [
+                m.TenantId, m.ConversationId, next, m.Id, m.ChannelId, (int)m.Direction, (int)m.Sender.Kind, m.Sender.Id,
+                m.Sender.DisplayName, (int)m.Kind, m.Content, m.ClientMessageId, m.PlatformMessageId,
+                m.Metadata.Count == 0 ? null : MetadataJson.Serialize(m.Metadata), now, m.PlatformTimestamp?.ToUnixTimeMilliseconds(),
+            ];
+            for (var p = 0; p < values.Length; p++)
+            {
+                insert.Parameters[p].Value = values[p] ?? DBNull.Value;
+            }
+
+            insert.ExecuteNonQuery();
+            lastSeq[key] = (next, true);
+            results[i] = (new AppendResult(m with { Seq = next, CreatedAt = createdAt }, IsDuplicate: false), null);
+        }
+
+        using var update = Command(connection, transaction,
+            "UPDATE conversations SET last_seq = $s, updated_at = $u WHERE tenant_id = $t AND id = $c", "$s", "$u", "$t", "$c");
+        foreach (var ((tenant, conversation), (seq, changed)) in lastSeq)
+        {
+            if (changed)
+            {
+                update.Parameters[0].Value = seq;
+                update.Parameters[1].Value = now;
+                update.Parameters[2].Value = tenant;
+                update.Parameters[3].Value = conversation;
+                update.ExecuteNonQuery();
+            }
+        }
+
+        return results;
+    }
+
+    private static (long Id, long Seq, DateTimeOffset CreatedAt)? Find(SqliteCommand command, string tenant, object scope, string key)
+    {
+        command.Parameters[0].Value = tenant;
+        command.Parameters[1].Value = scope;
+        command.Parameters[2].Value = key;
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))) : null;
+    }
+
+    internal static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql, params string[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var name in parameters)
+        {
+            command.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        command.Prepare();
+        return command;
+    }
+}

@@ -1,0 +1,317 @@
+using System.Collections.Concurrent;
+using Chat.Storage.Tests.Infrastructure;
+
+namespace Chat.Storage.Tests.Conformance;
+
+/// <summary>
+/// What every store must do, run against each store (PostgreSQL and SQLite) through its public contracts:
+/// ordering, paging, idempotent retries, concurrency, contacts, conversations and worker leases.
+/// </summary>
+public abstract class StoreConformanceTests : IAsyncLifetime
+{
+    private const string Tenant = "shop-1";
+
+    private StoreHost _store = null!;
+
+    internal StoreHost Store => _store;
+
+    public async Task InitializeAsync() => _store = await StartStoreAsync();
+
+    public async Task DisposeAsync() => await _store.DisposeAsync();
+
+    /// <summary>Starts a host with the store under test on a fresh, empty database.</summary>
+    internal abstract Task<StoreHost> StartStoreAsync();
+
+    internal async Task<Conversation> NewConversationAsync(string user = "openid-1", string channel = "wechat")
+    {
+        var contact = await _store.Conversations.ResolveContactAsync(Tenant, new ChannelIdentity(channel, user), "Ann", CancellationToken.None);
+        return await _store.Conversations.GetOrCreateConversationAsync(Tenant, contact.Id, channel, CancellationToken.None);
+    }
+
+    internal static ChatMessage Message(Conversation conversation, string content, string? clientId = null, string? platformId = null) => new()
+    {
+        TenantId = conversation.TenantId,
+        ConversationId = conversation.Id,
+        ChannelId = conversation.ChannelId,
+        Direction = MessageDirection.Inbound,
+        Sender = new MessageSender(SenderKind.Customer, conversation.ContactId.ToString(System.Globalization.CultureInfo.InvariantCulture)) { DisplayName = "Ann" },
+        Kind = MessageKind.Text,
+        Content = content,
+        ClientMessageId = clientId,
+        PlatformMessageId = platformId,
+        PlatformTimestamp = new DateTimeOffset(2026, 11, 11, 0, 0, 1, TimeSpan.Zero),
+        Metadata = new Dictionary<string, string> { ["source"] = "test" },
+    };
+
+    private Task<IReadOnlyList<ChatMessage>> ReadAsync(Conversation conversation, long afterSeq = 0, int limit = 100) =>
+        _store.Messages.ReadAfterAsync(new MessageQuery { TenantId = Tenant, ConversationId = conversation.Id, AfterSeq = afterSeq, Limit = limit }, CancellationToken.None).AsTask();
+
+    [Fact]
+    public async Task Appends_get_unique_ids_and_gap_free_seqs_from_1_and_read_back_in_order()
+    {
+        var conversation = await NewConversationAsync();
+
+        var stored = new List<ChatMessage>();
+        for (var i = 1; i <= 5; i++)
+        {
+            var result = await _store.Messages.AppendAsync(Message(conversation, $"message {i}", clientId: $"c{i}"), CancellationToken.None);
+            Assert.False(result.IsDuplicate);
+            stored.Add(result.Message);
+        }
+
+        Assert.Equal([1L, 2, 3, 4, 5], stored.Select(m => m.Seq));
+        Assert.Equal(5, stored.Select(m => m.Id).Distinct().Count());
+        Assert.All(stored, m => Assert.True(m.Id > 0));
+        Assert.True(stored.Select(m => m.Id).SequenceEqual(stored.Select(m => m.Id).Order()), "ids are time-ordered");
+
+        var read = await ReadAsync(conversation);
+        Assert.Equal(stored.Select(m => (m.Id, m.Seq, m.Content)), read.Select(m => (m.Id, m.Seq, m.Content)));
+        var first = read[0];
+        Assert.Equal((MessageDirection.Inbound, SenderKind.Customer, "Ann", MessageKind.Text, "c1"), (first.Direction, first.Sender.Kind, first.Sender.DisplayName, first.Kind, first.ClientMessageId));
+        Assert.Equal("test", first.Metadata["source"]);
+        Assert.Equal(new DateTimeOffset(2026, 11, 11, 0, 0, 1, TimeSpan.Zero), first.PlatformTimestamp);
+        Assert.Equal(stored[0].CreatedAt.ToUnixTimeMilliseconds(), first.CreatedAt.ToUnixTimeMilliseconds());
+        Assert.Equal(5, (await _store.Conversations.GetConversationAsync(Tenant, conversation.Id, CancellationToken.None))!.LastSeq);
+    }
+
+    [Fact]
+    public async Task History_pages_after_a_seq()
+    {
+        var conversation = await NewConversationAsync();
+        for (var i = 1; i <= 25; i++)
+        {
+            await _store.Messages.AppendAsync(Message(conversation, $"m{i}"), CancellationToken.None);
+        }
+
+        var page1 = await ReadAsync(conversation, afterSeq: 0, limit: 10);
+        var page2 = await ReadAsync(conversation, afterSeq: page1[^1].Seq, limit: 10);
+        var page3 = await ReadAsync(conversation, afterSeq: page2[^1].Seq, limit: 10);
+        var beyond = await ReadAsync(conversation, afterSeq: 25);
+
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), page1.Select(m => m.Seq));
+        Assert.Equal(Enumerable.Range(11, 10).Select(i => (long)i), page2.Select(m => m.Seq));
+        Assert.Equal(Enumerable.Range(21, 5).Select(i => (long)i), page3.Select(m => m.Seq));
+        Assert.Empty(beyond);
+    }
+
+    [Fact]
+    public async Task A_retry_with_the_same_client_message_id_returns_the_original_and_stores_nothing()
+    {
+        var conversation = await NewConversationAsync();
+        var original = await _store.Messages.AppendAsync(Message(conversation, "hello", clientId: "client-42"), CancellationToken.None);
+        await _store.Messages.AppendAsync(Message(conversation, "other"), CancellationToken.None);
+
+        var retry = await _store.Messages.AppendAsync(Message(conversation, "hello", clientId: "client-42"), CancellationToken.None);
+
+        Assert.True(retry.IsDuplicate);
+        Assert.Equal((original.Message.Id, original.Message.Seq), (retry.Message.Id, retry.Message.Seq));
+        Assert.Equal(2, (await ReadAsync(conversation)).Count);
+    }
+
+    [Fact]
+    public async Task A_platform_retry_with_the_same_platform_message_id_is_stored_once()
+    {
+        var conversation = await NewConversationAsync();
+        var original = await _store.Messages.AppendAsync(Message(conversation, "from wechat", platformId: "wx-msg-1"), CancellationToken.None);
+
+        var retries = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ =>
+            _store.Messages.AppendAsync(Message(conversation, "from wechat", platformId: "wx-msg-1"), CancellationToken.None).AsTask()));
+
+        Assert.All(retries, r => Assert.Equal((true, original.Message.Id, 1L), (r.IsDuplicate, r.Message.Id, r.Message.Seq)));
+        Assert.Single(await ReadAsync(conversation));
+    }
+
+    [Fact]
+    public async Task Retries_in_one_batch_are_stored_once()
+    {
+        var conversation = await NewConversationAsync();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ =>
+            _store.Messages.AppendAsync(Message(conversation, "same", clientId: "burst"), CancellationToken.None).AsTask()));
+
+        Assert.Single(results.Select(r => (r.Message.Id, r.Message.Seq)).Distinct());
+        Assert.Single(results, r => !r.IsDuplicate);
+        Assert.Single(await ReadAsync(conversation));
+    }
+
+    [Fact]
+    public async Task Conversations_have_their_own_seqs()
+    {
+        var a = await NewConversationAsync("user-a");
+        var b = await NewConversationAsync("user-b");
+
+        var a1 = await _store.Messages.AppendAsync(Message(a, "a1"), CancellationToken.None);
+        var b1 = await _store.Messages.AppendAsync(Message(b, "b1"), CancellationToken.None);
+        var a2 = await _store.Messages.AppendAsync(Message(a, "a2"), CancellationToken.None);
+
+        Assert.Equal((1L, 1L, 2L), (a1.Message.Seq, b1.Message.Seq, a2.Message.Seq));
+    }
+
+    [Fact]
+    public async Task An_append_to_a_missing_conversation_fails_clearly_and_stores_nothing()
+    {
+        var conversation = await NewConversationAsync();
+        var missing = conversation with { Id = 987654321 };
+
+        var ex = await Assert.ThrowsAsync<ChatStorageException>(() => _store.Messages.AppendAsync(Message(missing, "lost?"), CancellationToken.None).AsTask());
+
+        Assert.Equal("Conversation 987654321 of tenant 'shop-1' does not exist; the message was not stored.", ex.Message);
+        Assert.Empty(await ReadAsync(missing));
+    }
+
+    [Theory]
+    [InlineData("content")]
+    [InlineData("tenant")]
+    [InlineData("clientId")]
+    [InlineData("conversation")]
+    public async Task Bad_messages_are_refused_naming_the_field_and_nothing_is_stored(string fault)
+    {
+        var conversation = await NewConversationAsync();
+        var message = Message(conversation, "ok");
+        message = fault switch
+        {
+            "content" => message with { Content = new string('x', MessageValidation.MaxContentLength + 1) },
+            "tenant" => message with { TenantId = " " },
+            "clientId" => message with { ClientMessageId = new string('c', 129) },
+            _ => message with { ConversationId = 0 },
+        };
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => _store.Messages.AppendAsync(message, CancellationToken.None).AsTask());
+
+        var field = fault switch { "content" => "Content", "tenant" => "TenantId", "clientId" => "ClientMessageId", _ => "ConversationId" };
+        Assert.Contains("ChatMessage." + field, ex.Message, StringComparison.Ordinal);
+        Assert.Empty(await ReadAsync(conversation));
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_with_retries_give_gap_free_unique_seqs_and_one_row_per_client_message_id()
+    {
+        const int Writers = 32;
+        const int PerWriter = 1000;
+        var conversations = new List<Conversation>();
+        for (var c = 0; c < 20; c++)
+        {
+            conversations.Add(await NewConversationAsync($"user-{c}"));
+        }
+
+        var acknowledged = new ConcurrentDictionary<string, (long Id, long Seq, long Conversation)>();
+        await Task.WhenAll(Enumerable.Range(0, Writers).Select(writer => Task.Run(async () =>
+        {
+            var random = new Random(writer);
+            for (var i = 0; i < PerWriter; i++)
+            {
+                var conversation = conversations[random.Next(conversations.Count)];
+                var clientId = $"w{writer}-m{i}";
+                var message = Message(conversation, clientId, clientId);
+                var first = await _store.Messages.AppendAsync(message, CancellationToken.None);
+                Assert.False(first.IsDuplicate);
+                Assert.True(acknowledged.TryAdd(clientId, (first.Message.Id, first.Message.Seq, conversation.Id)));
+                if (random.Next(10) == 0)
+                {
+                    var retry = await _store.Messages.AppendAsync(message, CancellationToken.None);
+                    Assert.True(retry.IsDuplicate);
+                    Assert.Equal((first.Message.Id, first.Message.Seq), (retry.Message.Id, retry.Message.Seq));
+                }
+            }
+        })));
+
+        var total = 0;
+        foreach (var conversation in conversations)
+        {
+            var all = new List<ChatMessage>();
+            IReadOnlyList<ChatMessage> page;
+            do
+            {
+                page = await ReadAsync(conversation, afterSeq: all.Count == 0 ? 0 : all[^1].Seq, limit: 1000);
+                all.AddRange(page);
+            }
+            while (page.Count == 1000);
+
+            Assert.Equal(Enumerable.Range(1, all.Count).Select(i => (long)i), all.Select(m => m.Seq));
+            Assert.Equal(all.Count, all.Select(m => m.ClientMessageId).Distinct().Count());
+            foreach (var m in all)
+            {
+                Assert.Equal((m.Id, m.Seq, conversation.Id), acknowledged[m.ClientMessageId!]);
+            }
+
+            total += all.Count;
+        }
+
+        Assert.Equal(Writers * PerWriter, total);
+        Assert.Equal(Writers * PerWriter, acknowledged.Values.Select(v => v.Id).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_channel_identity_resolves_to_one_contact_and_one_conversation_even_when_raced()
+    {
+        var identity = new ChannelIdentity("douyin", "open-id-77");
+
+        var contacts = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
+            _store.Conversations.ResolveContactAsync(Tenant, identity, "Bo", CancellationToken.None).AsTask()));
+        var contact = Assert.Single(contacts.Select(c => c.Id).Distinct());
+        var conversations = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
+            _store.Conversations.GetOrCreateConversationAsync(Tenant, contact, "douyin", CancellationToken.None).AsTask()));
+
+        var conversation = conversations[0];
+        Assert.Single(conversations.Select(c => c.Id).Distinct());
+        Assert.Equal((ConversationStatus.Queued, 0L, contact, "douyin", (string?)null), (conversation.Status, conversation.LastSeq, conversation.ContactId, conversation.ChannelId, conversation.AssigneeId));
+        Assert.Equal("Bo", contacts[0].DisplayName);
+
+        var other = await _store.Conversations.ResolveContactAsync(Tenant, new ChannelIdentity("douyin", "open-id-78"), null, CancellationToken.None);
+        Assert.NotEqual(contact, other.Id);
+        var otherTenant = await _store.Conversations.ResolveContactAsync("shop-2", identity, null, CancellationToken.None);
+        Assert.NotEqual(contact, otherTenant.Id);
+    }
+
+    [Fact]
+    public async Task Conversations_are_updated_and_listed_by_status_and_assignee()
+    {
+        var a = await NewConversationAsync("a");
+        var b = await NewConversationAsync("b");
+        var c = await NewConversationAsync("c");
+
+        var updated = await _store.Conversations.UpdateConversationAsync(Tenant, a.Id, ConversationStatus.Open, "agent-1", CancellationToken.None);
+        await _store.Conversations.UpdateConversationAsync(Tenant, b.Id, ConversationStatus.Open, "agent-2", CancellationToken.None);
+        await _store.Conversations.UpdateConversationAsync(Tenant, c.Id, ConversationStatus.Resolved, null, CancellationToken.None);
+
+        Assert.Equal((ConversationStatus.Open, "agent-1"), (updated.Status, updated.AssigneeId));
+        var open = await _store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = Tenant, Status = ConversationStatus.Open }, CancellationToken.None);
+        Assert.Equal([a.Id, b.Id], open.Select(x => x.Id).Order());
+        var mine = await _store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = Tenant, AssigneeId = "agent-1" }, CancellationToken.None);
+        Assert.Equal(a.Id, Assert.Single(mine).Id);
+        var all = await _store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = Tenant, Limit = 2 }, CancellationToken.None);
+        Assert.Equal(2, all.Count);
+        Assert.Empty(await _store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = "nobody" }, CancellationToken.None));
+        Assert.Null(await _store.Conversations.GetConversationAsync("shop-2", a.Id, CancellationToken.None));
+        await Assert.ThrowsAsync<ChatStorageException>(() => _store.Conversations.UpdateConversationAsync(Tenant, 42, ConversationStatus.Open, null, CancellationToken.None).AsTask());
+    }
+
+    [Fact]
+    public async Task Worker_leases_are_never_shared_and_can_be_renewed_and_released()
+    {
+        var leases = await Task.WhenAll(Enumerable.Range(0, 10).Select(i =>
+            _store.Leases.AcquireAsync($"node-{i}", TimeSpan.FromMinutes(1), CancellationToken.None).AsTask()));
+
+        Assert.Equal(10, leases.Select(l => l.WorkerId).Distinct().Count());
+        Assert.All(leases, l => Assert.InRange(l.WorkerId, 0, 1023));
+        Assert.True(await _store.Leases.RenewAsync(leases[0], TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.False(await _store.Leases.RenewAsync(leases[0] with { Token = Guid.NewGuid() }, TimeSpan.FromMinutes(1), CancellationToken.None));
+
+        await _store.Leases.ReleaseAsync(leases[3], CancellationToken.None);
+        var next = await _store.Leases.AcquireAsync("node-new", TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.Equal(leases[3].WorkerId, next.WorkerId);
+        Assert.False(await _store.Leases.RenewAsync(leases[3], TimeSpan.FromMinutes(1), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task An_expired_lease_can_be_taken_over()
+    {
+        var stale = await _store.Leases.AcquireAsync("crashed-node", TimeSpan.FromMilliseconds(50), CancellationToken.None);
+        await Task.Delay(200);
+
+        var fresh = await _store.Leases.AcquireAsync("new-node", TimeSpan.FromMinutes(1), CancellationToken.None);
+
+        Assert.Equal(stale.WorkerId, fresh.WorkerId);
+        Assert.False(await _store.Leases.RenewAsync(stale, TimeSpan.FromMinutes(1), CancellationToken.None));
+    }
+}
