@@ -10,6 +10,31 @@ results="artifacts/test-results"
 rm -rf "$results"
 mkdir -p "$results"
 
+free_port() {
+  if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+  else
+    shuf -i 20000-40000 -n 1
+  fi
+}
+
+# A throwaway PostgreSQL primary and streaming standby, unless CHAT_TEST_POSTGRES names a server already.
+if [ -z "${CHAT_TEST_POSTGRES:-}" ]; then
+  pg_dir=$(mktemp -d /tmp/chat-test-pg.XXXXXX)
+  chmod 755 "$pg_dir"
+  stop_postgres() {
+    build/pg-test-server.sh stop "$pg_dir/standby" || true
+    build/pg-test-server.sh stop "$pg_dir/primary" || true
+    rm -rf "$pg_dir"
+  }
+  trap stop_postgres EXIT
+  primary_port=$(free_port)
+  echo "== PostgreSQL primary on 127.0.0.1:$primary_port and a streaming standby"
+  CHAT_TEST_POSTGRES=$(build/pg-test-server.sh start "$pg_dir/primary" "$primary_port")
+  CHAT_TEST_POSTGRES_STANDBY=$(build/pg-test-server.sh standby "$pg_dir/standby" "$(free_port)" "$primary_port")
+  export CHAT_TEST_POSTGRES CHAT_TEST_POSTGRES_STANDBY
+fi
+
 echo "== build (Release, warnings are errors)"
 dotnet build Chat.sln -c Release -warnaserror -nologo -v:minimal
 
