@@ -11,8 +11,9 @@ namespace Chat.Storage.Postgres;
 /// </summary>
 internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
 {
-    private const string AppendSql = "SELECT r_idx, r_id, r_seq, r_created_at, r_outcome FROM chat.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
-    private const int MaxAttempts = 3;
+    private const string AppendFastSql = "SELECT r_idx, r_seq, r_created_at FROM chat.append_batch_fast($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+    private const string AppendSql = "SELECT r_idx, r_id, r_seq, r_created_at, r_outcome FROM chat.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+    private const int MaxAttempts = 4;
 
     private readonly PostgresDataSources _dataSources;
     private readonly IIdGenerator _ids;
@@ -92,17 +93,20 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
 
     private async Task ExecuteBatchAsync(IReadOnlyList<PendingAppend> batch, CancellationToken cancellationToken)
     {
+        // Fast path: no look-ups; the unique indexes catch a retry. Then the batch runs again, looking retries up first.
+        var dedupe = false;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await AppendOnceAsync(batch, cancellationToken).ConfigureAwait(false);
+                await AppendOnceAsync(batch, dedupe, cancellationToken).ConfigureAwait(false);
                 return;
             }
             catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected
                                                or PostgresErrorCodes.SerializationFailure && attempt < MaxAttempts)
             {
-                // Another node stored one of these platform message ids a moment ago: the retry sees it as a duplicate.
+                // A retry of a stored message, or another node stored one of these platform message ids a moment ago.
+                dedupe = true;
             }
             catch (NpgsqlException ex) when (ex is not PostgresException)
             {
@@ -114,7 +118,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         }
     }
 
-    private async Task AppendOnceAsync(IReadOnlyList<PendingAppend> batch, CancellationToken cancellationToken)
+    private async Task AppendOnceAsync(IReadOnlyList<PendingAppend> batch, bool dedupe, CancellationToken cancellationToken)
     {
         var n = batch.Count;
         var idx = new int[n];
@@ -152,7 +156,12 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
             platformTs[i] = m.PlatformTimestamp?.UtcDateTime;
         }
 
-        await using var command = _dataSources.Primary.CreateCommand(AppendSql);
+        await using var command = _dataSources.Primary.CreateCommand(dedupe ? AppendSql : AppendFastSql);
+        if (dedupe)
+        {
+            command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = true });
+        }
+
         command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = idx });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = tenant });
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = conversation });
@@ -169,12 +178,17 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = metadata });
         command.Parameters.Add(new NpgsqlParameter<DateTime?[]> { TypedValue = platformTs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
 
+        // Outcome 2 (no such conversation) unless the result says otherwise.
         var results = new (long Id, long Seq, DateTimeOffset CreatedAt, short Outcome)[n];
+        Array.Fill(results, (0L, 0L, default(DateTimeOffset), (short)2));
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                results[reader.GetInt32(0)] = (reader.GetInt64(1), reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt16(4));
+                var i = reader.GetInt32(0);
+                results[i] = dedupe
+                    ? (reader.GetInt64(1), reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt16(4))
+                    : (id[i], reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2), (short)0);
             }
         }
 

@@ -39,9 +39,11 @@ CREATE TABLE chat.conversations (
     PRIMARY KEY (tenant_id, id),
     -- One conversation per contact and channel; it cycles through its statuses and keeps one history.
     UNIQUE (tenant_id, contact_id, channel_id)
-);
-CREATE INDEX conversations_by_status ON chat.conversations (tenant_id, status, updated_at DESC);
-CREATE INDEX conversations_by_assignee ON chat.conversations (tenant_id, assignee_id, updated_at DESC) WHERE assignee_id IS NOT NULL;
+) WITH (fillfactor = 50);
+-- last_seq and updated_at change with every message: no index covers them, and the pages keep free space, so those
+-- updates are HOT (no index writes). Lists sort a tenant's conversations of one status or assignee in memory.
+CREATE INDEX conversations_by_status ON chat.conversations (tenant_id, status);
+CREATE INDEX conversations_by_assignee ON chat.conversations (tenant_id, assignee_id) WHERE assignee_id IS NOT NULL;
 
 CREATE TABLE chat.messages (
     tenant_id           text        NOT NULL,
@@ -89,22 +91,81 @@ CREATE TABLE chat.worker_leases (
     PRIMARY KEY (tenant_id, worker_id)
 );
 
--- Appends a batch in one round trip and one transaction. Locks the batch's conversations (in one order, so
--- concurrent batches queue instead of deadlocking), then, in a new statement that sees every batch committed
--- before the lock was granted, returns retries as duplicates and gives new messages the next gap-free seqs.
+-- The fast path of an append batch: one statement, one round trip, one transaction. It locks the batch's
+-- conversations in one order, the UPDATE reserves their messages' seqs (it sees the newest last_seq, so seqs stay
+-- gap-free across concurrent batches), and the messages are inserted with those seqs. A retry of a stored message breaks a unique
+-- index, the whole statement rolls back, and the caller runs the batch through chat.append_batch, which looks
+-- retries up. Returns (idx, seq) of the stored messages; an idx missing from the result names no conversation.
+CREATE FUNCTION chat.append_batch_fast(
+    p_idx integer[], p_tenant text[], p_conversation bigint[], p_id bigint[], p_channel text[],
+    p_direction smallint[], p_sender_kind smallint[], p_sender_id text[], p_sender_name text[],
+    p_kind smallint[], p_content text[], p_client_id text[], p_platform_id text[], p_metadata text[],
+    p_platform_ts timestamptz[])
+RETURNS TABLE (r_idx integer, r_seq bigint, r_created_at timestamptz)
+LANGUAGE sql AS $fn$
+    WITH input AS (
+        SELECT * FROM unnest(p_idx, p_tenant, p_conversation, p_id, p_channel, p_direction, p_sender_kind,
+                             p_sender_id, p_sender_name, p_kind, p_content, p_client_id, p_platform_id,
+                             p_metadata, p_platform_ts)
+            AS u(idx, tenant_id, conversation_id, id, channel_id, direction, sender_kind, sender_id, sender_name,
+                 kind, content, client_message_id, platform_message_id, metadata, platform_timestamp)
+    ), counts AS MATERIALIZED (
+        SELECT i.tenant_id, i.conversation_id, count(*) AS n FROM input i GROUP BY 1, 2
+    ), locked AS MATERIALIZED (
+        -- Rows are locked in this sort order whatever plan the UPDATE gets: concurrent batches queue, never deadlock.
+        SELECT c.tenant_id, c.id
+          FROM chat.conversations c
+         WHERE (c.tenant_id, c.id) IN (SELECT k.tenant_id, k.conversation_id FROM counts k)
+         ORDER BY c.tenant_id, c.id
+           FOR UPDATE
+    ), reserved AS (
+        UPDATE chat.conversations c
+           SET last_seq = c.last_seq + k.n, updated_at = now()
+          FROM counts k, locked l
+         WHERE c.tenant_id = k.tenant_id AND c.id = k.conversation_id AND l.tenant_id = k.tenant_id AND l.id = k.conversation_id
+        RETURNING c.tenant_id, c.id, c.last_seq - k.n AS base
+    ), numbered AS (
+        SELECT i.*, r.base + row_number() OVER (PARTITION BY i.tenant_id, i.conversation_id ORDER BY i.idx) AS seq
+          FROM input i
+          JOIN reserved r ON r.tenant_id = i.tenant_id AND r.id = i.conversation_id
+    ), ins AS (
+        INSERT INTO chat.messages (tenant_id, conversation_id, seq, id, channel_id, direction, sender_kind, sender_id,
+                                   sender_name, kind, content, client_message_id, platform_message_id, metadata,
+                                   created_at, platform_timestamp)
+        SELECT f.tenant_id, f.conversation_id, f.seq, f.id, f.channel_id, f.direction, f.sender_kind, f.sender_id,
+               f.sender_name, f.kind, f.content, f.client_message_id, f.platform_message_id,
+               coalesce(f.metadata, '{}')::jsonb, now(), f.platform_timestamp
+          FROM numbered f
+        RETURNING 1
+    )
+    SELECT n.idx, n.seq, now() FROM numbered n
+$fn$;
+
+-- The careful path of an append batch, for batches that hold retries. Locks the batch's conversations in one order,
+-- then, in a new statement that sees every batch committed before the locks were granted, returns retries as
+-- duplicates, gives the new messages the next gap-free seqs, inserts them and moves each conversation's last_seq.
 -- outcome: 0 stored, 1 duplicate of a stored message (its id, seq and time returned), 2 no such conversation.
 CREATE FUNCTION chat.append_batch(
+    p_dedupe boolean,
     p_idx integer[], p_tenant text[], p_conversation bigint[], p_id bigint[], p_channel text[],
     p_direction smallint[], p_sender_kind smallint[], p_sender_id text[], p_sender_name text[],
     p_kind smallint[], p_content text[], p_client_id text[], p_platform_id text[], p_metadata text[],
     p_platform_ts timestamptz[])
 RETURNS TABLE (r_idx integer, r_id bigint, r_seq bigint, r_created_at timestamptz, r_outcome smallint)
 LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_tenant text[];
+    v_conversation bigint[];
+    v_last_seq bigint[];
 BEGIN
-    PERFORM 1 FROM chat.conversations c
-     WHERE (c.tenant_id, c.id) IN (SELECT u.t, u.c FROM unnest(p_tenant, p_conversation) AS u(t, c))
-     ORDER BY c.tenant_id, c.id
-       FOR UPDATE;
+    -- Lock each conversation once, in one order; FOR UPDATE returns the newest last_seq, committed or not before.
+    SELECT array_agg(l.tenant_id), array_agg(l.id), array_agg(l.last_seq)
+      INTO v_tenant, v_conversation, v_last_seq
+      FROM (SELECT c.tenant_id, c.id, c.last_seq
+              FROM chat.conversations c
+             WHERE (c.tenant_id, c.id) IN (SELECT DISTINCT u.t, u.c FROM unnest(p_tenant, p_conversation) AS u(t, c))
+             ORDER BY c.tenant_id, c.id
+               FOR UPDATE) l;
 
     RETURN QUERY
     WITH input AS (
@@ -113,23 +174,27 @@ BEGIN
                              p_metadata, p_platform_ts)
             AS u(idx, tenant_id, conversation_id, id, channel_id, direction, sender_kind, sender_id, sender_name,
                  kind, content, client_message_id, platform_message_id, metadata, platform_timestamp)
+    ), conv AS (
+        SELECT * FROM unnest(v_tenant, v_conversation, v_last_seq) AS v(tenant_id, id, last_seq)
     ), dup AS (
         SELECT DISTINCT ON (d.idx) d.idx, d.id, d.seq, d.created_at
           FROM (SELECT i.idx, m.id, m.seq, m.created_at
                   FROM input i
                   JOIN chat.messages m ON m.tenant_id = i.tenant_id AND m.conversation_id = i.conversation_id
                                       AND m.client_message_id = i.client_message_id
+                 WHERE p_dedupe
                 UNION ALL
                 SELECT i.idx, m.id, m.seq, m.created_at
                   FROM input i
                   JOIN chat.messages m ON m.tenant_id = i.tenant_id AND m.channel_id = i.channel_id
-                                      AND m.platform_message_id = i.platform_message_id) d
+                                      AND m.platform_message_id = i.platform_message_id
+                 WHERE p_dedupe) d
          ORDER BY d.idx, d.seq
     ), fresh AS (
-        SELECT i.*, c.last_seq + row_number() OVER (PARTITION BY i.tenant_id, i.conversation_id ORDER BY i.idx) AS seq
+        SELECT i.*, v.last_seq + row_number() OVER (PARTITION BY i.tenant_id, i.conversation_id ORDER BY i.idx) AS seq
           FROM input i
-          JOIN chat.conversations c ON c.tenant_id = i.tenant_id AND c.id = i.conversation_id
-         WHERE NOT EXISTS (SELECT 1 FROM dup d WHERE d.idx = i.idx)
+          JOIN conv v ON v.tenant_id = i.tenant_id AND v.id = i.conversation_id
+         WHERE NOT p_dedupe OR NOT EXISTS (SELECT 1 FROM dup d WHERE d.idx = i.idx)
     ), ins AS (
         INSERT INTO chat.messages (tenant_id, conversation_id, seq, id, channel_id, direction, sender_kind, sender_id,
                                    sender_name, kind, content, client_message_id, platform_message_id, metadata,
@@ -152,7 +217,7 @@ BEGIN
     UNION ALL
     SELECT i.idx, 0::bigint, 0::bigint, now(), 2::smallint
       FROM input i
-     WHERE NOT EXISTS (SELECT 1 FROM dup d WHERE d.idx = i.idx)
-       AND NOT EXISTS (SELECT 1 FROM chat.conversations c WHERE c.tenant_id = i.tenant_id AND c.id = i.conversation_id);
+     WHERE NOT EXISTS (SELECT 1 FROM conv v WHERE v.tenant_id = i.tenant_id AND v.id = i.conversation_id)
+       AND NOT EXISTS (SELECT 1 FROM dup d WHERE d.idx = i.idx);
 END
 $fn$;

@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Globalization;
+using Chat.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Chat.Benchmarks;
+
+/// <summary>
+/// The project's own load tool for the write path: sustained appends per second through each store with 1, 16 and
+/// 256 concurrent writers (each awaiting its acknowledgement before sending the next, as a hub connection does),
+/// against a binary COPY of the same rows into the same PostgreSQL in the same run (the baseline).
+/// </summary>
+internal static class StoreThroughput
+{
+    private const int Conversations = 1024;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var postgres = Argument(args, "--postgres") ?? Environment.GetEnvironmentVariable("CHAT_TEST_POSTGRES");
+        var seconds = int.Parse(Argument(args, "--seconds") ?? "10", CultureInfo.InvariantCulture);
+        var writerCounts = (Argument(args, "--writers") ?? "1,16,256").Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray();
+        if (string.IsNullOrWhiteSpace(postgres))
+        {
+            Console.Error.WriteLine("Give --postgres \"Host=...;Username=...;Database=postgres\" or set CHAT_TEST_POSTGRES.");
+            return 2;
+        }
+
+        var concurrentBatches = int.Parse(Argument(args, "--batches") ?? "4", CultureInfo.InvariantCulture);
+        var duration = TimeSpan.FromSeconds(seconds);
+        Console.WriteLine($"store-throughput: {seconds} s per run, {Conversations} conversations, {concurrentBatches} PostgreSQL batches in flight, {Environment.ProcessorCount} cores");
+
+        var copyRate = await CopyRateAsync(postgres, rows: 200_000);
+        Console.WriteLine($"| PostgreSQL binary COPY (baseline) | - | {copyRate:N0} rows/s | 1.00 |");
+        foreach (var writers in writerCounts)
+        {
+            var rate = await AppendRateAsync(chat => chat.AddPostgresStorage(o =>
+            {
+                o.ConnectionString = CreateDatabase(postgres);
+                o.MaxConcurrentBatches = concurrentBatches;
+            }), writers, duration);
+            Console.WriteLine($"| PostgreSQL store appends | {writers} | {rate:N0} msg/s | {rate / copyRate:F2} |");
+        }
+
+        foreach (var writers in writerCounts)
+        {
+            var dir = Directory.CreateTempSubdirectory("chat-bench-sqlite-");
+            var rate = await AppendRateAsync(chat => chat.AddSqliteStorage(Path.Combine(dir.FullName, "chat.db")), writers, duration);
+            Console.WriteLine($"| SQLite store appends | {writers} | {rate:N0} msg/s | {rate / copyRate:F2} |");
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            dir.Delete(recursive: true);
+        }
+
+        return 0;
+    }
+
+    private static async Task<double> AppendRateAsync(Action<IChatBuilder> addStorage, int writers, TimeSpan duration)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        addStorage(builder.Services.AddChat());
+        using var host = builder.Build();
+        await host.StartAsync();
+        var conversationStore = host.Services.GetRequiredService<IConversationStore>();
+        var messages = host.Services.GetRequiredService<IMessageStore>();
+        var conversations = new Conversation[Conversations];
+        for (var i = 0; i < conversations.Length; i++)
+        {
+            var contact = await conversationStore.ResolveContactAsync("bench", new ChannelIdentity("web", $"visitor-{i}"), null, CancellationToken.None);
+            conversations[i] = await conversationStore.GetOrCreateConversationAsync("bench", contact.Id, "web", CancellationToken.None);
+        }
+
+        // Warm up, then measure.
+        await RunWritersAsync(messages, conversations, writers, TimeSpan.FromSeconds(1));
+        var stopwatch = Stopwatch.StartNew();
+        var count = await RunWritersAsync(messages, conversations, writers, duration);
+        var rate = count / stopwatch.Elapsed.TotalSeconds;
+        await host.StopAsync();
+        return rate;
+    }
+
+    private static async Task<long> RunWritersAsync(IMessageStore messages, Conversation[] conversations, int writers, TimeSpan duration)
+    {
+        long count = 0;
+        var deadline = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+        {
+            var n = 0L;
+            for (var i = 0; Stopwatch.GetTimestamp() < deadline; i++)
+            {
+                var conversation = conversations[(w + (i * writers)) % conversations.Length];
+                await messages.AppendAsync(NewMessage(conversation, $"{Guid.NewGuid():N}"), CancellationToken.None);
+                n++;
+            }
+
+            Interlocked.Add(ref count, n);
+        })));
+        return count;
+    }
+
+    private static async Task<double> CopyRateAsync(string server, int rows)
+    {
+        var connectionString = CreateDatabase(server);
+        {
+            var builder = Host.CreateApplicationBuilder();
+            builder.Logging.ClearProviders();
+            builder.Services.AddChat().AddPostgresStorage(connectionString);
+            using var host = builder.Build();
+            await host.StartAsync(); // the same schema, same indexes
+            await host.StopAsync();
+        }
+
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        var stopwatch = Stopwatch.StartNew();
+        await using (var importer = await connection.BeginBinaryImportAsync(
+            "COPY chat.messages (tenant_id, conversation_id, seq, id, channel_id, direction, sender_kind, sender_id, kind, content, client_message_id, metadata, created_at) FROM STDIN (FORMAT BINARY)"))
+        {
+            var now = DateTime.UtcNow;
+            for (var i = 0; i < rows; i++)
+            {
+                await importer.StartRowAsync();
+                await importer.WriteAsync("bench", NpgsqlDbType.Text);
+                await importer.WriteAsync((long)(i % Conversations), NpgsqlDbType.Bigint);
+                await importer.WriteAsync((long)(i / Conversations) + 1, NpgsqlDbType.Bigint);
+                await importer.WriteAsync((long)i + 1, NpgsqlDbType.Bigint);
+                await importer.WriteAsync("web", NpgsqlDbType.Text);
+                await importer.WriteAsync((short)0, NpgsqlDbType.Smallint);
+                await importer.WriteAsync((short)0, NpgsqlDbType.Smallint);
+                await importer.WriteAsync("visitor", NpgsqlDbType.Text);
+                await importer.WriteAsync((short)0, NpgsqlDbType.Smallint);
+                await importer.WriteAsync("where is my parcel? order 1234567890", NpgsqlDbType.Text);
+                await importer.WriteAsync(Guid.NewGuid().ToString("N"), NpgsqlDbType.Text);
+                await importer.WriteAsync("{}", NpgsqlDbType.Jsonb);
+                await importer.WriteAsync(now, NpgsqlDbType.TimestampTz);
+            }
+
+            await importer.CompleteAsync();
+        }
+
+        return rows / stopwatch.Elapsed.TotalSeconds;
+    }
+
+    private static ChatMessage NewMessage(Conversation conversation, string clientId) => new()
+    {
+        TenantId = conversation.TenantId,
+        ConversationId = conversation.Id,
+        ChannelId = conversation.ChannelId,
+        Direction = MessageDirection.Inbound,
+        Sender = new MessageSender(SenderKind.Customer, "visitor"),
+        Kind = MessageKind.Text,
+        Content = "where is my parcel? order 1234567890",
+        ClientMessageId = clientId,
+    };
+
+    private static string CreateDatabase(string server)
+    {
+        var name = "chat_bench_" + Guid.NewGuid().ToString("N");
+        using (var connection = new NpgsqlConnection(server))
+        {
+            connection.Open();
+            using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+            command.ExecuteNonQuery();
+        }
+
+        return new NpgsqlConnectionStringBuilder(server) { Database = name, MaxPoolSize = 100 }.ConnectionString;
+    }
+
+    private static string? Argument(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}
