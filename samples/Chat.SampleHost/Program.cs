@@ -1,9 +1,23 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
-// The evaluation host: the Chat runtime with every plugin found in plugins/ beside it.
+// The evaluation host: the Chat runtime with every plugin found in plugins/ beside it, on embedded SQLite storage
+// unless Chat:Storage:Provider says Postgres.
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddChat(builder.Configuration.GetSection("Chat")).AddPlugins();
+var chat = builder.Services.AddChat(builder.Configuration.GetSection("Chat")).AddPlugins();
+
+var storage = builder.Configuration.GetSection("Chat:Storage");
+switch (storage["Provider"] ?? "Sqlite")
+{
+    case var p when p.Equals("Sqlite", StringComparison.OrdinalIgnoreCase):
+        chat.AddSqliteStorage(options => storage.GetSection("Sqlite").Bind(options));
+        break;
+    case var p when p.Equals("Postgres", StringComparison.OrdinalIgnoreCase):
+        chat.AddPostgresStorage(options => storage.GetSection("Postgres").Bind(options));
+        break;
+    case var p:
+        throw new InvalidOperationException($"Chat:Storage:Provider is '{p}'; use 'Sqlite' (the default) or 'Postgres'.");
+}
 
 var app = builder.Build();
 app.MapHealthChecks("/health");

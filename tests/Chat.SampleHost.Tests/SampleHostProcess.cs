@@ -37,9 +37,13 @@ internal sealed class SampleHostProcess : IAsyncDisposable
     public static string Metadata(string key) =>
         typeof(SampleHostProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 
+    /// <summary>The folder holding this host's SQLite database.</summary>
+    public string DataDirectory { get; private set; } = string.Empty;
+
     public static async Task<SampleHostProcess> StartAsync(IDictionary<string, string>? environment = null)
     {
         var hostDir = Metadata("SampleHostDir");
+        var dataDir = Directory.CreateTempSubdirectory("chat-sample-data-").FullName;
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
@@ -53,13 +57,14 @@ internal sealed class SampleHostProcess : IAsyncDisposable
         start.ArgumentList.Add($"http://127.0.0.1:{port}");
         start.Environment["Logging__Console__FormatterName"] = "simple";
         start.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        start.Environment["Chat__Storage__Sqlite__ConnectionString"] = $"Data Source={Path.Combine(dataDir, "chat.db")}";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
         }
 
         var process = Process.Start(start)!;
-        var host = new SampleHostProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        var host = new SampleHostProcess(process, new Uri($"http://127.0.0.1:{port}")) { DataDirectory = dataDir };
         process.OutputDataReceived += (_, e) => host.Append(e.Data);
         process.ErrorDataReceived += (_, e) => host.Append(e.Data);
         process.BeginOutputReadLine();
@@ -78,6 +83,13 @@ internal sealed class SampleHostProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
     }
 
     private void Append(string? line)

@@ -19,6 +19,10 @@ public sealed class SampleHostTests
         Assert.Equal(JsonValueKind.Array, plugins.RootElement.ValueKind);
         Assert.All(plugins.RootElement.EnumerateArray(), p => Assert.Equal("Active", p.GetProperty("status").GetString()));
         Assert.Contains("Chat sample host listening on " + host.BaseAddress.ToString().TrimEnd('/'), host.Output, StringComparison.Ordinal);
+
+        // Embedded storage by default: the SQLite file exists, migrated, and the node leased a worker number from it.
+        Assert.True(File.Exists(Path.Combine(host.DataDirectory, "chat.db")));
+        Assert.Contains("Leased id-generator worker number 0", host.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -63,6 +67,17 @@ public sealed class SampleHostTests
         {
             dir.Delete(recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task An_unknown_storage_provider_stops_the_sample_host_naming_the_setting()
+    {
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => SampleHostProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Chat__Storage__Provider"] = "Oracle",
+        }));
+
+        Assert.Contains("Chat:Storage:Provider is 'Oracle'", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

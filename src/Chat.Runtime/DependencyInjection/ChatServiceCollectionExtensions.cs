@@ -70,6 +70,7 @@ public static class ChatServiceCollectionExtensions
         services.TryAddSingleton<PluginCatalog>();
         services.TryAddSingleton<IPluginCatalog>(static sp => sp.GetRequiredService<PluginCatalog>());
         services.TryAddSingleton<IMessagePipeline, MessagePipeline>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WorkerIdLeaseService>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ChatRuntimeStartup>());
         services.AddHealthChecks().AddCheck<PluginHealthCheck>(PluginHealthCheck.Name, tags: ["chat"]);
         return new ChatBuilder(services);

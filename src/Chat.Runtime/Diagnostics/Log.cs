@@ -34,4 +34,13 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Warning, "Plugin {PluginId} failed after its time budget had run out")]
     public static partial void PluginFailedLate(ILogger logger, Exception exception, string pluginId);
+
+    [LoggerMessage(20, LogLevel.Information, "Leased id-generator worker number {WorkerId} until {ExpiresAt:O}")]
+    public static partial void WorkerIdLeased(ILogger logger, int workerId, DateTimeOffset expiresAt);
+
+    [LoggerMessage(21, LogLevel.Warning, "Could not renew the lease of worker number {WorkerId}; it holds until {Deadline:O}")]
+    public static partial void WorkerIdRenewalFailed(ILogger logger, Exception exception, int workerId, DateTimeOffset deadline);
+
+    [LoggerMessage(22, LogLevel.Critical, "The lease of id-generator worker number {WorkerId} is lost; stopping the host so that no two nodes issue ids with it")]
+    public static partial void WorkerIdLost(ILogger logger, int workerId);
 }

@@ -19,15 +19,18 @@ internal sealed class SnowflakeIdGenerator : IIdGenerator
     public static readonly DateTimeOffset Epoch = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     private readonly TimeProvider _time;
-    private readonly long _workerBits;
     private readonly long _maxStepBackMs;
+    private long _workerBits;
+    private volatile bool _waitingForLease;
 
     /// <summary>The last issued (milliseconds &lt;&lt; 12 | sequence).</summary>
     private long _state;
 
-    public SnowflakeIdGenerator(IOptions<ChatOptions> options, TimeProvider time)
+    public SnowflakeIdGenerator(IOptions<ChatOptions> options, TimeProvider time, IEnumerable<Chat.Storage.IWorkerIdLeaseStore> leaseStores)
         : this(options.Value.Ids.WorkerId, options.Value.Ids.MaxClockStepBack, time)
     {
+        // With a lease store, the worker number comes from the database at start-up (WorkerIdLeaseService).
+        _waitingForLease = options.Value.Ids.LeaseWorkerId && leaseStores.Any();
     }
 
     public SnowflakeIdGenerator(int workerId, TimeSpan maxClockStepBack, TimeProvider time)
@@ -40,10 +43,26 @@ internal sealed class SnowflakeIdGenerator : IIdGenerator
         _time = time;
     }
 
-    public int WorkerId { get; }
+    public int WorkerId { get; private set; }
+
+    /// <summary>Takes the worker number leased from the database.</summary>
+    internal void UseLeasedWorkerId(int workerId)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(workerId);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(workerId, IdGeneratorOptions.MaxWorkerId);
+        WorkerId = workerId;
+        Volatile.Write(ref _workerBits, (long)workerId << SequenceBits);
+        _waitingForLease = false;
+    }
 
     public long NextId()
     {
+        if (_waitingForLease)
+        {
+            throw new InvalidOperationException(
+                "No id-generator worker number is leased yet: ids are available once the host has started (Chat:Ids:LeaseWorkerId).");
+        }
+
         var spinner = default(SpinWait);
         while (true)
         {

@@ -81,6 +81,33 @@ public sealed class PostgresSpecificTests
         Assert.Equal(0, await ConnectionsNamedAsync(primary, readName));
     }
 
+    [Fact]
+    public async Task Two_nodes_on_one_database_lease_different_worker_numbers_and_give_them_back()
+    {
+        var (primary, _) = await PostgresServer.CreateDatabaseAsync();
+
+        var a = await StoreHost.StartAsync(chat => chat.AddPostgresStorage(primary), workerId: 5);
+        var b = await StoreHost.StartAsync(chat => chat.AddPostgresStorage(primary), workerId: 5);
+        // An id's bits 12-21 are its worker number.
+        var workerA = (int)((a.Services.GetRequiredService<IIdGenerator>().NextId() >> 12) & 1023);
+        var workerB = (int)((b.Services.GetRequiredService<IIdGenerator>().NextId() >> 12) & 1023);
+
+        Assert.NotEqual(workerA, workerB);
+        Assert.Equal(2L, await CountLeasesAsync(primary));
+
+        await a.DisposeAsync();
+        await b.DisposeAsync();
+        Assert.Equal(0L, await CountLeasesAsync(primary));
+    }
+
+    private static async Task<long> CountLeasesAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM chat.worker_leases WHERE expires_at > now()", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     private static async Task<bool> IsInRecoveryAsync(string connectionString)
     {
         await using var connection = new NpgsqlConnection(connectionString);
