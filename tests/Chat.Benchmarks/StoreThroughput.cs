@@ -29,7 +29,7 @@ internal static class StoreThroughput
             return 2;
         }
 
-        var concurrentBatches = int.Parse(Argument(args, "--batches") ?? "4", CultureInfo.InvariantCulture);
+        var concurrentBatches = int.Parse(Argument(args, "--batches") ?? "2", CultureInfo.InvariantCulture);
         var duration = TimeSpan.FromSeconds(seconds);
         Console.WriteLine($"store-throughput: {seconds} s per run, {Conversations} conversations, {concurrentBatches} PostgreSQL batches in flight, {Environment.ProcessorCount} cores");
 
