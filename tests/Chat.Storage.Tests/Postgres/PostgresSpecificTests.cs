@@ -59,18 +59,10 @@ public sealed class PostgresSpecificTests
         var strong = await store.Messages.ReadAfterAsync(new MessageQuery { TenantId = "shop-1", ConversationId = conversation.Id }, CancellationToken.None);
         Assert.Equal(stored.Message.Id, Assert.Single(strong).Id);
 
-        // A relaxed read is served by the standby, and sees the message once it has replicated.
+        // A relaxed read is served by the standby, and sees the message once the standby has replayed the write.
+        await WaitForStandbyAsync(primary, standby);
         var relaxedQuery = new MessageQuery { TenantId = "shop-1", ConversationId = conversation.Id, Consistency = ReadConsistency.Relaxed };
-        IReadOnlyList<ChatMessage> relaxed = [];
-        for (var i = 0; i < 100 && relaxed.Count == 0; i++)
-        {
-            relaxed = await store.Messages.ReadAfterAsync(relaxedQuery, CancellationToken.None);
-            if (relaxed.Count == 0)
-            {
-                await Task.Delay(50);
-            }
-        }
-
+        var relaxed = await store.Messages.ReadAfterAsync(relaxedQuery, CancellationToken.None);
         Assert.Equal(stored.Message.Id, Assert.Single(relaxed).Id);
         var listed = await store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = "shop-1", Consistency = ReadConsistency.Relaxed }, CancellationToken.None);
         Assert.Equal(conversation.Id, Assert.Single(listed).Id);
@@ -106,6 +98,34 @@ public sealed class PostgresSpecificTests
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT count(*) FROM chat.worker_leases WHERE expires_at > now()", connection);
         return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task WaitForStandbyAsync(string primary, string standby)
+    {
+        string lsn;
+        await using (var connection = new NpgsqlConnection(primary))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT pg_current_wal_lsn()::text", connection);
+            lsn = (string)(await command.ExecuteScalarAsync())!;
+        }
+
+        // Poll through the standby's postgres database: the test database itself may not have replicated yet.
+        await using var replica = new NpgsqlConnection(PostgresServer.WithDatabase(standby, "postgres"));
+        await replica.OpenAsync();
+        for (var i = 0; i < 200; i++)
+        {
+            await using var command = new NpgsqlCommand("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", replica);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = lsn });
+            if ((bool)(await command.ExecuteScalarAsync())!)
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"The standby did not replay up to {lsn} within 10 s.");
     }
 
     private static async Task<bool> IsInRecoveryAsync(string connectionString)
