@@ -33,6 +33,14 @@ internal sealed class PostgresDataSources : IAsyncDisposable
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         builder.UseLoggerFactory(loggerFactory);
+
+        // The store sends a handful of statements over and over: let Npgsql prepare them (parse and plan once per
+        // connection), unless the host chose otherwise.
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+        {
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
+            builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+        }
         return builder.Build();
     }
 }

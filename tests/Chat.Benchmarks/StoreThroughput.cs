@@ -30,8 +30,9 @@ internal static class StoreThroughput
         }
 
         var concurrentBatches = int.Parse(Argument(args, "--batches") ?? "2", CultureInfo.InvariantCulture);
+        var linger = TimeSpan.FromMilliseconds(double.Parse(Argument(args, "--linger-ms") ?? "0", CultureInfo.InvariantCulture));
         var duration = TimeSpan.FromSeconds(seconds);
-        Console.WriteLine($"store-throughput: {seconds} s per run, {Conversations} conversations, {concurrentBatches} PostgreSQL batches in flight, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"store-throughput: {seconds} s per run, {Conversations} conversations, {concurrentBatches} PostgreSQL batches in flight, linger {linger.TotalMilliseconds} ms, {Environment.ProcessorCount} cores");
 
         var copyRate = await CopyRateAsync(postgres, rows: 200_000);
         Console.WriteLine($"| PostgreSQL binary COPY (baseline) | - | {copyRate:N0} rows/s | 1.00 |");
@@ -41,6 +42,7 @@ internal static class StoreThroughput
             {
                 o.ConnectionString = CreateDatabase(postgres);
                 o.MaxConcurrentBatches = concurrentBatches;
+                o.BatchLinger = linger;
             }), writers, duration);
             Console.WriteLine($"| PostgreSQL store appends | {writers} | {rate:N0} msg/s | {rate / copyRate:F2} |");
         }

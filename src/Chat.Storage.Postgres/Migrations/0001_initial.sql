@@ -102,7 +102,11 @@ CREATE FUNCTION chat.append_batch_fast(
     p_kind smallint[], p_content text[], p_client_id text[], p_platform_id text[], p_metadata text[],
     p_platform_ts timestamptz[])
 RETURNS TABLE (r_idx integer, r_seq bigint, r_created_at timestamptz)
-LANGUAGE sql AS $fn$
+-- PL/pgSQL, not SQL: a PL/pgSQL function keeps its statement's plan for the session; a SQL function would plan this
+-- statement again on every call.
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    RETURN QUERY
     WITH input AS (
         SELECT * FROM unnest(p_idx, p_tenant, p_conversation, p_id, p_channel, p_direction, p_sender_kind,
                              p_sender_id, p_sender_name, p_kind, p_content, p_client_id, p_platform_id,
@@ -138,7 +142,8 @@ LANGUAGE sql AS $fn$
           FROM numbered f
         RETURNING 1
     )
-    SELECT n.idx, n.seq, now() FROM numbered n
+    SELECT n.idx, n.seq, now() FROM numbered n;
+END
 $fn$;
 
 -- The careful path of an append batch, for batches that hold retries. Locks the batch's conversations in one order,
