@@ -117,16 +117,16 @@ BEGIN
         SELECT i.tenant_id, i.conversation_id, count(*) AS n FROM input i GROUP BY 1, 2
     ), locked AS MATERIALIZED (
         -- One primary-key probe per conversation, in key order: concurrent batches queue, never deadlock.
-        SELECT x.tenant_id, x.id, x.ctid AS row_id, k.n
+        SELECT x.tenant_id, x.id, k.n
           FROM (SELECT * FROM counts ORDER BY tenant_id, conversation_id) k
-         CROSS JOIN LATERAL (SELECT c.tenant_id, c.id, c.ctid FROM chat.conversations c
+         CROSS JOIN LATERAL (SELECT c.tenant_id, c.id FROM chat.conversations c
                               WHERE c.tenant_id = k.tenant_id AND c.id = k.conversation_id
                                 FOR UPDATE) x
     ), reserved AS (
         UPDATE chat.conversations c
            SET last_seq = c.last_seq + l.n, updated_at = now()
           FROM locked l
-         WHERE c.ctid = l.row_id
+         WHERE c.tenant_id = l.tenant_id AND c.id = l.id -- by key, not ctid: a ctid does not follow a concurrent update
         RETURNING c.tenant_id, c.id, c.last_seq - l.n AS base
     ), numbered AS (
         SELECT i.*, r.base + row_number() OVER (PARTITION BY i.tenant_id, i.conversation_id ORDER BY i.idx) AS seq
