@@ -1,3 +1,4 @@
+using Chat.Storage.Internal;
 using Npgsql;
 
 namespace Chat.Storage.Postgres;
@@ -104,10 +105,7 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
 
     public async ValueTask<IReadOnlyList<Conversation>> ListConversationsAsync(ConversationQuery query, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        ArgumentException.ThrowIfNullOrWhiteSpace(query.TenantId, "query.TenantId");
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(query.Limit, "query.Limit");
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, 1000, "query.Limit");
+        StoredRows.Validate(query);
         return await Guard(async () =>
         {
             await using var command = dataSources.For(query.Consistency).CreateCommand($"""
@@ -179,18 +177,7 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            list.Add(new Conversation
-            {
-                Id = reader.GetInt64(0),
-                TenantId = tenantId,
-                ChannelId = reader.GetString(1),
-                ContactId = reader.GetInt64(2),
-                Status = (ConversationStatus)reader.GetInt16(3),
-                AssigneeId = reader.IsDBNull(4) ? null : reader.GetString(4),
-                LastSeq = reader.GetInt64(5),
-                CreatedAt = reader.GetFieldValue<DateTimeOffset>(6),
-                UpdatedAt = reader.GetFieldValue<DateTimeOffset>(7),
-            });
+            list.Add(StoredRows.ReadConversation(reader, tenantId));
         }
 
         return list;

@@ -35,23 +35,13 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
 
     public async ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(MessageQuery query, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        ArgumentException.ThrowIfNullOrWhiteSpace(query.TenantId, "query.TenantId");
-        ArgumentOutOfRangeException.ThrowIfNegative(query.AfterSeq, "query.AfterSeq");
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(query.Limit, "query.Limit");
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, MessageQuery.MaxLimit, "query.Limit");
+        StoredRows.Validate(query);
 
         var messages = new List<ChatMessage>(Math.Min(query.Limit, 256));
         try
         {
-            await using var command = _dataSources.For(query.Consistency).CreateCommand("""
-                SELECT id, conversation_id, seq, channel_id, direction, sender_kind, sender_id, sender_name, kind, content,
-                       client_message_id, platform_message_id, metadata::text, created_at, platform_timestamp
-                  FROM chat.messages
-                 WHERE tenant_id = $1 AND conversation_id = $2 AND seq > $3
-                 ORDER BY seq
-                 LIMIT $4
-                """);
+            await using var command = _dataSources.For(query.Consistency).CreateCommand(
+                $"SELECT {StoredRows.MessageColumns} FROM chat.messages WHERE tenant_id = $1 AND conversation_id = $2 AND seq > $3 ORDER BY seq LIMIT $4");
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = query.TenantId });
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = query.ConversationId });
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = query.AfterSeq });
@@ -59,26 +49,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                messages.Add(new ChatMessage
-                {
-                    Id = reader.GetInt64(0),
-                    TenantId = query.TenantId,
-                    ConversationId = reader.GetInt64(1),
-                    Seq = reader.GetInt64(2),
-                    ChannelId = reader.GetString(3),
-                    Direction = (MessageDirection)reader.GetInt16(4),
-                    Sender = new MessageSender((SenderKind)reader.GetInt16(5), reader.GetString(6))
-                    {
-                        DisplayName = reader.IsDBNull(7) ? null : reader.GetString(7),
-                    },
-                    Kind = (MessageKind)reader.GetInt16(8),
-                    Content = reader.GetString(9),
-                    ClientMessageId = reader.IsDBNull(10) ? null : reader.GetString(10),
-                    PlatformMessageId = reader.IsDBNull(11) ? null : reader.GetString(11),
-                    Metadata = MetadataJson.Parse(reader.GetString(12)),
-                    CreatedAt = reader.GetFieldValue<DateTimeOffset>(13),
-                    PlatformTimestamp = reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14),
-                });
+                messages.Add(StoredRows.ReadMessage(reader, query.TenantId));
             }
         }
         catch (NpgsqlException ex) when (ex is not PostgresException)

@@ -1,3 +1,4 @@
+using Chat.Storage.Internal;
 using Microsoft.Data.Sqlite;
 
 namespace Chat.Storage.Sqlite;
@@ -96,10 +97,7 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
 
     public async ValueTask<IReadOnlyList<Conversation>> ListConversationsAsync(ConversationQuery query, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        ArgumentException.ThrowIfNullOrWhiteSpace(query.TenantId, "query.TenantId");
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(query.Limit, "query.Limit");
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, 1000, "query.Limit");
+        StoredRows.Validate(query);
         await using var connection = await database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
         using var command = connection.CreateCommand();
         command.CommandText = $"""
@@ -147,18 +145,7 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            list.Add(new Conversation
-            {
-                Id = reader.GetInt64(0),
-                TenantId = tenantId,
-                ChannelId = reader.GetString(1),
-                ContactId = reader.GetInt64(2),
-                Status = (ConversationStatus)reader.GetInt32(3),
-                AssigneeId = reader.IsDBNull(4) ? null : reader.GetString(4),
-                LastSeq = reader.GetInt64(5),
-                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
-                UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
-            });
+            list.Add(StoredRows.ReadConversation(reader, tenantId));
         }
 
         return list;

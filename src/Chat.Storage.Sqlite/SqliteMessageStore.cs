@@ -26,22 +26,12 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 
     public async ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(MessageQuery query, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        ArgumentException.ThrowIfNullOrWhiteSpace(query.TenantId, "query.TenantId");
-        ArgumentOutOfRangeException.ThrowIfNegative(query.AfterSeq, "query.AfterSeq");
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(query.Limit, "query.Limit");
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, MessageQuery.MaxLimit, "query.Limit");
+        StoredRows.Validate(query);
 
         await using var connection = await _database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT id, conversation_id, seq, channel_id, direction, sender_kind, sender_id, sender_name, kind, content,
-                   client_message_id, platform_message_id, metadata, created_at, platform_timestamp
-              FROM messages
-             WHERE tenant_id = $t AND conversation_id = $c AND seq > $s
-             ORDER BY seq
-             LIMIT $l
-            """;
+        command.CommandText =
+            $"SELECT {StoredRows.MessageColumns} FROM messages WHERE tenant_id = $t AND conversation_id = $c AND seq > $s ORDER BY seq LIMIT $l";
         command.Parameters.AddWithValue("$t", query.TenantId);
         command.Parameters.AddWithValue("$c", query.ConversationId);
         command.Parameters.AddWithValue("$s", query.AfterSeq);
@@ -50,26 +40,7 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            messages.Add(new ChatMessage
-            {
-                Id = reader.GetInt64(0),
-                TenantId = query.TenantId,
-                ConversationId = reader.GetInt64(1),
-                Seq = reader.GetInt64(2),
-                ChannelId = reader.GetString(3),
-                Direction = (MessageDirection)reader.GetInt32(4),
-                Sender = new MessageSender((SenderKind)reader.GetInt32(5), reader.GetString(6))
-                {
-                    DisplayName = reader.IsDBNull(7) ? null : reader.GetString(7),
-                },
-                Kind = (MessageKind)reader.GetInt32(8),
-                Content = reader.GetString(9),
-                ClientMessageId = reader.IsDBNull(10) ? null : reader.GetString(10),
-                PlatformMessageId = reader.IsDBNull(11) ? null : reader.GetString(11),
-                Metadata = MetadataJson.Parse(reader.IsDBNull(12) ? null : reader.GetString(12)),
-                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)),
-                PlatformTimestamp = reader.IsDBNull(14) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(14)),
-            });
+            messages.Add(StoredRows.ReadMessage(reader, query.TenantId));
         }
 
         return messages;

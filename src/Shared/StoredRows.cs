@@ -1,0 +1,72 @@
+using System.Data.Common;
+
+namespace Chat.Storage.Internal;
+
+/// <summary>
+/// What the stores share about their rows: query checks, and reading a message or conversation row whose columns come
+/// in the order the stores select them. Times are timestamptz in PostgreSQL and Unix milliseconds in SQLite.
+/// </summary>
+internal static class StoredRows
+{
+    /// <summary>The message columns, in the order <see cref="ReadMessage"/> reads them.</summary>
+    public const string MessageColumns =
+        "id, conversation_id, seq, channel_id, direction, sender_kind, sender_id, sender_name, kind, content, " +
+        "client_message_id, platform_message_id, metadata, created_at, platform_timestamp";
+
+    public static void Validate(MessageQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentException.ThrowIfNullOrWhiteSpace(query.TenantId, "query.TenantId");
+        ArgumentOutOfRangeException.ThrowIfNegative(query.AfterSeq, "query.AfterSeq");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(query.Limit, "query.Limit");
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, MessageQuery.MaxLimit, "query.Limit");
+    }
+
+    public static void Validate(ConversationQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentException.ThrowIfNullOrWhiteSpace(query.TenantId, "query.TenantId");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(query.Limit, "query.Limit");
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, 1000, "query.Limit");
+    }
+
+    public static ChatMessage ReadMessage(DbDataReader reader, string tenantId) => new()
+    {
+        Id = reader.GetInt64(0),
+        TenantId = tenantId,
+        ConversationId = reader.GetInt64(1),
+        Seq = reader.GetInt64(2),
+        ChannelId = reader.GetString(3),
+        Direction = (MessageDirection)reader.GetInt32(4),
+        Sender = new MessageSender((SenderKind)reader.GetInt32(5), reader.GetString(6))
+        {
+            DisplayName = reader.IsDBNull(7) ? null : reader.GetString(7),
+        },
+        Kind = (MessageKind)reader.GetInt32(8),
+        Content = reader.GetString(9),
+        ClientMessageId = reader.IsDBNull(10) ? null : reader.GetString(10),
+        PlatformMessageId = reader.IsDBNull(11) ? null : reader.GetString(11),
+        Metadata = MetadataJson.Parse(reader.IsDBNull(12) ? null : reader.GetString(12)),
+        CreatedAt = ReadTime(reader, 13),
+        PlatformTimestamp = reader.IsDBNull(14) ? null : ReadTime(reader, 14),
+    };
+
+    /// <summary>Reads id, channel_id, contact_id, status, assignee_id, last_seq, created_at, updated_at.</summary>
+    public static Conversation ReadConversation(DbDataReader reader, string tenantId) => new()
+    {
+        Id = reader.GetInt64(0),
+        TenantId = tenantId,
+        ChannelId = reader.GetString(1),
+        ContactId = reader.GetInt64(2),
+        Status = (ConversationStatus)reader.GetInt32(3),
+        AssigneeId = reader.IsDBNull(4) ? null : reader.GetString(4),
+        LastSeq = reader.GetInt64(5),
+        CreatedAt = ReadTime(reader, 6),
+        UpdatedAt = ReadTime(reader, 7),
+    };
+
+    private static DateTimeOffset ReadTime(DbDataReader reader, int ordinal) =>
+        reader.GetFieldType(ordinal) == typeof(long)
+            ? DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal))
+            : reader.GetFieldValue<DateTimeOffset>(ordinal);
+}
