@@ -28,7 +28,6 @@ internal sealed class AppendBatcher : IAsyncDisposable
     private readonly Func<IReadOnlyList<PendingAppend>, CancellationToken, Task> _execute;
     private readonly int _maxBatchSize;
     private readonly TimeSpan _linger;
-    private readonly CancellationTokenSource _stopping = new();
     private readonly Task[] _loops;
 
     /// <param name="execute">Stores a batch of distinct appends and completes each one's <see cref="PendingAppend.Completion"/>;
@@ -78,7 +77,6 @@ internal sealed class AppendBatcher : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await Task.WhenAll(_loops).ConfigureAwait(false);
-        _stopping.Dispose();
     }
 
     private async Task RunAsync()
@@ -103,7 +101,8 @@ internal sealed class AppendBatcher : IAsyncDisposable
             var distinct = Coalesce(batch);
             try
             {
-                await _execute(distinct, _stopping.Token).ConfigureAwait(false);
+                // Not cancelled at shutdown: the queued appends are written (or fail) before the store is disposed.
+                await _execute(distinct, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
