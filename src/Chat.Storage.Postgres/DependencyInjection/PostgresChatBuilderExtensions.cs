@@ -1,6 +1,8 @@
 using Chat.Storage;
+using Chat.Storage.Internal;
 using Chat.Storage.Postgres;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -37,6 +39,19 @@ public static class PostgresChatBuilderExtensions
         services.TryAddSingleton<IMessageStore>(static sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton<IConversationStore, PostgresConversationStore>();
         services.TryAddSingleton<IWorkerIdLeaseStore, PostgresWorkerIdLeaseStore>();
+
+        services.AddHealthChecks().Add(new HealthCheckRegistration(
+            StorageHealthCheck.Name,
+            static sp => new StorageHealthCheck(
+                async ct =>
+                {
+                    await using var command = sp.GetRequiredService<PostgresDataSources>().Primary.CreateCommand("SELECT 1");
+                    await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
+                },
+                "PostgreSQL"),
+            failureStatus: null,
+            tags: ["chat"],
+            timeout: TimeSpan.FromSeconds(5)));
 
         // Migrations run before the runtime's own start-up work, so the schema exists before anything uses it.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService, PostgresStorageStartup>());

@@ -1,6 +1,8 @@
 using Chat.Storage;
+using Chat.Storage.Internal;
 using Chat.Storage.Sqlite;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -37,6 +39,20 @@ public static class SqliteChatBuilderExtensions
         services.TryAddSingleton<IMessageStore>(static sp => sp.GetRequiredService<SqliteMessageStore>());
         services.TryAddSingleton<IConversationStore, SqliteConversationStore>();
         services.TryAddSingleton<IWorkerIdLeaseStore, SqliteWorkerIdLeaseStore>();
+        services.AddHealthChecks().Add(new HealthCheckRegistration(
+            StorageHealthCheck.Name,
+            static sp => new StorageHealthCheck(
+                async ct =>
+                {
+                    await using var connection = await sp.GetRequiredService<SqliteDatabase>().OpenReadAsync(ct).ConfigureAwait(false);
+                    await using var command = connection.CreateCommand();
+                    command.CommandText = "SELECT 1";
+                    await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
+                },
+                "SQLite"),
+            failureStatus: null,
+            tags: ["chat"],
+            timeout: TimeSpan.FromSeconds(5)));
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService, SqliteStorageStartup>());
         return builder;
     }

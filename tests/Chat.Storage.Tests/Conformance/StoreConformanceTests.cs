@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using Chat.Storage.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Chat.Storage.Tests.Conformance;
 
@@ -72,6 +74,8 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(new DateTimeOffset(2026, 11, 11, 0, 0, 1, TimeSpan.Zero), first.PlatformTimestamp);
         Assert.Equal(stored[0].CreatedAt.ToUnixTimeMilliseconds(), first.CreatedAt.ToUnixTimeMilliseconds());
         Assert.Equal(5, (await _store.Conversations.GetConversationAsync(Tenant, conversation.Id, CancellationToken.None))!.LastSeq);
+        var health = await _store.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+        Assert.Equal(HealthStatus.Healthy, health.Entries["chat-storage"].Status);
     }
 
     [Fact]

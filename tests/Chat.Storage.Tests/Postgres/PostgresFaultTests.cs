@@ -4,6 +4,7 @@ using System.Globalization;
 using Chat.Storage.Tests.Conformance;
 using Chat.Storage.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 
 namespace Chat.Storage.Tests.Postgres;
@@ -72,6 +73,10 @@ public sealed class PostgresFaultTests : IAsyncLifetime
         }
 
         await PostgresServer.ScriptAsync("kill", _clusterDirectory);
+        var health = store.Services.GetRequiredService<HealthCheckService>();
+        var down = (await health.CheckHealthAsync()).Entries["chat-storage"];
+        Assert.Equal(HealthStatus.Unhealthy, down.Status);
+        Assert.StartsWith("PostgreSQL does not answer", down.Description, StringComparison.Ordinal);
         await Task.Delay(1500);
         await PostgresServer.ScriptAsync("start", _clusterDirectory, port);
 
@@ -88,6 +93,7 @@ public sealed class PostgresFaultTests : IAsyncLifetime
         await Task.WhenAll(writers);
 
         Assert.True(recovered, "appends did not succeed again after PostgreSQL restarted");
+        Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync()).Entries["chat-storage"].Status);
         Assert.NotEmpty(failed);
         Assert.All(failed.Values, ex => Assert.IsType<ChatStorageException>(ex));
         Assert.True(slowestFailure < TimeSpan.FromSeconds(10), $"a failed append took {slowestFailure} to fail");
