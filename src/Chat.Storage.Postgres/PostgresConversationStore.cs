@@ -19,7 +19,7 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
         {
             for (var attempt = 0; attempt < 2; attempt++)
             {
-                if (await FindContactAsync(tenantId, identity, cancellationToken).ConfigureAwait(false) is { } existing)
+                if (await FindContactCoreAsync(tenantId, identity, cancellationToken).ConfigureAwait(false) is { } existing)
                 {
                     return existing;
                 }
@@ -148,7 +148,14 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
         }).ConfigureAwait(false);
     }
 
-    private async Task<Contact?> FindContactAsync(string tenantId, ChannelIdentity identity, CancellationToken cancellationToken)
+    public async ValueTask<Contact?> FindContactAsync(string tenantId, ChannelIdentity identity, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        ArgumentNullException.ThrowIfNull(identity);
+        return await Guard(() => FindContactCoreAsync(tenantId, identity, cancellationToken)).ConfigureAwait(false);
+    }
+
+    private async Task<Contact?> FindContactCoreAsync(string tenantId, ChannelIdentity identity, CancellationToken cancellationToken)
     {
         await using var command = dataSources.Primary.CreateCommand("""
             SELECT c.id, c.display_name, c.created_at

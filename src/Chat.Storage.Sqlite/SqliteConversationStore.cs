@@ -28,13 +28,7 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
             {
                 if (reader.Read())
                 {
-                    return new Contact
-                    {
-                        Id = reader.GetInt64(0),
-                        TenantId = tenantId,
-                        DisplayName = reader.IsDBNull(1) ? null : reader.GetString(1),
-                        CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
-                    };
+                    return ReadContact(reader, tenantId);
                 }
             }
 
@@ -54,6 +48,24 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
             insert.ExecuteNonQuery();
             return new Contact { Id = contactId, TenantId = tenantId, DisplayName = displayName, CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(now) };
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<Contact?> FindContactAsync(string tenantId, ChannelIdentity identity, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        ArgumentNullException.ThrowIfNull(identity);
+        await using var connection = await database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT c.id, c.display_name, c.created_at FROM channel_identities i
+              JOIN contacts c ON c.tenant_id = i.tenant_id AND c.id = i.contact_id
+             WHERE i.tenant_id = $t AND i.channel_id = $c AND i.platform_user_id = $u
+            """;
+        command.Parameters.AddWithValue("$t", tenantId);
+        command.Parameters.AddWithValue("$c", identity.ChannelId);
+        command.Parameters.AddWithValue("$u", identity.PlatformUserId);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ReadContact(reader, tenantId) : null;
     }
 
     public async ValueTask<Conversation> GetOrCreateConversationAsync(string tenantId, long contactId, string channelId, CancellationToken cancellationToken)
@@ -138,6 +150,14 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
                 : throw new ChatStorageException($"Conversation {conversationId} of tenant '{tenantId}' does not exist.");
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    private static Contact ReadContact(SqliteDataReader reader, string tenantId) => new()
+    {
+        Id = reader.GetInt64(0),
+        TenantId = tenantId,
+        DisplayName = reader.IsDBNull(1) ? null : reader.GetString(1),
+        CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
+    };
 
     private static List<Conversation> ReadConversations(SqliteCommand command, string tenantId)
     {

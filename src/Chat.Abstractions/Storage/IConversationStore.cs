@@ -11,6 +11,13 @@ public interface IConversationStore
     /// <returns>The contact.</returns>
     ValueTask<Contact> ResolveContactAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken);
 
+    /// <summary>Finds the contact a channel identity belongs to, without creating anything.</summary>
+    /// <param name="tenantId">The tenant.</param>
+    /// <param name="identity">The channel and the platform's user id.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The contact, or null when the identity is unknown.</returns>
+    ValueTask<Contact?> FindContactAsync(string tenantId, ChannelIdentity identity, CancellationToken cancellationToken);
+
     /// <summary>Returns the contact's current conversation on a channel, opening a queued one when there is none.</summary>
     /// <param name="tenantId">The tenant.</param>
     /// <param name="contactId">The contact.</param>

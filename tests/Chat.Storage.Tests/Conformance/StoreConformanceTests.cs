@@ -261,6 +261,10 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal((ConversationStatus.Queued, 0L, contact, "douyin", (string?)null), (conversation.Status, conversation.LastSeq, conversation.ContactId, conversation.ChannelId, conversation.AssigneeId));
         Assert.Equal("Bo", contacts[0].DisplayName);
 
+        Assert.Equal(contact, (await _store.Conversations.FindContactAsync(Tenant, identity, CancellationToken.None))!.Id);
+        Assert.Null(await _store.Conversations.FindContactAsync(Tenant, new ChannelIdentity("douyin", "never-seen"), CancellationToken.None));
+        Assert.Null(await _store.Conversations.FindContactAsync("shop-2", identity, CancellationToken.None));
+
         var other = await _store.Conversations.ResolveContactAsync(Tenant, new ChannelIdentity("douyin", "open-id-78"), null, CancellationToken.None);
         Assert.NotEqual(contact, other.Id);
         var otherTenant = await _store.Conversations.ResolveContactAsync("shop-2", identity, null, CancellationToken.None);
