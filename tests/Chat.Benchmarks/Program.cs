@@ -3,7 +3,7 @@ using Chat.Benchmarks;
 
 // dotnet run -c Release --project tests/Chat.Benchmarks -- --filter '*'            (BenchmarkDotNet, full runs)
 // dotnet run -c Release --project tests/Chat.Benchmarks -- --filter '*' --job short (quicker, noisier)
-// dotnet run -c Release --project tests/Chat.Benchmarks -- store-throughput --postgres "Host=...;Username=...;Database=postgres" [--seconds 10]
+// dotnet run -c Release --project tests/Chat.Benchmarks -- store-throughput --postgres "Host=...;Username=...;Database=postgres" [--seconds 10] [--rounds 5] [--writers 1,16,256] [--batches 2] [--sqlite no]
 if (args.Length > 0 && args[0] == "store-throughput")
 {
     return await StoreThroughput.RunAsync(args[1..]);
