@@ -6,8 +6,9 @@ using NpgsqlTypes;
 namespace Chat.Storage.Postgres;
 
 /// <summary>
-/// Messages in PostgreSQL. Appends are coalesced into batches; each batch is one call of <c>chat.append_batch</c>:
-/// one round trip, one transaction. A caller's task completes after the batch commits.
+/// Messages in PostgreSQL. Appends are coalesced into batches; each batch is one call of <c>chat.append_batch_fast</c>
+/// (one round trip, one transaction), or, when it holds a retry of a stored message, of <c>chat.append_batch</c>,
+/// which looks retries up. A caller's task completes after the batch commits.
 /// </summary>
 internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
 {
