@@ -73,7 +73,9 @@ internal sealed class SlowPlugin : IChannelPlugin
 {
     public TimeSpan Delay { get; set; } = Timeout.InfiniteTimeSpan;
 
-    public bool SawCancellation { get; private set; }
+    private volatile bool _sawCancellation;
+
+    public bool SawCancellation => _sawCancellation;
 
     public int Priority => 40;
 
@@ -86,7 +88,7 @@ internal sealed class SlowPlugin : IChannelPlugin
         }
         catch (OperationCanceledException)
         {
-            SawCancellation = true;
+            _sawCancellation = true;
             throw;
         }
     }
