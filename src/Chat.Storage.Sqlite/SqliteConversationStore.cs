@@ -6,6 +6,12 @@ namespace Chat.Storage.Sqlite;
 /// <summary>Contacts, channel identities and conversations in SQLite.</summary>
 internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenerator ids) : IConversationStore
 {
+    private const string FindContactSql = """
+        SELECT c.id, c.display_name, c.created_at FROM channel_identities i
+          JOIN contacts c ON c.tenant_id = i.tenant_id AND c.id = i.contact_id
+         WHERE i.tenant_id = $t AND i.channel_id = $c AND i.platform_user_id = $u
+        """;
+
     private const string ConversationColumns = "id, channel_id, contact_id, status, assignee_id, last_seq, created_at, updated_at";
 
     public async ValueTask<Contact> ResolveContactAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken)
@@ -16,11 +22,7 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
         ArgumentException.ThrowIfNullOrWhiteSpace(identity.PlatformUserId, "identity.PlatformUserId");
         return await database.WriteAsync((connection, transaction) =>
         {
-            using var find = SqliteMessageStore.Command(connection, transaction, """
-                SELECT c.id, c.display_name, c.created_at FROM channel_identities i
-                  JOIN contacts c ON c.tenant_id = i.tenant_id AND c.id = i.contact_id
-                 WHERE i.tenant_id = $t AND i.channel_id = $c AND i.platform_user_id = $u
-                """, "$t", "$c", "$u");
+            using var find = SqliteMessageStore.Command(connection, transaction, FindContactSql, "$t", "$c", "$u");
             find.Parameters[0].Value = tenantId;
             find.Parameters[1].Value = identity.ChannelId;
             find.Parameters[2].Value = identity.PlatformUserId;
@@ -56,11 +58,7 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
         ArgumentNullException.ThrowIfNull(identity);
         await using var connection = await database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
         using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT c.id, c.display_name, c.created_at FROM channel_identities i
-              JOIN contacts c ON c.tenant_id = i.tenant_id AND c.id = i.contact_id
-             WHERE i.tenant_id = $t AND i.channel_id = $c AND i.platform_user_id = $u
-            """;
+        command.CommandText = FindContactSql;
         command.Parameters.AddWithValue("$t", tenantId);
         command.Parameters.AddWithValue("$c", identity.ChannelId);
         command.Parameters.AddWithValue("$u", identity.PlatformUserId);
