@@ -1,0 +1,62 @@
+namespace Chat.Protocol;
+
+/// <summary>
+/// The names of the hubs' methods and of the events they push, shared by the server and every client (the .NET client,
+/// the JavaScript widget and agent console).
+/// </summary>
+public static class ChatHubMethods
+{
+    /// <summary>Customer: starts or resumes the caller's conversation on the web channel; returns the <see cref="Conversation"/>.</summary>
+    public const string StartConversation = nameof(StartConversation);
+
+    /// <summary>Both sides: sends a <see cref="SendRequest"/>; returns a <see cref="SendResult"/> once the message is stored.</summary>
+    public const string Send = nameof(Send);
+
+    /// <summary>Both sides: returns the messages of a conversation after a seq, in order (a <see cref="ResumeRequest"/>).</summary>
+    public const string Resume = nameof(Resume);
+
+    /// <summary>Both sides: tells the other side the caller is typing in a conversation.</summary>
+    public const string Typing = nameof(Typing);
+
+    /// <summary>Both sides: records that the caller has read a conversation up to a seq.</summary>
+    public const string MarkRead = nameof(MarkRead);
+
+    /// <summary>Agent: sets the caller's presence and capacity.</summary>
+    public const string SetPresence = nameof(SetPresence);
+
+    /// <summary>Agent: returns the tenant's queued conversations.</summary>
+    public const string GetQueue = nameof(GetQueue);
+
+    /// <summary>Agent: returns the tenant's conversations by status or assignee.</summary>
+    public const string ListConversations = nameof(ListConversations);
+
+    /// <summary>Agent: takes a queued (or any unassigned) conversation.</summary>
+    public const string Accept = nameof(Accept);
+
+    /// <summary>Agent: hands a conversation to another agent, or back to the queue.</summary>
+    public const string Transfer = nameof(Transfer);
+
+    /// <summary>Agent: marks a conversation resolved.</summary>
+    public const string Resolve = nameof(Resolve);
+
+    /// <summary>Agent: reopens a resolved or pending conversation.</summary>
+    public const string Reopen = nameof(Reopen);
+
+    /// <summary>Agent: marks a conversation pending (waiting for the customer or a third party).</summary>
+    public const string SetPending = nameof(SetPending);
+
+    /// <summary>Event to both sides: a stored <see cref="ChatMessage"/>.</summary>
+    public const string MessageReceived = nameof(MessageReceived);
+
+    /// <summary>Event to both sides: a <see cref="TypingEvent"/>.</summary>
+    public const string TypingReceived = nameof(TypingReceived);
+
+    /// <summary>Event to both sides: a <see cref="ReadEvent"/>.</summary>
+    public const string ReadReceived = nameof(ReadReceived);
+
+    /// <summary>Event to agents (and the customer of the conversation): a changed <see cref="Conversation"/>.</summary>
+    public const string ConversationChanged = nameof(ConversationChanged);
+
+    /// <summary>Event to agents: a <see cref="DeliveryEvent"/> for an outbound message to a platform.</summary>
+    public const string DeliveryChanged = nameof(DeliveryChanged);
+}

@@ -1,0 +1,133 @@
+using Chat.Plugins;
+
+namespace Chat.Protocol;
+
+/// <summary>A message a customer or an agent sends through a hub.</summary>
+public sealed class SendRequest
+{
+    /// <summary>The conversation to send to.</summary>
+    public long ConversationId { get; init; }
+
+    /// <summary>The sender's own id for the message, unique per conversation; a retry with the same id is stored once
+    /// and answered with the first result. Required, at most 64 characters.</summary>
+    public string ClientMessageId { get; init; } = string.Empty;
+
+    /// <summary>What <see cref="Content"/> holds: text, image or file (an URL or media id).</summary>
+    public MessageKind Kind { get; init; }
+
+    /// <summary>The text, or the image's or file's URL.</summary>
+    public string Content { get; init; } = string.Empty;
+
+    /// <summary>Agents only: a private note, which customers never receive.</summary>
+    public bool IsPrivate { get; init; }
+}
+
+/// <summary>What a hub answers to a send, once the message is durably stored.</summary>
+public sealed class SendResult
+{
+    /// <summary>The message's id.</summary>
+    public long Id { get; init; }
+
+    /// <summary>The message's gap-free position in its conversation.</summary>
+    public long Seq { get; init; }
+
+    /// <summary>True when the message was a retry of one already stored; <see cref="Id"/> and <see cref="Seq"/> are the original's.</summary>
+    public bool IsDuplicate { get; init; }
+}
+
+/// <summary>Asks for the messages of a conversation after a seq.</summary>
+public sealed class ResumeRequest
+{
+    /// <summary>The conversation.</summary>
+    public long ConversationId { get; init; }
+
+    /// <summary>The last seq the caller has; zero for the whole history.</summary>
+    public long AfterSeq { get; init; }
+
+    /// <summary>The most messages to return, 1 to 500; a full page means there may be more.</summary>
+    public int Limit { get; init; } = 200;
+}
+
+/// <summary>Somebody is typing in a conversation.</summary>
+public sealed class TypingEvent
+{
+    /// <summary>The conversation.</summary>
+    public long ConversationId { get; init; }
+
+    /// <summary>Whether a customer or an agent is typing.</summary>
+    public SenderKind SenderKind { get; init; }
+
+    /// <summary>Who is typing.</summary>
+    public string SenderId { get; init; } = string.Empty;
+}
+
+/// <summary>Somebody has read a conversation up to a seq.</summary>
+public sealed class ReadEvent
+{
+    /// <summary>The conversation.</summary>
+    public long ConversationId { get; init; }
+
+    /// <summary>Whether a customer or an agent read it.</summary>
+    public SenderKind ReaderKind { get; init; }
+
+    /// <summary>Who read it.</summary>
+    public string ReaderId { get; init; } = string.Empty;
+
+    /// <summary>The last seq read.</summary>
+    public long Seq { get; init; }
+}
+
+/// <summary>The state of one outbound message's delivery to its platform, for agents.</summary>
+public sealed class DeliveryEvent
+{
+    /// <summary>The conversation.</summary>
+    public long ConversationId { get; init; }
+
+    /// <summary>The message.</summary>
+    public long MessageId { get; init; }
+
+    /// <summary>The message's seq.</summary>
+    public long Seq { get; init; }
+
+    /// <summary>Sent, retrying or failed.</summary>
+    public DeliveryStatus Status { get; init; }
+
+    /// <summary>Why a retry is needed or why the delivery failed.</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>The attempt that ended in this state, from 1.</summary>
+    public int Attempt { get; init; }
+}
+
+/// <summary>An agent's availability for new conversations.</summary>
+public enum AgentPresence
+{
+    /// <summary>Not taking conversations.</summary>
+    Offline = 0,
+
+    /// <summary>Taking conversations up to the agent's capacity.</summary>
+    Online = 1,
+
+    /// <summary>Connected but not taking new conversations.</summary>
+    Away = 2,
+}
+
+/// <summary>Metadata keys the framework itself gives meaning to.</summary>
+public static class MessageMetadataKeys
+{
+    /// <summary><c>"true"</c> on an agent's private note: stored and shown to agents, never sent to the customer or a platform.</summary>
+    public const string Private = "chat.private";
+}
+
+/// <summary>A page of a conversation's messages, oldest first.</summary>
+public sealed class MessagePage
+{
+    /// <summary>The messages, in seq order. A customer's page leaves out agents' private notes.</summary>
+    public IReadOnlyList<ChatMessage> Messages { get; init; } = [];
+
+    /// <summary>The seq to ask after for the next page.</summary>
+    public long NextAfterSeq { get; init; }
+
+    /// <summary>True when there may be more messages after <see cref="NextAfterSeq"/>.</summary>
+    public bool HasMore { get; init; }
+}

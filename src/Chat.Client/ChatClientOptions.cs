@@ -1,0 +1,20 @@
+namespace Chat.Client;
+
+/// <summary>How a client connects to a hub.</summary>
+public sealed class ChatClientOptions
+{
+    /// <summary>The hub's URL, for example <c>https://shop.example/chat/customer</c> or <c>.../chat/agent</c>.</summary>
+    public required Uri HubUrl { get; init; }
+
+    /// <summary>Returns the token for each (re)connect: a visitor token for the customer hub, the agent's bearer token for the agent hub.</summary>
+    public Func<Task<string?>>? AccessTokenProvider { get; init; }
+
+    /// <summary>Use the MessagePack protocol instead of JSON. Default false.</summary>
+    public bool UseMessagePack { get; init; }
+
+    /// <summary>How long a send keeps retrying (with the same client message id) through lost connections before it fails. Default 2 minutes.</summary>
+    public TimeSpan SendTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Changes the underlying HTTP connection (handlers, headers, transports), if given.</summary>
+    public Action<Microsoft.AspNetCore.Http.Connections.Client.HttpConnectionOptions>? ConfigureHttpConnection { get; init; }
+}

@@ -1,0 +1,234 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Chat.Protocol;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Chat.Client;
+
+/// <summary>
+/// One hub connection with the delivery guarantee: messages reach the handler once each, in seq order per
+/// conversation; a gap (a missed push, a reconnect) is filled from <c>Resume</c> before anything later is delivered.
+/// </summary>
+internal sealed class HubSession : IAsyncDisposable
+{
+    private const int PageSize = 200;
+    private readonly ChatClientOptions _options;
+    private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<long, long> _lastSeq = new();
+    private readonly Func<ChatMessage, Task> _deliver;
+    private readonly Task _pump;
+    private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public HubSession(ChatClientOptions options, Func<ChatMessage, Task> deliver)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _deliver = deliver;
+        var builder = new HubConnectionBuilder()
+            .WithUrl(options.HubUrl, http =>
+            {
+                http.AccessTokenProvider = options.AccessTokenProvider;
+                options.ConfigureHttpConnection?.Invoke(http);
+            })
+            .WithAutomaticReconnect(new ForeverRetryPolicy())
+            .WithStatefulReconnect();
+        if (options.UseMessagePack)
+        {
+            builder.AddMessagePackProtocol();
+        }
+
+        Connection = builder.Build();
+        Connection.On<ChatMessage>(ChatHubMethods.MessageReceived, message => _work.Writer.TryWrite(new Work(message)));
+        Connection.Reconnecting += _ =>
+        {
+            if (_connected.Task.IsCompleted)
+            {
+                _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            return Task.CompletedTask;
+        };
+        Connection.Reconnected += _ =>
+        {
+            _connected.TrySetResult();
+            _work.Writer.TryWrite(Work.CatchUpAll);
+            return Task.CompletedTask;
+        };
+        _pump = Task.Run(PumpAsync);
+    }
+
+    public HubConnection Connection { get; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await Connection.StartAsync(cancellationToken).ConfigureAwait(false);
+        _connected.TrySetResult();
+    }
+
+    /// <summary>Follows a conversation from a seq: everything after it is delivered, in order, now and after reconnects.</summary>
+    public Task TrackAsync(long conversationId, long afterSeq)
+    {
+        _lastSeq.AddOrUpdate(conversationId, afterSeq, (_, known) => Math.Max(known, afterSeq));
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _work.Writer.TryWrite(new Work(conversationId, done));
+        return done.Task;
+    }
+
+    public long LastSeq(long conversationId) => _lastSeq.GetValueOrDefault(conversationId);
+
+    /// <summary>Invokes a hub method, retrying through lost connections until <see cref="ChatClientOptions.SendTimeout"/>;
+    /// a refusal by the hub (<see cref="HubException"/>) is not retried.</summary>
+    public async Task<T> InvokeWithRetryAsync<T>(string method, object?[] args, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.SendTimeout);
+        while (true)
+        {
+            try
+            {
+                await _connected.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
+                return await Connection.InvokeCoreAsync<T>(method, args, timeout.Token).ConfigureAwait(false);
+            }
+            catch (HubException)
+            {
+                throw;
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or System.Net.WebSockets.WebSocketException
+                                           or TaskCanceledException && !timeout.IsCancellationRequested)
+            {
+                // The connection went away before the answer came: the call may or may not have been stored, and the
+                // same arguments (same client message id) are safe to send again.
+                await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _work.Writer.TryComplete();
+        await Connection.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _pump.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task PumpAsync()
+    {
+        await foreach (var work in _work.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                if (work.Message is { } message)
+                {
+                    await OnMessageAsync(message).ConfigureAwait(false);
+                }
+                else if (work.CatchUpAllConversations)
+                {
+                    foreach (var conversationId in _lastSeq.Keys)
+                    {
+                        await CatchUpAsync(conversationId).ConfigureAwait(false);
+                    }
+                }
+                else
+                {
+                    await CatchUpAsync(work.ConversationId).ConfigureAwait(false);
+                    work.Done?.TrySetResult();
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || Connection.State != HubConnectionState.Disconnected)
+            {
+                // The connection broke during a catch-up; the reconnect queues another one.
+                work.Done?.TrySetException(ex);
+            }
+        }
+    }
+
+    private async Task OnMessageAsync(ChatMessage message)
+    {
+        if (!_lastSeq.TryGetValue(message.ConversationId, out var last))
+        {
+            // The first message seen of a conversation (an agent hears the whole tenant): follow it from here.
+            _lastSeq[message.ConversationId] = message.Seq;
+            await _deliver(message).ConfigureAwait(false);
+            return;
+        }
+
+        if (message.Seq <= last)
+        {
+            return; // already delivered
+        }
+
+        if (message.Seq == last + 1)
+        {
+            _lastSeq[message.ConversationId] = message.Seq;
+            await _deliver(message).ConfigureAwait(false);
+            return;
+        }
+
+        // A gap: fetch what lies between (a customer's gaps may be private notes, which Resume skips).
+        await CatchUpAsync(message.ConversationId).ConfigureAwait(false);
+    }
+
+    private async Task CatchUpAsync(long conversationId)
+    {
+        while (true)
+        {
+            var after = _lastSeq.GetValueOrDefault(conversationId);
+            var page = await Connection.InvokeAsync<MessagePage>(ChatHubMethods.Resume,
+                new ResumeRequest { ConversationId = conversationId, AfterSeq = after, Limit = PageSize }).ConfigureAwait(false);
+            foreach (var message in page.Messages)
+            {
+                if (message.Seq > _lastSeq.GetValueOrDefault(conversationId))
+                {
+                    _lastSeq[conversationId] = message.Seq;
+                    await _deliver(message).ConfigureAwait(false);
+                }
+            }
+
+            if (page.NextAfterSeq > _lastSeq.GetValueOrDefault(conversationId))
+            {
+                _lastSeq[conversationId] = page.NextAfterSeq; // skipped private notes
+            }
+
+            if (!page.HasMore)
+            {
+                return;
+            }
+        }
+    }
+
+    private sealed class Work
+    {
+        public static readonly Work CatchUpAll = new() { CatchUpAllConversations = true };
+
+        public Work(ChatMessage message) => Message = message;
+
+        public Work(long conversationId, TaskCompletionSource done) => (ConversationId, Done) = (conversationId, done);
+
+        private Work()
+        {
+        }
+
+        public ChatMessage? Message { get; }
+
+        public long ConversationId { get; }
+
+        public TaskCompletionSource? Done { get; }
+
+        public bool CatchUpAllConversations { get; private init; }
+    }
+
+    private sealed class ForeverRetryPolicy : IRetryPolicy
+    {
+        private static readonly TimeSpan[] Delays = [TimeSpan.Zero, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)];
+
+        public TimeSpan? NextRetryDelay(RetryContext retryContext) =>
+            Delays[Math.Min(retryContext.PreviousRetryCount, Delays.Length - 1)];
+    }
+}

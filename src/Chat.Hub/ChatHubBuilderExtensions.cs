@@ -1,0 +1,128 @@
+using Chat.Hub;
+using Chat.Hub.Hubs;
+using Chat.Hub.Security;
+using Chat.Hub.Services;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds the real-time hub to the Chat framework.</summary>
+public static class ChatHubBuilderExtensions
+{
+    /// <summary>
+    /// Adds the customer and agent hubs (SignalR, JSON and MessagePack protocols), the visitor-token authentication
+    /// scheme, the <c>ChatCustomer</c> and <c>ChatAgent</c> policies (the host replaces <c>ChatAgent</c> by adding its
+    /// own policy with that name), the message path and conversation lifecycle. Map them with <c>app.MapChat("/chat")</c>.
+    /// </summary>
+    /// <param name="chat">The Chat builder.</param>
+    /// <returns>The Chat builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="chat"/> is null.</exception>
+    public static IChatBuilder AddHub(this IChatBuilder chat) => chat.AddHub(static _ => { });
+
+    /// <summary>Adds the hub (see <see cref="AddHub(IChatBuilder)"/>) with options set in code.</summary>
+    /// <param name="chat">The Chat builder.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns>The Chat builder.</returns>
+    /// <exception cref="ArgumentNullException">A parameter is null.</exception>
+    public static IChatBuilder AddHub(this IChatBuilder chat, Action<ChatHubOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(chat);
+        ArgumentNullException.ThrowIfNull(configure);
+        var services = chat.Services;
+        var options = services.AddOptions<ChatHubOptions>();
+        options.Configure(configure);
+
+        if (services.Any(static d => d.ServiceType == typeof(ConversationService)))
+        {
+            return chat;
+        }
+
+        options
+            .Validate(static o => !string.IsNullOrWhiteSpace(o.DefaultTenantId), "Chat:Hub:DefaultTenantId is empty.")
+            .Validate(static o => o.MaxContentLength > 0, "Chat:Hub:MaxContentLength must be more than zero.")
+            .Validate(static o => o.MaxHubMessageBytes >= 1024, "Chat:Hub:MaxHubMessageBytes must be at least 1024.")
+            .Validate(static o => o.MaxWebhookBodyBytes > 0, "Chat:Hub:MaxWebhookBodyBytes must be more than zero.")
+            .Validate(static o => o.CallsPerSecond > 0 && o.CallBurst >= 1, "Chat:Hub:CallsPerSecond and CallBurst must be more than zero.")
+            .Validate(static o => o.DefaultAgentCapacity >= 0, "Chat:Hub:DefaultAgentCapacity must not be negative.")
+            .ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<VisitorKeyRing>();
+        services.TryAddSingleton<AgentRegistry>();
+        services.TryAddSingleton<ConversationService>();
+
+        services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, VisitorAuthenticationHandler>(ChatAuthentication.VisitorScheme, null);
+        services.AddAuthorization();
+        services.AddOptions<AuthorizationOptions>().Configure(static o =>
+        {
+            if (o.GetPolicy(ChatAuthentication.CustomerPolicy) is null)
+            {
+                o.AddPolicy(ChatAuthentication.CustomerPolicy, static p => p
+                    .AddAuthenticationSchemes(ChatAuthentication.VisitorScheme)
+                    .RequireClaim(ChatAuthentication.VisitorCustomerClaim)
+                    .RequireClaim(ChatAuthentication.VisitorTenantClaim));
+            }
+
+            if (o.GetPolicy(ChatAuthentication.AgentPolicy) is null)
+            {
+                o.AddPolicy(ChatAuthentication.AgentPolicy, static p => p
+                    .RequireAuthenticatedUser()
+                    .RequireAssertion(static c => !c.User.HasClaim(static claim => claim.Type == ChatAuthentication.VisitorCustomerClaim)));
+            }
+        });
+
+        // AddHubOptions marks the hub's own options as set, so SignalR uses them (and their filters) instead of the global ones.
+        services.AddSignalR().AddMessagePackProtocol()
+            .AddHubOptions<CustomerHub>(static _ => { })
+            .AddHubOptions<AgentHub>(static _ => { });
+        services.AddOptions<HubOptions<CustomerHub>>().Configure<IOptions<ChatHubOptions>>(static (hub, o) => ConfigureHub(hub, o.Value));
+        services.AddOptions<HubOptions<AgentHub>>().Configure<IOptions<ChatHubOptions>>(static (hub, o) => ConfigureHub(hub, o.Value));
+        services.TryAddSingleton<ChatHubFilter>();
+        return chat;
+    }
+
+    /// <summary>Adds the hub with options bound to a configuration section (usually <c>Chat:Hub</c>).</summary>
+    /// <param name="chat">The Chat builder.</param>
+    /// <param name="section">The section.</param>
+    /// <returns>The Chat builder.</returns>
+    /// <exception cref="ArgumentNullException">A parameter is null.</exception>
+    public static IChatBuilder AddHub(this IChatBuilder chat, IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(chat);
+        ArgumentNullException.ThrowIfNull(section);
+        chat.Services.AddOptions<ChatHubOptions>().Bind(section);
+        return chat.AddHub();
+    }
+
+    /// <summary>
+    /// Connects the hubs of several nodes through Redis (the SignalR Redis backplane), so a customer on one node and
+    /// an agent on another reach each other.
+    /// </summary>
+    /// <param name="chat">The Chat builder.</param>
+    /// <param name="configuration">The StackExchange.Redis configuration string, for example <c>localhost:6379</c>.</param>
+    /// <returns>The Chat builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="chat"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="configuration"/> is empty.</exception>
+    public static IChatBuilder AddRedisBackplane(this IChatBuilder chat, string configuration)
+    {
+        ArgumentNullException.ThrowIfNull(chat);
+        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
+        chat.AddHub();
+        chat.Services.AddSignalR().AddStackExchangeRedis(configuration, static o => o.Configuration.ChannelPrefix = RedisChannel.Literal("chat"));
+        return chat;
+    }
+
+    private static void ConfigureHub<THub>(HubOptions<THub> hub, ChatHubOptions options)
+        where THub : Microsoft.AspNetCore.SignalR.Hub
+    {
+        hub.MaximumReceiveMessageSize = options.MaxHubMessageBytes;
+        hub.EnableDetailedErrors = false;
+        hub.AddFilter<ChatHubFilter>();
+    }
+}

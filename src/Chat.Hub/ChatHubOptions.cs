@@ -1,0 +1,50 @@
+namespace Chat.Hub;
+
+/// <summary>Settings of the hubs, webhooks and REST endpoints (<c>Chat:Hub</c>).</summary>
+public sealed class ChatHubOptions
+{
+    /// <summary>The tenant for agents whose sign-in carries no tenant claim and for pushes whose plugin names none. Default <c>default</c>.</summary>
+    public string DefaultTenantId { get; set; } = "default";
+
+    /// <summary>The claim that names an agent's tenant. Default <c>tenant</c>.</summary>
+    public string AgentTenantClaim { get; set; } = "tenant";
+
+    /// <summary>
+    /// Keys that sign and verify visitor tokens (base64, at least 32 bytes each). The first signs; every one verifies,
+    /// so a new key can be put first while tokens signed with the old one are still in use. When empty, the host makes
+    /// a random key at start-up: only tokens it issues itself are then valid, and only until it restarts.
+    /// </summary>
+    public IList<string> VisitorTokenKeys { get; } = [];
+
+    /// <summary>Whether <c>POST {prefix}/visitor-token</c> issues anonymous visitor tokens (a demo shop, a widget
+    /// without sign-in). Default false.</summary>
+    public bool AllowAnonymousVisitors { get; set; }
+
+    /// <summary>How long an anonymous visitor token is valid. Default 30 days.</summary>
+    public TimeSpan AnonymousVisitorLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Origins (<c>https://shop.example</c>) whose pages may connect. A browser connection from any other origin is
+    /// refused with 403 (cross-site WebSocket hijacking); same-origin pages and clients that send no Origin header
+    /// (servers, apps) are always let in. <c>*</c> lets every origin in.
+    /// </summary>
+    public IList<string> AllowedOrigins { get; } = [];
+
+    /// <summary>The most characters of a message's content. Default 4,000.</summary>
+    public int MaxContentLength { get; set; } = 4_000;
+
+    /// <summary>The largest hub message, in bytes; a connection that sends a larger one is closed. Default 64 KiB.</summary>
+    public long MaxHubMessageBytes { get; set; } = 64 * 1024;
+
+    /// <summary>The largest webhook body, in bytes; larger pushes get 413. Default 1 MiB.</summary>
+    public long MaxWebhookBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How many hub calls a connection may make per second, on average. Default 20.</summary>
+    public int CallsPerSecond { get; set; } = 20;
+
+    /// <summary>How many hub calls a connection may make at once above <see cref="CallsPerSecond"/>. Default 40.</summary>
+    public int CallBurst { get; set; } = 40;
+
+    /// <summary>How many conversations an agent takes at once unless they say otherwise. Default 5.</summary>
+    public int DefaultAgentCapacity { get; set; } = 5;
+}

@@ -1,0 +1,182 @@
+using Chat.Hub.Security;
+using Chat.Hub.Services;
+using Chat.Protocol;
+using Chat.Storage;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+
+namespace Chat.Hub.Hubs;
+
+/// <summary>The agent-facing hub (<c>{prefix}/agent</c>): presence, the queue, the conversation lifecycle and replies, within the agent's tenant.</summary>
+internal sealed class AgentHub(ConversationService service, AgentRegistry registry, IConversationStore conversations, IHubContext<CustomerHub> customers, IOptions<ChatHubOptions> options)
+    : Microsoft.AspNetCore.SignalR.Hub
+{
+    private const int MaxCapacity = 100;
+
+    private ChatCaller Caller => ChatCaller.Agent(Context.User!, options.Value) ?? throw new HubException("The connection is not an agent's.");
+
+    public override async Task OnConnectedAsync()
+    {
+        var agent = ChatCaller.Agent(Context.User!, options.Value);
+        if (agent is null)
+        {
+            Context.Abort();
+            return;
+        }
+
+        registry.Connect(agent.TenantId, agent.Id, Context.ConnectionId, options.Value.DefaultAgentCapacity);
+        await Groups.AddToGroupAsync(Context.ConnectionId, HubGroups.Agents(agent.TenantId));
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        if (ChatCaller.Agent(Context.User!, options.Value) is { } agent)
+        {
+            registry.Disconnect(agent.TenantId, agent.Id, Context.ConnectionId);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Sets presence and capacity; an agent who comes online is given queued conversations.</summary>
+    public async Task SetPresence(AgentPresence presence, int capacity)
+    {
+        if (capacity is < 0 or > MaxCapacity)
+        {
+            throw new HubException($"Capacity is {capacity}; it must be 0 to {MaxCapacity}.");
+        }
+
+        if (!Enum.IsDefined(presence))
+        {
+            throw new HubException($"Presence {(int)presence} is not one of Online, Away, Offline.");
+        }
+
+        var agent = Caller;
+        var state = registry.Find(agent.TenantId, agent.Id) ?? registry.Connect(agent.TenantId, agent.Id, Context.ConnectionId, capacity);
+        lock (state)
+        {
+            state.Presence = presence;
+            state.Capacity = capacity;
+        }
+
+        if (presence == AgentPresence.Online)
+        {
+            await service.AssignQueuedAsync(agent.TenantId, Context.ConnectionAborted);
+        }
+    }
+
+    /// <summary>The tenant's queued conversations, oldest first.</summary>
+    public async Task<IReadOnlyList<Conversation>> GetQueue()
+    {
+        var queued = await conversations.ListConversationsAsync(new ConversationQuery { TenantId = Caller.TenantId, Status = ConversationStatus.Queued, Limit = 500 }, Context.ConnectionAborted);
+        return queued.OrderBy(static c => c.UpdatedAt).ToList();
+    }
+
+    /// <summary>The tenant's conversations, newest activity first, by status and, when <paramref name="mine"/>, the caller's only.</summary>
+    public async Task<IReadOnlyList<Conversation>> ListConversations(ConversationStatus? status, bool mine, int limit)
+    {
+        if (limit is < 1 or > 1000)
+        {
+            throw new HubException($"Limit is {limit}; it must be 1 to 1000.");
+        }
+
+        var agent = Caller;
+        return await conversations.ListConversationsAsync(new ConversationQuery { TenantId = agent.TenantId, Status = status, AssigneeId = mine ? agent.Id : null, Limit = limit }, Context.ConnectionAborted);
+    }
+
+    /// <summary>Takes a conversation that nobody else holds open.</summary>
+    public async Task<Conversation> Accept(long conversationId)
+    {
+        var agent = Caller;
+        var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
+        if (conversation.Status == ConversationStatus.Open && conversation.AssigneeId is { } holder && holder != agent.Id)
+        {
+            throw new HubException($"Conversation {conversationId} is already open with agent {holder}; ask for a transfer.");
+        }
+
+        return await service.ChangeAsync(agent.TenantId, conversationId, ConversationStatus.Open, agent.Id, Context.ConnectionAborted);
+    }
+
+    /// <summary>Hands a conversation to another agent, or back to the queue when <paramref name="toAgentId"/> is null.</summary>
+    public async Task<Conversation> Transfer(long conversationId, string? toAgentId)
+    {
+        var agent = Caller;
+        await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
+        if (toAgentId is null)
+        {
+            var queued = await service.ChangeAsync(agent.TenantId, conversationId, ConversationStatus.Queued, null, Context.ConnectionAborted);
+            return await service.TryAssignAsync(queued, Context.ConnectionAborted);
+        }
+
+        if (string.IsNullOrWhiteSpace(toAgentId) || toAgentId.Length > 128)
+        {
+            throw new HubException("ToAgentId is empty or longer than 128 characters.");
+        }
+
+        return await service.ChangeAsync(agent.TenantId, conversationId, ConversationStatus.Open, toAgentId, Context.ConnectionAborted);
+    }
+
+    /// <summary>Resolves a conversation; the freed capacity takes the next queued one.</summary>
+    public async Task<Conversation> Resolve(long conversationId)
+    {
+        var agent = Caller;
+        var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
+        var resolved = await service.ChangeAsync(agent.TenantId, conversationId, ConversationStatus.Resolved, conversation.AssigneeId, Context.ConnectionAborted);
+        await service.AssignQueuedAsync(agent.TenantId, Context.ConnectionAborted);
+        return resolved;
+    }
+
+    /// <summary>Reopens a resolved or pending conversation: open with its assignee, or queued when it has none.</summary>
+    public async Task<Conversation> Reopen(long conversationId)
+    {
+        var agent = Caller;
+        var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
+        var status = conversation.AssigneeId is null ? ConversationStatus.Queued : ConversationStatus.Open;
+        return await service.ChangeAsync(agent.TenantId, conversationId, status, conversation.AssigneeId, Context.ConnectionAborted);
+    }
+
+    /// <summary>Marks a conversation as waiting for the customer or a third party.</summary>
+    public async Task<Conversation> SetPending(long conversationId)
+    {
+        var agent = Caller;
+        var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
+        return await service.ChangeAsync(agent.TenantId, conversationId, ConversationStatus.Pending, conversation.AssigneeId, Context.ConnectionAborted);
+    }
+
+    /// <summary>Sends a reply or a private note; answers once it is stored.</summary>
+    public async Task<SendResult> Send(SendRequest request)
+    {
+        var agent = Caller;
+        var conversation = await service.GetForAgentAsync(agent, request?.ConversationId ?? 0, Context.ConnectionAborted);
+        return await service.SendAsync(agent, conversation, request!, Context.ConnectionAborted);
+    }
+
+    /// <summary>The messages after a seq, private notes included.</summary>
+    public async Task<MessagePage> Resume(ResumeRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var agent = Caller;
+        var conversation = await service.GetForAgentAsync(agent, request.ConversationId, Context.ConnectionAborted);
+        return await service.ReadAsync(agent.TenantId, conversation.Id, request.AfterSeq, request.Limit, includePrivate: true, Context.ConnectionAborted);
+    }
+
+    /// <summary>Tells the customer and the other agents the caller is typing.</summary>
+    public async Task Typing(long conversationId)
+    {
+        var agent = Caller;
+        var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
+        var typing = new TypingEvent { ConversationId = conversationId, SenderKind = SenderKind.Agent, SenderId = agent.Id };
+        await customers.Clients.Group(HubGroups.Customers(agent.TenantId, conversation.Id)).SendAsync(ChatHubMethods.TypingReceived, typing, Context.ConnectionAborted);
+        await Clients.OthersInGroup(HubGroups.Agents(agent.TenantId)).SendAsync(ChatHubMethods.TypingReceived, typing, Context.ConnectionAborted);
+    }
+
+    /// <summary>Tells the customer and the other agents the caller has read up to a seq.</summary>
+    public async Task MarkRead(long conversationId, long seq)
+    {
+        var agent = Caller;
+        var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
+        var read = new ReadEvent { ConversationId = conversationId, ReaderKind = SenderKind.Agent, ReaderId = agent.Id, Seq = seq };
+        await customers.Clients.Group(HubGroups.Customers(agent.TenantId, conversation.Id)).SendAsync(ChatHubMethods.ReadReceived, read, Context.ConnectionAborted);
+        await Clients.OthersInGroup(HubGroups.Agents(agent.TenantId)).SendAsync(ChatHubMethods.ReadReceived, read, Context.ConnectionAborted);
+    }
+}

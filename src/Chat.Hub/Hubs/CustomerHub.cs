@@ -1,0 +1,77 @@
+using Chat.Hub.Security;
+using Chat.Hub.Services;
+using Chat.Protocol;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Chat.Hub.Hubs;
+
+/// <summary>
+/// The customer-facing hub (<c>{prefix}/customer</c>): a visitor's own conversation only. It has no agent operation,
+/// so a customer connection cannot call one. Groups belong to one hub: events for agents go through the agent hub's context.
+/// </summary>
+internal sealed class CustomerHub(ConversationService service, IHubContext<AgentHub> agents) : Microsoft.AspNetCore.SignalR.Hub
+{
+    private ChatCaller Caller => ChatCaller.Customer(Context.User!);
+
+    /// <summary>Starts the visitor's conversation, or returns the one they have.</summary>
+    public async Task<Conversation> StartConversation()
+    {
+        var conversation = await service.StartCustomerConversationAsync(Caller, Context.ConnectionAborted);
+        await JoinAsync(conversation);
+        return conversation;
+    }
+
+    /// <summary>Sends a message; answers once it is stored.</summary>
+    public async Task<SendResult> Send(SendRequest request)
+    {
+        var conversation = await OwnAsync(request?.ConversationId ?? 0);
+        return await service.SendAsync(Caller, conversation, request!, Context.ConnectionAborted);
+    }
+
+    /// <summary>The messages after a seq (private notes left out), and joins the conversation's live messages.</summary>
+    public async Task<MessagePage> Resume(ResumeRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var conversation = await OwnAsync(request.ConversationId);
+        await JoinAsync(conversation);
+        return await service.ReadAsync(conversation.TenantId, conversation.Id, request.AfterSeq, request.Limit, includePrivate: false, Context.ConnectionAborted);
+    }
+
+    /// <summary>Tells the agents the customer is typing.</summary>
+    public async Task Typing(long conversationId)
+    {
+        var conversation = await OwnAsync(conversationId);
+        var caller = Caller;
+        await agents.Clients.Group(HubGroups.Agents(conversation.TenantId)).SendAsync(ChatHubMethods.TypingReceived,
+            new TypingEvent { ConversationId = conversation.Id, SenderKind = SenderKind.Customer, SenderId = caller.Id }, Context.ConnectionAborted);
+    }
+
+    /// <summary>Tells the agents the customer has read up to a seq.</summary>
+    public async Task MarkRead(long conversationId, long seq)
+    {
+        var conversation = await OwnAsync(conversationId);
+        var caller = Caller;
+        await agents.Clients.Group(HubGroups.Agents(conversation.TenantId)).SendAsync(ChatHubMethods.ReadReceived,
+            new ReadEvent { ConversationId = conversation.Id, ReaderKind = SenderKind.Customer, ReaderId = caller.Id, Seq = seq }, Context.ConnectionAborted);
+    }
+
+    private async Task<Conversation> OwnAsync(long conversationId)
+    {
+        // Ownership never changes, so one check per connection and conversation is enough.
+        var key = "conversation:" + conversationId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (Context.Items.TryGetValue(key, out var cached) && cached is Conversation known)
+        {
+            return known;
+        }
+
+        var conversation = await service.GetForCustomerAsync(Caller, conversationId, Context.ConnectionAborted);
+        Context.Items[key] = conversation;
+        return conversation;
+    }
+
+    private Task JoinAsync(Conversation conversation)
+    {
+        Context.Items["conversation:" + conversation.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)] = conversation;
+        return Groups.AddToGroupAsync(Context.ConnectionId, HubGroups.Customers(conversation.TenantId, conversation.Id), Context.ConnectionAborted);
+    }
+}

@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using Chat.Protocol;
+
+namespace Chat.Hub.Services;
+
+/// <summary>The agents connected to this node: presence, capacity and connections, per tenant.</summary>
+/// <remarks>
+/// Node-local: with several nodes, each assigns conversations to the agents connected to it; an agent on another
+/// node sees the shared queue and accepts from it.
+/// </remarks>
+internal sealed class AgentRegistry
+{
+    private readonly ConcurrentDictionary<(string Tenant, string Agent), AgentState> _agents = new();
+
+    public AgentState Connect(string tenantId, string agentId, string connectionId, int defaultCapacity)
+    {
+        var state = _agents.GetOrAdd((tenantId, agentId), static (_, capacity) => new AgentState(capacity), defaultCapacity);
+        lock (state)
+        {
+            state.Connections.Add(connectionId);
+        }
+
+        return state;
+    }
+
+    /// <summary>Removes a connection; returns true when it was the agent's last one (the agent is now offline).</summary>
+    public bool Disconnect(string tenantId, string agentId, string connectionId)
+    {
+        if (!_agents.TryGetValue((tenantId, agentId), out var state))
+        {
+            return false;
+        }
+
+        lock (state)
+        {
+            state.Connections.Remove(connectionId);
+            if (state.Connections.Count > 0)
+            {
+                return false;
+            }
+
+            state.Presence = AgentPresence.Offline;
+            return true;
+        }
+    }
+
+    public AgentState? Find(string tenantId, string agentId) => _agents.GetValueOrDefault((tenantId, agentId));
+
+    /// <summary>The tenant's agents that are online with some capacity, with when each was last given a conversation.</summary>
+    public List<(string AgentId, int Capacity, long LastAssigned)> Available(string tenantId)
+    {
+        var result = new List<(string, int, long)>();
+        foreach (var ((tenant, agent), state) in _agents)
+        {
+            if (tenant == tenantId && state.Presence == AgentPresence.Online && state.Capacity > 0)
+            {
+                result.Add((agent, state.Capacity, Interlocked.Read(ref state.LastAssigned)));
+            }
+        }
+
+        return result;
+    }
+}
+
+/// <summary>One agent's state on this node.</summary>
+internal sealed class AgentState(int capacity)
+{
+    public HashSet<string> Connections { get; } = [];
+
+    public AgentPresence Presence { get; set; }
+
+    public int Capacity { get; set; } = capacity;
+
+    public long LastAssigned;
+}

@@ -1,0 +1,338 @@
+using System.Collections.Concurrent;
+using Chat.Hub.Hubs;
+using Chat.Hub.Security;
+using Chat.Plugins;
+using Chat.Protocol;
+using Chat.Runtime.Pipeline;
+using Chat.Storage;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Chat.Hub.Services;
+
+/// <summary>
+/// The message path and the conversation lifecycle: every message goes pipeline, durable store, then out to the
+/// conversation's customer connections and the tenant's agents; the sender is answered only after the store commits.
+/// </summary>
+internal sealed partial class ConversationService(
+    IMessagePipeline pipeline,
+    IMessageStore messages,
+    IConversationStore conversations,
+    IHubContext<CustomerHub> customers,
+    IHubContext<AgentHub> agents,
+    AgentRegistry registry,
+    IOptions<ChatHubOptions> options,
+    ILogger<ConversationService> logger)
+{
+    /// <summary>The channel id of the hub's own customers (the web widget and .NET customer clients).</summary>
+    public const string WebChannel = "web";
+
+    private const int MaxClientMessageIdLength = 64;
+    private static readonly Dictionary<string, string> PrivateMetadata = new(StringComparer.Ordinal) { [MessageMetadataKeys.Private] = "true" };
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _assignmentLocks = new(StringComparer.Ordinal);
+    private readonly ChatHubOptions _options = options.Value;
+
+    public static bool IsPrivate(ChatMessage message) =>
+        message.Metadata.TryGetValue(MessageMetadataKeys.Private, out var value) && value == "true";
+
+    public async Task<Conversation> StartCustomerConversationAsync(ChatCaller customer, CancellationToken cancellationToken)
+    {
+        var contact = await conversations.ResolveContactAsync(customer.TenantId, new ChannelIdentity(WebChannel, customer.Id), customer.DisplayName, cancellationToken).ConfigureAwait(false);
+        var conversation = await conversations.GetOrCreateConversationAsync(customer.TenantId, contact.Id, WebChannel, cancellationToken).ConfigureAwait(false);
+        if (conversation.Status == ConversationStatus.Queued && conversation.AssigneeId is null)
+        {
+            conversation = await TryAssignAsync(conversation, cancellationToken).ConfigureAwait(false);
+        }
+
+        return conversation;
+    }
+
+    /// <summary>The conversation, if it is the customer's own; otherwise "not found" (never "not yours", which would confirm it exists).</summary>
+    public async Task<Conversation> GetForCustomerAsync(ChatCaller customer, long conversationId, CancellationToken cancellationToken)
+    {
+        var contact = await conversations.FindContactAsync(customer.TenantId, new ChannelIdentity(WebChannel, customer.Id), cancellationToken).ConfigureAwait(false);
+        var conversation = contact is null ? null : await conversations.GetConversationAsync(customer.TenantId, conversationId, cancellationToken).ConfigureAwait(false);
+        return conversation is not null && conversation.ContactId == contact!.Id && conversation.ChannelId == WebChannel
+            ? conversation
+            : throw ChatRequestException.NotFound(conversationId);
+    }
+
+    public async Task<Conversation> GetForAgentAsync(ChatCaller agent, long conversationId, CancellationToken cancellationToken) =>
+        await conversations.GetConversationAsync(agent.TenantId, conversationId, cancellationToken).ConfigureAwait(false)
+        ?? throw ChatRequestException.NotFound(conversationId);
+
+    /// <summary>Sends a customer's or an agent's message through the hub.</summary>
+    public async Task<SendResult> SendAsync(ChatCaller sender, Conversation conversation, SendRequest request, CancellationToken cancellationToken)
+    {
+        Validate(sender, request);
+        var draft = new ChatMessage
+        {
+            TenantId = conversation.TenantId,
+            ConversationId = conversation.Id,
+            ChannelId = conversation.ChannelId,
+            Direction = sender.Kind == SenderKind.Customer ? MessageDirection.Inbound : MessageDirection.Outbound,
+            Sender = sender.AsSender(),
+            Kind = request.Kind,
+            Content = request.Content,
+            ClientMessageId = request.ClientMessageId,
+            Metadata = request.IsPrivate ? PrivateMetadata : new Dictionary<string, string>(0, StringComparer.Ordinal),
+        };
+        var result = await StoreAsync(draft, conversation, cancellationToken).ConfigureAwait(false);
+        return new SendResult { Id = result.Message.Id, Seq = result.Message.Seq, IsDuplicate = result.IsDuplicate };
+    }
+
+    /// <summary>Stores one message a channel plugin took from a platform push.</summary>
+    public async Task<AppendResult> AcceptInboundAsync(string channelId, InboundMessage inbound, CancellationToken cancellationToken)
+    {
+        var tenantId = string.IsNullOrWhiteSpace(inbound.TenantId) ? _options.DefaultTenantId : inbound.TenantId;
+        var contact = await conversations.ResolveContactAsync(tenantId, new ChannelIdentity(channelId, inbound.PlatformUserId), inbound.DisplayName, cancellationToken).ConfigureAwait(false);
+        var conversation = await conversations.GetOrCreateConversationAsync(tenantId, contact.Id, channelId, cancellationToken).ConfigureAwait(false);
+        var draft = new ChatMessage
+        {
+            TenantId = tenantId,
+            ConversationId = conversation.Id,
+            ChannelId = channelId,
+            Direction = MessageDirection.Inbound,
+            Sender = new MessageSender(SenderKind.Customer, contact.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)) { DisplayName = inbound.DisplayName ?? contact.DisplayName },
+            Kind = inbound.Kind,
+            Content = inbound.Content,
+            PlatformMessageId = inbound.PlatformMessageId,
+            PlatformTimestamp = inbound.PlatformTimestamp,
+            Metadata = inbound.Metadata,
+        };
+        return await StoreAsync(draft, conversation, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A page of history after a seq; a customer's page leaves out private notes.</summary>
+    public async Task<MessagePage> ReadAsync(string tenantId, long conversationId, long afterSeq, int limit, bool includePrivate, CancellationToken cancellationToken)
+    {
+        if (limit is < 1 or > 500)
+        {
+            throw new ChatRequestException($"Limit is {limit}; it must be 1 to 500.");
+        }
+
+        if (afterSeq < 0)
+        {
+            throw new ChatRequestException($"AfterSeq is {afterSeq}; it must be zero or more.");
+        }
+
+        var page = new List<ChatMessage>(Math.Min(limit, 64));
+        var cursor = afterSeq;
+        while (true)
+        {
+            var batch = await messages.ReadAfterAsync(new MessageQuery { TenantId = tenantId, ConversationId = conversationId, AfterSeq = cursor, Limit = limit }, cancellationToken).ConfigureAwait(false);
+            foreach (var message in batch)
+            {
+                cursor = message.Seq;
+                if (includePrivate || !IsPrivate(message))
+                {
+                    page.Add(message);
+                    if (page.Count == limit)
+                    {
+                        return new MessagePage { Messages = page, NextAfterSeq = cursor, HasMore = true };
+                    }
+                }
+            }
+
+            if (batch.Count < limit)
+            {
+                return new MessagePage { Messages = page, NextAfterSeq = cursor, HasMore = false };
+            }
+        }
+    }
+
+    /// <summary>Changes a conversation's status and assignee and tells everyone who sees it.</summary>
+    public async Task<Conversation> ChangeAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, CancellationToken cancellationToken)
+    {
+        var changed = await conversations.UpdateConversationAsync(tenantId, conversationId, status, assigneeId, cancellationToken).ConfigureAwait(false);
+        await PublishChangeAsync(changed).ConfigureAwait(false);
+        return changed;
+    }
+
+    /// <summary>Gives a queued conversation to the online agent with the fewest open conversations and free capacity.</summary>
+    public async Task<Conversation> TryAssignAsync(Conversation conversation, CancellationToken cancellationToken)
+    {
+        var gate = _assignmentLocks.GetOrAdd(conversation.TenantId, static _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = await conversations.GetConversationAsync(conversation.TenantId, conversation.Id, cancellationToken).ConfigureAwait(false);
+            if (current is null || current.Status != ConversationStatus.Queued || current.AssigneeId is not null)
+            {
+                return current ?? conversation;
+            }
+
+            var agentId = await PickAgentAsync(conversation.TenantId, cancellationToken).ConfigureAwait(false);
+            if (agentId is null)
+            {
+                return current;
+            }
+
+            var assigned = await ChangeAsync(conversation.TenantId, conversation.Id, ConversationStatus.Open, agentId, cancellationToken).ConfigureAwait(false);
+            LogAssigned(logger, conversation.Id, conversation.TenantId, agentId);
+            return assigned;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Hands the tenant's queued conversations, oldest first, to agents with free capacity.</summary>
+    public async Task AssignQueuedAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        var queued = await conversations.ListConversationsAsync(new ConversationQuery { TenantId = tenantId, Status = ConversationStatus.Queued, Limit = 200 }, cancellationToken).ConfigureAwait(false);
+        foreach (var conversation in queued.Where(static c => c.AssigneeId is null).OrderBy(static c => c.UpdatedAt))
+        {
+            var result = await TryAssignAsync(conversation, cancellationToken).ConfigureAwait(false);
+            if (result.AssigneeId is null)
+            {
+                return; // nobody has capacity left
+            }
+        }
+    }
+
+    private async Task<string?> PickAgentAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        string? best = null;
+        var bestOpen = int.MaxValue;
+        var bestLast = long.MaxValue;
+        foreach (var (agentId, capacity, lastAssigned) in registry.Available(tenantId))
+        {
+            var open = (await conversations.ListConversationsAsync(new ConversationQuery { TenantId = tenantId, Status = ConversationStatus.Open, AssigneeId = agentId, Limit = Math.Min(capacity, 1000) }, cancellationToken).ConfigureAwait(false)).Count;
+            if (open < capacity && (open < bestOpen || (open == bestOpen && lastAssigned < bestLast)))
+            {
+                (best, bestOpen, bestLast) = (agentId, open, lastAssigned);
+            }
+        }
+
+        if (best is not null && registry.Find(tenantId, best) is { } state)
+        {
+            Interlocked.Exchange(ref state.LastAssigned, System.Diagnostics.Stopwatch.GetTimestamp());
+        }
+
+        return best;
+    }
+
+    private async Task<AppendResult> StoreAsync(ChatMessage draft, Conversation conversation, CancellationToken cancellationToken)
+    {
+        var context = new MessageContext(draft, conversation);
+        await pipeline.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
+        if (context.IsRejected)
+        {
+            throw new ChatRequestException($"The message was rejected: {context.RejectionReason}", 422);
+        }
+
+        // Acknowledged only after this returns: the store completes the append after its batch commits.
+        var result = await messages.AppendAsync(context.Message, cancellationToken).ConfigureAwait(false);
+        if (result.IsDuplicate)
+        {
+            return result;
+        }
+
+        await PublishMessageAsync(result.Message).ConfigureAwait(false);
+        if (draft.Sender.Kind == SenderKind.Customer)
+        {
+            await OnCustomerMessageAsync(conversation, cancellationToken).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
+    private async Task OnCustomerMessageAsync(Conversation conversation, CancellationToken cancellationToken)
+    {
+        // The caller's copy may be old; the store's is not.
+        var current = await conversations.GetConversationAsync(conversation.TenantId, conversation.Id, cancellationToken).ConfigureAwait(false);
+        if (current is null)
+        {
+            return;
+        }
+
+        if (current.Status == ConversationStatus.Resolved)
+        {
+            current = await ChangeAsync(current.TenantId, current.Id, ConversationStatus.Queued, null, cancellationToken).ConfigureAwait(false);
+        }
+        else if (current.Status == ConversationStatus.Pending)
+        {
+            current = await ChangeAsync(current.TenantId, current.Id, current.AssigneeId is null ? ConversationStatus.Queued : ConversationStatus.Open, current.AssigneeId, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (current.Status == ConversationStatus.Queued && current.AssigneeId is null)
+        {
+            await TryAssignAsync(current, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task PublishMessageAsync(ChatMessage message)
+    {
+        // Delivery is best effort: a connection that misses it gets it from Resume. Not cancelled by the sender.
+        try
+        {
+            if (!IsPrivate(message))
+            {
+                await customers.Clients.Group(HubGroups.Customers(message.TenantId, message.ConversationId)).SendAsync(ChatHubMethods.MessageReceived, message, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            await agents.Clients.Group(HubGroups.Agents(message.TenantId)).SendAsync(ChatHubMethods.MessageReceived, message, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogPublishFailed(logger, ex, message.Id, message.ConversationId);
+        }
+    }
+
+    private async Task PublishChangeAsync(Conversation conversation)
+    {
+        try
+        {
+            await agents.Clients.Group(HubGroups.Agents(conversation.TenantId)).SendAsync(ChatHubMethods.ConversationChanged, conversation, CancellationToken.None).ConfigureAwait(false);
+            await customers.Clients.Group(HubGroups.Customers(conversation.TenantId, conversation.Id)).SendAsync(ChatHubMethods.ConversationChanged, conversation, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogPublishFailed(logger, ex, 0, conversation.Id);
+        }
+    }
+
+    private void Validate(ChatCaller sender, SendRequest request)
+    {
+        if (request is null)
+        {
+            throw new ChatRequestException("The request is empty.");
+        }
+
+        if (string.IsNullOrWhiteSpace(request.ClientMessageId) || request.ClientMessageId.Length > MaxClientMessageIdLength)
+        {
+            throw new ChatRequestException($"ClientMessageId is required and at most {MaxClientMessageIdLength} characters.");
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Content))
+        {
+            throw new ChatRequestException("Content is empty.");
+        }
+
+        if (request.Content.Length > _options.MaxContentLength)
+        {
+            throw new ChatRequestException($"Content is {request.Content.Length} characters; the most is {_options.MaxContentLength}.", 413);
+        }
+
+        var allowedKind = request.Kind is MessageKind.Text or MessageKind.Image or MessageKind.File
+                          || (sender.Kind == SenderKind.Agent && request.Kind == MessageKind.Card);
+        if (!allowedKind)
+        {
+            throw new ChatRequestException($"Kind {request.Kind} cannot be sent by a {sender.Kind.ToString().ToLowerInvariant()}.");
+        }
+
+        if (request.IsPrivate && sender.Kind != SenderKind.Agent)
+        {
+            throw new ChatRequestException("Only agents write private notes.", 403);
+        }
+    }
+
+    [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "Conversation {ConversationId} of tenant {TenantId} assigned to agent {AgentId}")]
+    private static partial void LogAssigned(ILogger logger, long conversationId, string tenantId, string agentId);
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Could not push message {MessageId} of conversation {ConversationId} to connections; they get it on resume")]
+    private static partial void LogPublishFailed(ILogger logger, Exception exception, long messageId, long conversationId);
+}

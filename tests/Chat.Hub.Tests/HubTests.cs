@@ -1,0 +1,359 @@
+using Chat.Client;
+using Chat.Hub.Tests.Infrastructure;
+using Chat.Protocol;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests;
+
+/// <summary>The hub end to end: real Kestrel on loopback, real SignalR clients (Chat.Client), a real store.</summary>
+public abstract class HubTests(StoreKind kind)
+{
+    protected async Task<ChatTestServer> StartServerAsync(Action<ChatHubOptions>? configure = null) =>
+        await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), configure);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_customer_and_an_agent_chat_both_ways_over_json_and_messagepack(bool messagePack)
+    {
+        await using var server = await StartServerAsync();
+        var agentInbox = new Received();
+        var customerInbox = new Received();
+        await using var agent = server.Agent("alice", messagePack: messagePack);
+        agent.MessageReceived += agentInbox.AddAsync;
+        await agent.StartAsync();
+        await agent.SetPresenceAsync(AgentPresence.Online, 5);
+
+        await using var customer = server.Customer("c-1", messagePack: messagePack);
+        customer.MessageReceived += customerInbox.AddAsync;
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await Eventually.TrueAsync(() => GetConversation(server, conversation.Id).AssigneeId == "alice", "auto-assignment to the only online agent");
+
+        var sent = await customer.SendAsync(new SendRequest { ConversationId = conversation.Id, ClientMessageId = "m-1", Content = "where is my parcel?" });
+        Assert.Equal(1, sent.Seq);
+        Assert.False(sent.IsDuplicate);
+        await agentInbox.WaitForAsync(conversation.Id, 1, "the agent");
+        var received = agentInbox.In(conversation.Id)[0];
+        Assert.Equal(("where is my parcel?", sent.Id, SenderKind.Customer, "c-1"), (received.Content, received.Id, received.Sender.Kind, received.Sender.Id));
+
+        var reply = await agent.ReplyAsync(conversation.Id, "it left the warehouse today");
+        Assert.Equal(2, reply.Seq);
+        await customerInbox.WaitForAsync(conversation.Id, 2, "the customer");
+        Assert.Equal(["where is my parcel?", "it left the warehouse today"], customerInbox.In(conversation.Id).Select(m => m.Content));
+
+        // A retry with the same client message id: the original id and seq, nothing stored twice, nothing delivered twice.
+        var retry = await customer.SendAsync(new SendRequest { ConversationId = conversation.Id, ClientMessageId = "m-1", Content = "where is my parcel?" });
+        Assert.Equal((sent.Id, sent.Seq, true), (retry.Id, retry.Seq, retry.IsDuplicate));
+        var history = await agent.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id });
+        Assert.Equal([1L, 2L], history.Messages.Select(m => m.Seq));
+        await Task.Delay(200);
+        Assert.Equal(2, customerInbox.In(conversation.Id).Count);
+        Assert.Single(agentInbox.In(conversation.Id), m => m.Seq == 1);
+    }
+
+    [Fact]
+    public async Task Private_notes_reach_agents_and_never_the_customer()
+    {
+        await using var server = await StartServerAsync();
+        await using var agent = server.Agent("alice");
+        var agentInbox = new Received();
+        agent.MessageReceived += agentInbox.AddAsync;
+        await agent.StartAsync();
+        await using var customer = server.Customer("c-2");
+        var customerInbox = new Received();
+        customer.MessageReceived += customerInbox.AddAsync;
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await agent.AcceptAsync(conversation.Id);
+
+        await customer.SendTextAsync("hello");
+        await agent.NoteAsync(conversation.Id, "VIP customer, refund allowed");
+        await agent.ReplyAsync(conversation.Id, "hello, how can I help?");
+
+        await customerInbox.WaitForAsync(conversation.Id, 2, "the customer");
+        await agentInbox.WaitForAsync(conversation.Id, 3, "the agent");
+        await Task.Delay(200);
+        Assert.Equal(["hello", "hello, how can I help?"], customerInbox.In(conversation.Id).Select(m => m.Content));
+        Assert.Contains(agentInbox.In(conversation.Id), m => m.Content == "VIP customer, refund allowed" && m.Metadata[MessageMetadataKeys.Private] == "true");
+
+        var customerHistory = await customer.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id });
+        Assert.Equal([1L, 3L], customerHistory.Messages.Select(m => m.Seq));
+        Assert.Equal(3, customerHistory.NextAfterSeq);
+        var agentHistory = await agent.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id });
+        Assert.Equal([1L, 2L, 3L], agentHistory.Messages.Select(m => m.Seq));
+
+        // A customer cannot write a note.
+        var refused = await Assert.ThrowsAsync<HubException>(() => customer.SendAsync(new SendRequest { ConversationId = conversation.Id, ClientMessageId = "n", Content = "x", IsPrivate = true }));
+        Assert.Contains("Only agents write private notes", refused.Message);
+    }
+
+    [Fact]
+    public async Task Resume_returns_exactly_the_missed_messages_in_order_and_pages()
+    {
+        await using var server = await StartServerAsync(o => o.CallBurst = 100);
+        await using var customer = server.Customer("c-3");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        for (var i = 1; i <= 30; i++)
+        {
+            await customer.SendTextAsync($"m{i}");
+        }
+
+        var page = await customer.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id, AfterSeq = 12, Limit = 10 });
+        Assert.Equal(Enumerable.Range(13, 10).Select(i => (long)i), page.Messages.Select(m => m.Seq));
+        Assert.True(page.HasMore);
+        var rest = await customer.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id, AfterSeq = page.NextAfterSeq, Limit = 10 });
+        Assert.Equal(Enumerable.Range(23, 8).Select(i => (long)i), rest.Messages.Select(m => m.Seq));
+        Assert.False(rest.HasMore);
+
+        // A new client that has seq 25 gets exactly 26..30.
+        await using var again = server.Customer("c-3");
+        var inbox = new Received();
+        again.MessageReceived += inbox.AddAsync;
+        await again.StartAsync();
+        await again.StartConversationAsync(afterSeq: 25);
+        Assert.Equal([26L, 27L, 28L, 29L, 30L], inbox.In(conversation.Id).Select(m => m.Seq));
+    }
+
+    [Fact]
+    public async Task Forced_disconnects_in_a_burst_lose_and_repeat_nothing()
+    {
+        await using var server = await StartServerAsync(o => (o.CallsPerSecond, o.CallBurst) = (1000, 1000));
+        await using var proxy = new TcpFaultProxy(server.Url);
+        var agentInbox = new Received();
+        var customerInbox = new Received();
+        await using var agent = new AgentChatClient(new ChatClientOptions
+        {
+            HubUrl = new Uri(proxy.Url + "/chat/agent"),
+            AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.AgentToken("alice")),
+        });
+        agent.MessageReceived += agentInbox.AddAsync;
+        await agent.StartAsync();
+        await using var customer = new CustomerChatClient(new ChatClientOptions
+        {
+            HubUrl = new Uri(proxy.Url + "/chat/customer"),
+            AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.VisitorToken("c-burst")),
+        });
+        customer.MessageReceived += customerInbox.AddAsync;
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await agent.WatchAsync(conversation.Id);
+
+        const int count = 300;
+        using var cutting = new CancellationTokenSource();
+        var cuts = 0;
+        var cutter = Task.Run(async () =>
+        {
+            while (!cutting.IsCancellationRequested)
+            {
+                await Task.Delay(150);
+                cuts += proxy.CutAll();
+            }
+        });
+        var acknowledged = new List<SendResult>();
+        for (var i = 1; i <= count; i++)
+        {
+            acknowledged.Add(await customer.SendAsync(new SendRequest { ConversationId = conversation.Id, ClientMessageId = $"burst-{i}", Content = $"message {i}" }));
+        }
+
+        await cutting.CancelAsync();
+        await cutter;
+        Assert.True(cuts > 0, "the proxy cut no connection");
+
+        Assert.Equal(Enumerable.Range(1, count).Select(i => (long)i), acknowledged.Select(a => a.Seq).Order());
+        await agentInbox.WaitForAsync(conversation.Id, count, "the agent");
+        await customerInbox.WaitForAsync(conversation.Id, count, "the customer");
+        await Task.Delay(300);
+        foreach (var inbox in new[] { agentInbox, customerInbox })
+        {
+            var seqs = inbox.In(conversation.Id).Select(m => m.Seq).ToList();
+            Assert.Equal(Enumerable.Range(1, count).Select(i => (long)i), seqs); // every one, once, in order
+            Assert.Equal(Enumerable.Range(1, count).Select(i => $"message {i}"), inbox.In(conversation.Id).Select(m => m.Content));
+        }
+    }
+
+    [Fact]
+    public async Task A_host_restart_between_send_and_resume_loses_nothing()
+    {
+        var storage = await TestStorage.CreateAsync(kind);
+        var server = await ChatTestServer.StartAsync(storage);
+        var port = new Uri(server.Url).Port;
+        var agentInbox = new Received();
+        await using var agent = server.Agent("alice");
+        agent.MessageReceived += agentInbox.AddAsync;
+        await agent.StartAsync();
+        await using var customer = server.Customer("c-restart");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await agent.WatchAsync(conversation.Id);
+        await customer.SendTextAsync("before the restart");
+        await agentInbox.WaitForAsync(conversation.Id, 1, "the agent");
+
+        await server.DisposeAsync();
+        server = await ChatTestServer.StartAsync(storage, port: port);
+        try
+        {
+            // The customer's client reconnects by itself and its sends wait for it.
+            await customer.SendTextAsync("after the restart 1");
+            await customer.SendTextAsync("after the restart 2");
+            await agentInbox.WaitForAsync(conversation.Id, 3, "the agent, after reconnecting");
+            await Task.Delay(300);
+            Assert.Equal(["before the restart", "after the restart 1", "after the restart 2"], agentInbox.In(conversation.Id).Select(m => m.Content));
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_customer_connections_in_one_conversation_get_unique_gap_free_seqs()
+    {
+        await using var server = await StartServerAsync(o => (o.CallsPerSecond, o.CallBurst) = (1000, 1000));
+        var clients = new List<CustomerChatClient>();
+        var inboxes = new List<Received>();
+        long conversationId = 0;
+        for (var i = 0; i < 3; i++)
+        {
+            var client = server.Customer("c-multi"); // the same visitor on three devices
+            var inbox = new Received();
+            client.MessageReceived += inbox.AddAsync;
+            await client.StartAsync();
+            conversationId = (await client.StartConversationAsync()).Id;
+            clients.Add(client);
+            inboxes.Add(inbox);
+        }
+
+        var results = await Task.WhenAll(clients.SelectMany((c, n) => Enumerable.Range(0, 40).Select(i => c.SendTextAsync($"{n}:{i}"))));
+        Assert.Equal(Enumerable.Range(1, 120).Select(i => (long)i), results.Select(r => r.Seq).Order());
+        foreach (var inbox in inboxes)
+        {
+            await inbox.WaitForAsync(conversationId, 120, "every device");
+            Assert.Equal(Enumerable.Range(1, 120).Select(i => (long)i), inbox.In(conversationId).Select(m => m.Seq));
+        }
+
+        foreach (var client in clients)
+        {
+            await client.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Assignment_balances_open_conversations_not_total_ones()
+    {
+        await using var server = await StartServerAsync();
+        var agents = new Dictionary<string, AgentChatClient>();
+        foreach (var id in new[] { "a1", "a2", "a3" })
+        {
+            var agent = server.Agent(id);
+            await agent.StartAsync();
+            await agent.SetPresenceAsync(AgentPresence.Online, 3);
+            agents[id] = agent;
+        }
+
+        var customers = new List<CustomerChatClient>();
+        var conversations = new List<Conversation>();
+        for (var i = 0; i < 6; i++)
+        {
+            var customer = server.Customer($"fair-{i}");
+            await customer.StartAsync();
+            conversations.Add(await customer.StartConversationAsync());
+            customers.Add(customer);
+        }
+
+        var assignees = conversations.Select(c => GetConversation(server, c.Id).AssigneeId).ToList();
+        Assert.All(agents.Keys, id => Assert.Equal(2, assignees.Count(a => a == id)));
+
+        // a1 resolves both of theirs: a1 has had the most in total but has the fewest open, so a1 gets the next one.
+        foreach (var c in conversations.Where(c => GetConversation(server, c.Id).AssigneeId == "a1"))
+        {
+            await agents["a1"].ResolveAsync(c.Id);
+        }
+
+        var next = server.Customer("fair-next");
+        await next.StartAsync();
+        var nextConversation = await next.StartConversationAsync();
+        Assert.Equal("a1", GetConversation(server, nextConversation.Id).AssigneeId);
+
+        // Full capacity: a conversation waits in the queue, and a resolve hands it on.
+        for (var i = 0; i < 5; i++) // four places are left: a1 has 1 open, a2 and a3 have 2 each
+        {
+            var more = server.Customer($"more-{i}");
+            await more.StartAsync();
+            await more.StartConversationAsync();
+            customers.Add(more);
+        }
+
+        var queue = await agents["a2"].GetQueueAsync();
+        Assert.Single(queue);
+        var a2Open = await agents["a2"].ListConversationsAsync(ConversationStatus.Open, mine: true);
+        await agents["a2"].ResolveAsync(a2Open[0].Id);
+        Assert.Equal("a2", GetConversation(server, queue[0].Id).AssigneeId);
+        Assert.Equal(ConversationStatus.Open, GetConversation(server, queue[0].Id).Status);
+
+        // A resolved conversation reopens when the customer writes again.
+        var resolved = conversations.First(c => GetConversation(server, c.Id).Status == ConversationStatus.Resolved);
+        await customers[conversations.IndexOf(resolved)].SendTextAsync("one more thing");
+        Assert.NotEqual(ConversationStatus.Resolved, GetConversation(server, resolved.Id).Status);
+
+        foreach (var client in customers.Append(next))
+        {
+            await client.DisposeAsync();
+        }
+
+        foreach (var agent in agents.Values)
+        {
+            await agent.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Transfer_typing_and_read_receipts_reach_the_other_side()
+    {
+        await using var server = await StartServerAsync();
+        await using var alice = server.Agent("alice");
+        var typing = new List<TypingEvent>();
+        var reads = new List<ReadEvent>();
+        var changes = new List<Conversation>();
+        alice.TypingReceived += e => { lock (typing) { typing.Add(e); } };
+        alice.ReadReceived += e => { lock (reads) { reads.Add(e); } };
+        alice.ConversationChanged += c => { lock (changes) { changes.Add(c); } };
+        await alice.StartAsync();
+        await using var customer = server.Customer("c-typing");
+        var customerTyping = new List<TypingEvent>();
+        customer.TypingReceived += e => { lock (customerTyping) { customerTyping.Add(e); } };
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await alice.AcceptAsync(conversation.Id);
+
+        await customer.TypingAsync();
+        await customer.MarkReadAsync(0);
+        await alice.TypingAsync(conversation.Id);
+        await Eventually.TrueAsync(() => typing.Count == 1 && reads.Count == 1 && customerTyping.Count == 1, $"typing and read events ({typing.Count}, {reads.Count}, {customerTyping.Count})");
+        Assert.Equal((SenderKind.Customer, "c-typing"), (typing[0].SenderKind, typing[0].SenderId));
+        Assert.Equal((SenderKind.Agent, "alice"), (customerTyping[0].SenderKind, customerTyping[0].SenderId));
+
+        var transferred = await alice.TransferAsync(conversation.Id, "bob");
+        Assert.Equal((ConversationStatus.Open, "bob"), (transferred.Status, transferred.AssigneeId));
+        await Eventually.TrueAsync(() => changes.Any(c => c.AssigneeId == "bob"), "the transfer event");
+        var pending = await alice.SetPendingAsync(conversation.Id);
+        Assert.Equal(ConversationStatus.Pending, pending.Status);
+        var reopened = await alice.ReopenAsync(conversation.Id);
+        Assert.Equal(ConversationStatus.Open, reopened.Status);
+    }
+
+    private static Conversation GetConversation(ChatTestServer server, long id) =>
+        server.Services.GetRequiredServiceSync<Storage.IConversationStore>().GetConversationAsync("default", id, CancellationToken.None).AsTask().GetAwaiter().GetResult()!;
+}
+
+public sealed class SqliteHubTests() : HubTests(StoreKind.Sqlite);
+
+public sealed class PostgresHubTests() : HubTests(StoreKind.Postgres);
+
+internal static class ServiceProviderExtensions
+{
+    public static T GetRequiredServiceSync<T>(this IServiceProvider services)
+        where T : notnull => (T)(services.GetService(typeof(T)) ?? throw new InvalidOperationException(typeof(T).Name));
+}

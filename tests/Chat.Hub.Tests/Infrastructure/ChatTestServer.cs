@@ -1,0 +1,181 @@
+using System.Diagnostics;
+using System.IdentityModel.Tokens.Jwt;
+using System.Security.Claims;
+using System.Text;
+using Chat.Client;
+using Chat.Hub;
+using Chat.Hub.Security;
+using Chat.Storage.Tests.Infrastructure;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Chat.Hub.Tests.Infrastructure;
+
+public enum StoreKind
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>Where a test host keeps its data, so a restarted host (or a second node) finds the same conversations.</summary>
+public sealed class TestStorage
+{
+    private TestStorage(StoreKind kind, string location) => (Kind, Location) = (kind, location);
+
+    public StoreKind Kind { get; }
+
+    public string Location { get; }
+
+    public static async Task<TestStorage> CreateAsync(StoreKind kind) => kind switch
+    {
+        StoreKind.Sqlite => new TestStorage(kind, Path.Combine(Directory.CreateTempSubdirectory("chat-hub-test-").FullName, "chat.db")),
+        _ => new TestStorage(kind, (await PostgresServer.CreateDatabaseAsync()).Primary),
+    };
+}
+
+/// <summary>A real host on Kestrel (loopback, a free port unless given): the Chat runtime, a store, the hub, JWT bearer for agents.</summary>
+public sealed class ChatTestServer : IAsyncDisposable
+{
+    public static readonly byte[] VisitorKey = Encoding.UTF8.GetBytes("visitor-key-for-tests-only-0123456789abcdef");
+    public static readonly byte[] AgentKey = Encoding.UTF8.GetBytes("agent-jwt-key-for-tests-only-0123456789abcdef");
+    public const string AllowedOrigin = "https://shop.example";
+
+    private readonly WebApplication _app;
+
+    private ChatTestServer(WebApplication app, string url, TestStorage storage)
+    {
+        _app = app;
+        Url = url;
+        Storage = storage;
+    }
+
+    public string Url { get; }
+
+    public TestStorage Storage { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<ChatTestServer> StartAsync(TestStorage storage, Action<ChatHubOptions>? configure = null, int port = 0,
+        string? redis = null, Action<IChatBuilder>? chat = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (Environment.GetEnvironmentVariable("CHAT_TEST_LOG") == "1") { builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Debug); }
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        var chatBuilder = builder.Services.AddChat();
+        if (storage.Kind == StoreKind.Sqlite)
+        {
+            chatBuilder.AddSqliteStorage(storage.Location);
+        }
+        else
+        {
+            chatBuilder.AddPostgresStorage(storage.Location);
+        }
+
+        chatBuilder.AddHub(o =>
+        {
+            o.VisitorTokenKeys.Add(Convert.ToBase64String(VisitorKey));
+            o.AllowAnonymousVisitors = true;
+            o.AllowedOrigins.Add(AllowedOrigin);
+            configure?.Invoke(o);
+        });
+        if (redis is not null)
+        {
+            chatBuilder.AddRedisBackplane(redis);
+        }
+
+        chat?.Invoke(chatBuilder);
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
+        {
+            o.MapInboundClaims = false;
+            o.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidateIssuer = false,
+                ValidateAudience = false,
+                IssuerSigningKey = new SymmetricSecurityKey(AgentKey),
+                NameClaimType = "name",
+            };
+            o.Events = new JwtBearerEvents
+            {
+                OnMessageReceived = context =>
+                {
+                    // WebSockets cannot carry a header: SignalR sends the token in the query string.
+                    if (context.Request.Path.StartsWithSegments("/chat/agent") && context.Request.Query.TryGetValue("access_token", out var token))
+                    {
+                        context.Token = token;
+                    }
+
+                    return Task.CompletedTask;
+                },
+            };
+        });
+
+        var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapChat("/chat");
+        await app.StartAsync();
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new ChatTestServer(app, url, storage);
+    }
+
+    public static string AgentToken(string agentId, string tenant = "default", DateTime? expires = null, byte[]? key = null)
+    {
+        var handler = new JwtSecurityTokenHandler();
+        var token = handler.CreateJwtSecurityToken(
+            subject: new ClaimsIdentity([new Claim("sub", agentId), new Claim("tenant", tenant), new Claim("name", "Agent " + agentId)]),
+            notBefore: DateTime.UtcNow.AddMinutes(-1),
+            expires: expires ?? DateTime.UtcNow.AddHours(1),
+            signingCredentials: new SigningCredentials(new SymmetricSecurityKey(key ?? AgentKey), SecurityAlgorithms.HmacSha256));
+        return handler.WriteToken(token);
+    }
+
+    public static string VisitorToken(string customerId, string tenant = "default", TimeSpan? lifetime = null) =>
+        VisitorTokens.Create(VisitorKey, new VisitorIdentity(tenant, customerId, DateTimeOffset.UtcNow + (lifetime ?? TimeSpan.FromHours(1))) { DisplayName = "Visitor " + customerId });
+
+    public CustomerChatClient Customer(string customerId, string tenant = "default", bool messagePack = false, string? token = null) =>
+        new(new ChatClientOptions
+        {
+            HubUrl = new Uri(Url + "/chat/customer"),
+            AccessTokenProvider = () => Task.FromResult<string?>(token ?? VisitorToken(customerId, tenant)),
+            UseMessagePack = messagePack,
+        });
+
+    public AgentChatClient Agent(string agentId, string tenant = "default", bool messagePack = false, string? token = null) =>
+        new(new ChatClientOptions
+        {
+            HubUrl = new Uri(Url + "/chat/agent"),
+            AccessTokenProvider = () => Task.FromResult<string?>(token ?? AgentToken(agentId, tenant)),
+            UseMessagePack = messagePack,
+        });
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Waits for a condition that another thread makes true.</summary>
+public static class Eventually
+{
+    public static async Task TrueAsync(Func<bool> condition, string what, int timeoutMs = 15_000)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (watch.ElapsedMilliseconds > timeoutMs)
+            {
+                throw new TimeoutException($"Timed out waiting for: {what}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}

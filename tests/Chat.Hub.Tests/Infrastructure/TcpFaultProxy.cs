@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Chat.Hub.Tests.Infrastructure;
+
+/// <summary>A loopback TCP proxy in front of a test server that can cut every connection through it, as a network fault would.</summary>
+public sealed class TcpFaultProxy : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly ConcurrentDictionary<Socket, byte> _sockets = new();
+    private readonly int _targetPort;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accept;
+
+    public TcpFaultProxy(string targetUrl)
+    {
+        _targetPort = new Uri(targetUrl).Port;
+        _listener.Start();
+        _accept = Task.Run(AcceptAsync);
+    }
+
+    public string Url => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+
+    /// <summary>Resets every open connection through the proxy.</summary>
+    public int CutAll()
+    {
+        var cut = 0;
+        foreach (var socket in _sockets.Keys)
+        {
+            if (_sockets.TryRemove(socket, out _))
+            {
+                socket.LingerState = new LingerOption(true, 0);
+                socket.Dispose();
+                cut++;
+            }
+        }
+
+        return cut;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _listener.Stop();
+        CutAll();
+        try
+        {
+            await _accept;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            var client = await _listener.AcceptSocketAsync(_stop.Token);
+            var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await server.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token);
+            }
+            catch (SocketException)
+            {
+                client.Dispose();
+                server.Dispose();
+                continue;
+            }
+
+            _sockets[client] = 0;
+            _sockets[server] = 0;
+            _ = PumpAsync(client, server);
+            _ = PumpAsync(server, client);
+        }
+    }
+
+    private async Task PumpAsync(Socket from, Socket to)
+    {
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            while (true)
+            {
+                var read = await from.ReceiveAsync(buffer, SocketFlags.None);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None);
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
+
+        foreach (var socket in new[] { from, to })
+        {
+            if (_sockets.TryRemove(socket, out _))
+            {
+                socket.Dispose();
+            }
+        }
+    }
+}
