@@ -18,21 +18,43 @@ free_port() {
   fi
 }
 
+cleanups=()
+cleanup() {
+  for c in "${cleanups[@]}"; do eval "$c" || true; done
+}
+trap cleanup EXIT
+
 # A throwaway PostgreSQL primary and streaming standby, unless CHAT_TEST_POSTGRES names a server already.
 if [ -z "${CHAT_TEST_POSTGRES:-}" ]; then
   pg_dir=$(mktemp -d /tmp/chat-test-pg.XXXXXX)
   chmod 755 "$pg_dir"
-  stop_postgres() {
-    build/pg-test-server.sh stop "$pg_dir/standby" || true
-    build/pg-test-server.sh stop "$pg_dir/primary" || true
-    rm -rf "$pg_dir"
-  }
-  trap stop_postgres EXIT
+  cleanups+=("build/pg-test-server.sh stop '$pg_dir/standby'; build/pg-test-server.sh stop '$pg_dir/primary'; rm -rf '$pg_dir'")
   primary_port=$(free_port)
   echo "== PostgreSQL primary on 127.0.0.1:$primary_port and a streaming standby"
   CHAT_TEST_POSTGRES=$(build/pg-test-server.sh start "$pg_dir/primary" "$primary_port")
   CHAT_TEST_POSTGRES_STANDBY=$(build/pg-test-server.sh standby "$pg_dir/standby" "$(free_port)" "$primary_port")
   export CHAT_TEST_POSTGRES CHAT_TEST_POSTGRES_STANDBY
+fi
+
+# A throwaway redis-server for the scale-out tests (the SignalR backplane), unless CHAT_TEST_REDIS names one.
+if [ -z "${CHAT_TEST_REDIS:-}" ]; then
+  if ! command -v redis-server >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+      echo "== installing redis-server"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
+    else
+      echo "redis-server is not installed; install it or set CHAT_TEST_REDIS" >&2
+      exit 1
+    fi
+  fi
+  redis_port=$(free_port)
+  redis_dir=$(mktemp -d /tmp/chat-test-redis.XXXXXX)
+  echo "== redis-server on 127.0.0.1:$redis_port"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+    --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/redis.log" --dir "$redis_dir"
+  cleanups+=("kill \$(cat '$redis_dir/redis.pid') 2>/dev/null; rm -rf '$redis_dir'")
+  export CHAT_TEST_REDIS="127.0.0.1:$redis_port"
 fi
 
 echo "== build (Release, warnings are errors)"

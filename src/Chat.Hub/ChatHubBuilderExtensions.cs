@@ -50,12 +50,16 @@ public static class ChatHubBuilderExtensions
             .Validate(static o => o.MaxWebhookBodyBytes > 0, "Chat:Hub:MaxWebhookBodyBytes must be more than zero.")
             .Validate(static o => o.CallsPerSecond > 0 && o.CallBurst >= 1, "Chat:Hub:CallsPerSecond and CallBurst must be more than zero.")
             .Validate(static o => o.DefaultAgentCapacity >= 0, "Chat:Hub:DefaultAgentCapacity must not be negative.")
+            .Validate(static o => o.MaxDeliveryAttempts >= 1, "Chat:Hub:MaxDeliveryAttempts must be at least 1.")
+            .Validate(static o => o.DeliveryRetryDelay > TimeSpan.Zero && o.DeliveryTimeout > TimeSpan.Zero, "Chat:Hub:DeliveryRetryDelay and DeliveryTimeout must be more than zero.")
             .ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<VisitorKeyRing>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<ConversationService>();
+        services.TryAddSingleton<OutboxWorker>();
+        services.AddHostedService(static sp => sp.GetRequiredService<OutboxWorker>());
 
         services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, VisitorAuthenticationHandler>(ChatAuthentication.VisitorScheme, null);
         services.AddAuthorization();

@@ -45,6 +45,15 @@ public sealed class ChatHubOptions
     /// <summary>How many hub calls a connection may make at once above <see cref="CallsPerSecond"/>. Default 40.</summary>
     public int CallBurst { get; set; } = 40;
 
+    /// <summary>How many attempts a delivery to a platform gets before it fails for good. Default 8.</summary>
+    public int MaxDeliveryAttempts { get; set; } = 8;
+
+    /// <summary>The wait before the first retry of a delivery; it doubles with each attempt, up to 5 minutes, unless the platform says how long. Default 1 s.</summary>
+    public TimeSpan DeliveryRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long one delivery attempt may take. Default 30 s.</summary>
+    public TimeSpan DeliveryTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How many conversations an agent takes at once unless they say otherwise. Default 5.</summary>
     public int DefaultAgentCapacity { get; set; } = 5;
 }

@@ -86,6 +86,11 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
             """, "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16");
 
+        using var outbox = Command(connection, transaction, """
+            INSERT INTO outbox (tenant_id, message_id, channel_id, status, attempts, next_attempt_at, created_at, updated_at)
+            VALUES ($t, $m, $c, 0, 0, $n, $n, $n)
+            """, "$t", "$m", "$c", "$n");
+
         for (var i = 0; i < batch.Count; i++)
         {
             var m = batch[i].Message;
@@ -125,6 +130,16 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             }
 
             insert.ExecuteNonQuery();
+            if (m.Metadata.TryGetValue(Protocol.MessageMetadataKeys.Deliver, out var deliver) && deliver == "true")
+            {
+                // The delivery to the platform is recorded in the same transaction as the message.
+                outbox.Parameters[0].Value = m.TenantId;
+                outbox.Parameters[1].Value = m.Id;
+                outbox.Parameters[2].Value = m.ChannelId;
+                outbox.Parameters[3].Value = now;
+                outbox.ExecuteNonQuery();
+            }
+
             lastSeq[key] = (next, true);
             results[i] = (new AppendResult(m with { Seq = next, CreatedAt = createdAt }, IsDuplicate: false), null);
         }

@@ -13,6 +13,18 @@ internal static class StoredRows
         "id, conversation_id, seq, channel_id, direction, sender_kind, sender_id, sender_name, kind, content, " +
         "client_message_id, platform_message_id, metadata, created_at, platform_timestamp";
 
+    /// <summary><see cref="MessageColumns"/> of a table alias, for joins.</summary>
+    public static string MessageColumnsOf(string alias) =>
+        string.Join(", ", MessageColumns.Split(", ").Select(c => alias + "." + c));
+
+    /// <summary>Outbox statuses as stored: waiting for a first attempt, waiting for a retry, sent, failed for good.</summary>
+    public static short OutboxStatus(Plugins.DeliveryStatus status) => status switch
+    {
+        Plugins.DeliveryStatus.Retry => 1,
+        Plugins.DeliveryStatus.Sent => 2,
+        _ => 3,
+    };
+
     public static void Validate(MessageQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);

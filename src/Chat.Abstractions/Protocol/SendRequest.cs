@@ -117,6 +117,9 @@ public static class MessageMetadataKeys
 {
     /// <summary><c>"true"</c> on an agent's private note: stored and shown to agents, never sent to the customer or a platform.</summary>
     public const string Private = "chat.private";
+
+    /// <summary><c>"true"</c> on a message to be delivered to its platform: the store writes its outbox entry in the same transaction.</summary>
+    public const string Deliver = "chat.deliver";
 }
 
 /// <summary>A page of a conversation's messages, oldest first.</summary>

@@ -3,6 +3,7 @@ using Chat.Hub.Hubs;
 using Chat.Hub.Security;
 using Chat.Plugins;
 using Chat.Protocol;
+using Chat.Runtime.Loading;
 using Chat.Runtime.Pipeline;
 using Chat.Storage;
 using Microsoft.AspNetCore.SignalR;
@@ -22,6 +23,8 @@ internal sealed partial class ConversationService(
     IHubContext<CustomerHub> customers,
     IHubContext<AgentHub> agents,
     AgentRegistry registry,
+    IPluginCatalog catalog,
+    OutboxWorker outboxWorker,
     IOptions<ChatHubOptions> options,
     ILogger<ConversationService> logger)
 {
@@ -30,6 +33,8 @@ internal sealed partial class ConversationService(
 
     private const int MaxClientMessageIdLength = 64;
     private static readonly Dictionary<string, string> PrivateMetadata = new(StringComparer.Ordinal) { [MessageMetadataKeys.Private] = "true" };
+    private static readonly Dictionary<string, string> DeliverMetadata = new(StringComparer.Ordinal) { [MessageMetadataKeys.Deliver] = "true" };
+    private static readonly Dictionary<string, string> NoMetadata = new(0, StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _assignmentLocks = new(StringComparer.Ordinal);
     private readonly ChatHubOptions _options = options.Value;
 
@@ -76,7 +81,7 @@ internal sealed partial class ConversationService(
             Kind = request.Kind,
             Content = request.Content,
             ClientMessageId = request.ClientMessageId,
-            Metadata = request.IsPrivate ? PrivateMetadata : new Dictionary<string, string>(0, StringComparer.Ordinal),
+            Metadata = request.IsPrivate ? PrivateMetadata : DeliversToPlatform(sender, conversation) ? DeliverMetadata : NoMetadata,
         };
         var result = await StoreAsync(draft, conversation, cancellationToken).ConfigureAwait(false);
         return new SendResult { Id = result.Message.Id, Seq = result.Message.Seq, IsDuplicate = result.IsDuplicate };
@@ -231,6 +236,11 @@ internal sealed partial class ConversationService(
             return result;
         }
 
+        if (result.Message.Metadata.ContainsKey(MessageMetadataKeys.Deliver))
+        {
+            outboxWorker.Notify(); // its outbox entry was committed with it
+        }
+
         await PublishMessageAsync(result.Message).ConfigureAwait(false);
         if (draft.Sender.Kind == SenderKind.Customer)
         {
@@ -294,6 +304,12 @@ internal sealed partial class ConversationService(
             LogPublishFailed(logger, ex, 0, conversation.Id);
         }
     }
+
+    /// <summary>An agent's reply on a platform channel goes out through the channel's sender (the widget's channel has none).</summary>
+    private bool DeliversToPlatform(ChatCaller sender, Conversation conversation) =>
+        sender.Kind == SenderKind.Agent
+        && conversation.ChannelId != WebChannel
+        && catalog.GetServices<IChannelSender>().Any(s => string.Equals(s.ChannelId, conversation.ChannelId, StringComparison.Ordinal));
 
     private void Validate(ChatCaller sender, SendRequest request)
     {

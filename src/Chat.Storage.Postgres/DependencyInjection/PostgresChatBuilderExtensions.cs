@@ -39,6 +39,7 @@ public static class PostgresChatBuilderExtensions
         services.TryAddSingleton<IMessageStore>(static sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton<IConversationStore, PostgresConversationStore>();
         services.TryAddSingleton<IWorkerIdLeaseStore, PostgresWorkerIdLeaseStore>();
+        services.TryAddSingleton<IOutboxStore, PostgresOutboxStore>();
 
         services.AddHealthChecks().Add(new HealthCheckRegistration(
             StorageHealthCheck.Name,

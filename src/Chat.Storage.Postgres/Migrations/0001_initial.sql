@@ -25,6 +25,8 @@ CREATE TABLE chat.channel_identities (
     created_at       timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, channel_id, platform_user_id)
 );
+-- A reply's recipient: the contact's identity on the conversation's channel.
+CREATE INDEX channel_identities_by_contact ON chat.channel_identities (tenant_id, contact_id, channel_id);
 
 CREATE TABLE chat.conversations (
     tenant_id   text        NOT NULL,
@@ -141,6 +143,12 @@ BEGIN
                coalesce(f.metadata, '{}')::jsonb, now(), f.platform_timestamp
           FROM numbered f
         RETURNING 1
+    ), outboxed AS (
+        -- A message to deliver to its platform gets its outbox entry in the same transaction.
+        INSERT INTO chat.outbox (tenant_id, message_id, channel_id)
+        SELECT f.tenant_id, f.id, f.channel_id FROM numbered f
+         WHERE f.metadata IS NOT NULL AND (f.metadata::jsonb ->> 'chat.deliver') = 'true'
+        RETURNING 1
     )
     SELECT n.idx, n.seq, now() FROM numbered n;
 END
@@ -208,6 +216,11 @@ BEGIN
                f.sender_name, f.kind, f.content, f.client_message_id, f.platform_message_id,
                coalesce(f.metadata, '{}')::jsonb, now(), f.platform_timestamp
           FROM fresh f
+        RETURNING 1
+    ), outboxed AS (
+        INSERT INTO chat.outbox (tenant_id, message_id, channel_id)
+        SELECT f.tenant_id, f.id, f.channel_id FROM fresh f
+         WHERE f.metadata IS NOT NULL AND (f.metadata::jsonb ->> 'chat.deliver') = 'true'
         RETURNING 1
     ), upd AS (
         UPDATE chat.conversations c

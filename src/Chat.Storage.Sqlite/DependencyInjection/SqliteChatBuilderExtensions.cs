@@ -39,6 +39,7 @@ public static class SqliteChatBuilderExtensions
         services.TryAddSingleton<IMessageStore>(static sp => sp.GetRequiredService<SqliteMessageStore>());
         services.TryAddSingleton<IConversationStore, SqliteConversationStore>();
         services.TryAddSingleton<IWorkerIdLeaseStore, SqliteWorkerIdLeaseStore>();
+        services.TryAddSingleton<IOutboxStore, SqliteOutboxStore>();
         services.AddHealthChecks().Add(new HealthCheckRegistration(
             StorageHealthCheck.Name,
             static sp => new StorageHealthCheck(

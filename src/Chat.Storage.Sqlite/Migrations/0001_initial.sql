@@ -20,6 +20,7 @@ CREATE TABLE channel_identities (
     created_at       INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, channel_id, platform_user_id)
 ) WITHOUT ROWID;
+CREATE INDEX channel_identities_by_contact ON channel_identities (tenant_id, contact_id, channel_id);
 
 CREATE TABLE conversations (
     tenant_id   TEXT    NOT NULL,

@@ -130,7 +130,7 @@ public sealed class ChatTestServer : IAsyncDisposable
         var handler = new JwtSecurityTokenHandler();
         var token = handler.CreateJwtSecurityToken(
             subject: new ClaimsIdentity([new Claim("sub", agentId), new Claim("tenant", tenant), new Claim("name", "Agent " + agentId)]),
-            notBefore: DateTime.UtcNow.AddMinutes(-1),
+            notBefore: (expires ?? DateTime.UtcNow).AddHours(-2),
             expires: expires ?? DateTime.UtcNow.AddHours(1),
             signingCredentials: new SigningCredentials(new SymmetricSecurityKey(key ?? AgentKey), SecurityAlgorithms.HmacSha256));
         return handler.WriteToken(token);

@@ -9,7 +9,7 @@ namespace Chat.Storage.Tests.Conformance;
 /// What every store must do, run against each store (PostgreSQL and SQLite) through its public contracts:
 /// ordering, paging, idempotent retries, concurrency, contacts, conversations and worker leases.
 /// </summary>
-public abstract class StoreConformanceTests : IAsyncLifetime
+public abstract partial class StoreConformanceTests : IAsyncLifetime
 {
     private const string Tenant = "shop-1";
 

@@ -19,6 +19,8 @@ internal sealed class StoreHost : IAsyncDisposable
 
     public IWorkerIdLeaseStore Leases => Services.GetRequiredService<IWorkerIdLeaseStore>();
 
+    public IOutboxStore Outbox => Services.GetRequiredService<IOutboxStore>();
+
     public static async Task<StoreHost> StartAsync(Action<IChatBuilder> addStorage, int workerId = 0)
     {
         var builder = Host.CreateApplicationBuilder();

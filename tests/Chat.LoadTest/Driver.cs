@@ -1,0 +1,161 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Chat.Client;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.LoadTest;
+
+/// <summary>One load process: opens customer (and agent) connections, waits for GO, drives messages, prints RESULT.</summary>
+internal static class Driver
+{
+    public static async Task<int> RunAsync(Args args)
+    {
+        var url = args.Get("url", "http://127.0.0.1:5080");
+        var kind = args.Get("kind", "chat");
+        var customerCount = args.GetInt("customers", 100);
+        var agentCount = args.GetInt("agents", 1);
+        var rate = args.GetInt("rate", 0);
+        var seconds = args.GetInt("seconds", 10);
+        var id = args.Get("id", "0");
+
+        var latencies = new ConcurrentQueue<double>();
+        long received = 0;
+        var start = 0L;
+        void OnReceived(string content)
+        {
+            if (content.StartsWith("t:", StringComparison.Ordinal) && long.TryParse(content.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out var sentAt) && sentAt >= Volatile.Read(ref start))
+            {
+                Interlocked.Increment(ref received);
+                latencies.Enqueue(Stopwatch.GetElapsedTime(sentAt).TotalMilliseconds);
+            }
+        }
+
+        var disposables = new ConcurrentBag<IAsyncDisposable>();
+        for (var a = 0; a < agentCount; a++)
+        {
+            if (kind == "bare")
+            {
+                var connection = new HubConnectionBuilder().WithUrl(url + "/bare").Build();
+                connection.On<string>("MessageReceived", OnReceived);
+                await connection.StartAsync();
+                await connection.InvokeAsync("Join", "agents");
+                disposables.Add(connection);
+            }
+            else
+            {
+                var agentId = $"agent-{id}-{a}";
+                var agent = new AgentChatClient(new ChatClientOptions { HubUrl = new Uri(url + "/chat/agent"), AccessTokenProvider = () => Task.FromResult<string?>(Server.AgentToken(agentId)) });
+                agent.MessageReceived += m =>
+                {
+                    OnReceived(m.Content);
+                    return Task.CompletedTask;
+                };
+                await agent.StartAsync();
+                await agent.SetPresenceAsync(Protocol.AgentPresence.Away, 0);
+                disposables.Add(agent);
+            }
+        }
+
+        // Customers: each a function that sends one message and completes when it is acknowledged.
+        var senders = new Func<string, Task>[customerCount];
+        using var gate = new SemaphoreSlim(200);
+        await Task.WhenAll(Enumerable.Range(0, customerCount).Select(async c =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                var customerId = $"customer-{id}-{c}";
+                if (kind == "bare")
+                {
+                    var connection = new HubConnectionBuilder().WithUrl(url + "/bare").Build();
+                    await connection.StartAsync();
+                    senders[c] = content => connection.InvokeAsync<long>("Send", content);
+                    disposables.Add(connection);
+                }
+                else
+                {
+                    var customer = new CustomerChatClient(new ChatClientOptions { HubUrl = new Uri(url + "/chat/customer"), AccessTokenProvider = () => Task.FromResult<string?>(Server.VisitorToken(customerId)) });
+                    await customer.StartAsync();
+                    await customer.StartConversationAsync();
+                    senders[c] = content => customer.SendTextAsync(content);
+                    disposables.Add(customer);
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+
+        Console.WriteLine($"CONNECTED {customerCount + agentCount}");
+        if (await Console.In.ReadLineAsync() != "GO")
+        {
+            return 1;
+        }
+
+        long sent = 0, acked = 0, errors = 0;
+        Volatile.Write(ref start, Stopwatch.GetTimestamp());
+        var deadline = Stopwatch.GetTimestamp() + (seconds * Stopwatch.Frequency);
+        async Task SendOne(int c)
+        {
+            Interlocked.Increment(ref sent);
+            try
+            {
+                await senders[c]("t:" + Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture));
+                Interlocked.Increment(ref acked);
+            }
+            catch (Exception)
+            {
+                Interlocked.Increment(ref errors);
+            }
+        }
+
+        var inFlight = new List<Task>();
+        if (rate <= 0 && customerCount > 0)
+        {
+            // As fast as possible: every customer sends, awaits the acknowledgement, sends again.
+            await Task.WhenAll(Enumerable.Range(0, customerCount).Select(async c =>
+            {
+                while (Stopwatch.GetTimestamp() < deadline)
+                {
+                    await SendOne(c);
+                }
+            }));
+        }
+        else if (customerCount > 0)
+        {
+            // Open loop at the given rate, round-robin over the customers.
+            var next = 0;
+            long issued = 0;
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
+            while (Stopwatch.GetTimestamp() < deadline && await timer.WaitForNextTickAsync())
+            {
+                var due = (long)(Stopwatch.GetElapsedTime(start).TotalSeconds * rate);
+                for (; issued < due; issued++)
+                {
+                    inFlight.Add(SendOne(next));
+                    next = (next + 1) % customerCount;
+                }
+            }
+
+            await Task.WhenAll(inFlight);
+        }
+
+        var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        await Task.Delay(2000); // let the last messages arrive
+        var sorted = latencies.ToArray();
+        Array.Sort(sorted);
+        double Percentile(double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+        Console.WriteLine("RESULT " + JsonSerializer.Serialize(new Result(sent, acked, errors, Interlocked.Read(ref received), elapsed, Percentile(0.5), Percentile(0.99), sorted.Length == 0 ? 0 : sorted[^1])));
+        foreach (var d in disposables)
+        {
+            await d.DisposeAsync();
+        }
+
+        return 0;
+    }
+}
+
+internal sealed record Result(long Sent, long Acked, long Errors, long Received, double Seconds, double P50, double P99, double Max);

@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Chat.LoadTest;
+
+/// <summary>
+/// A whole run: for each kind (bare hub, then the Chat hub) a server process and several load processes (a process
+/// may open at most 20,000 files here), idle memory per connection from the server's RSS, then the traffic, then one
+/// table with ratios to the bare hub measured in the same run.
+/// </summary>
+internal static class Orchestrator
+{
+    public static async Task<int> RunAsync(Args args)
+    {
+        var customers = args.GetInt("customers", 1000);
+        var agents = args.GetInt("agents", 2);
+        var rate = args.GetInt("rate", 0);
+        var seconds = args.GetInt("seconds", 10);
+        var processes = Math.Max(1, args.GetInt("processes", (customers + 4999) / 5000));
+        var kinds = args.Get("kinds", "bare,chat").Split(',');
+        var postgres = args.GetOrNull("postgres");
+        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {seconds} s, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, {Environment.ProcessorCount} cores");
+
+        var rows = new Dictionary<string, (Result Total, double BytesPerConnection)>();
+        foreach (var kind in kinds)
+        {
+            using var server = Start("serve", "--kind", kind, postgres is null ? "" : "--postgres", postgres ?? "");
+            var url = await ExpectAsync(server, "READY ");
+            var before = Rss(server.Id);
+            var drivers = new List<Process>();
+            for (var p = 0; p < processes; p++)
+            {
+                var share = (customers / processes) + (p < customers % processes ? 1 : 0);
+                drivers.Add(Start("drive", "--url", url, "--kind", kind, "--customers", share.ToString(CultureInfo.InvariantCulture),
+                    "--agents", p == 0 ? agents.ToString(CultureInfo.InvariantCulture) : "0",
+                    "--rate", (rate / processes).ToString(CultureInfo.InvariantCulture), "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--id", p.ToString(CultureInfo.InvariantCulture)));
+            }
+
+            var connectWatch = Stopwatch.StartNew();
+            foreach (var driver in drivers)
+            {
+                await ExpectAsync(driver, "CONNECTED ");
+            }
+
+            Console.WriteLine($"{kind}: {customers + agents:N0} connections open in {connectWatch.Elapsed.TotalSeconds:F1} s");
+            await Task.Delay(3000);
+            var idle = Rss(server.Id);
+            var perConnection = (idle - before) / (double)(customers + agents);
+            foreach (var driver in drivers)
+            {
+                await driver.StandardInput.WriteLineAsync("GO");
+                await driver.StandardInput.FlushAsync();
+            }
+
+            var results = new List<Result>();
+            foreach (var driver in drivers)
+            {
+                results.Add(JsonSerializer.Deserialize<Result>(await ExpectAsync(driver, "RESULT "))!);
+                await driver.WaitForExitAsync();
+            }
+
+            server.StandardInput.Close();
+            await server.WaitForExitAsync();
+            var agentSide = results[0];
+            var total = new Result(results.Sum(r => r.Sent), results.Sum(r => r.Acked), results.Sum(r => r.Errors), agentSide.Received, results.Max(r => r.Seconds), agentSide.P50, agentSide.P99, agentSide.Max);
+            rows[kind] = (total, perConnection);
+            Console.WriteLine($"{kind}: sent {total.Sent:N0}, acknowledged {total.Acked:N0}, errors {total.Errors:N0}, received by agent {total.Received:N0} ({total.Received / total.Seconds:N0}/s), p50 {total.P50:F1} ms, p99 {total.P99:F1} ms, max {total.Max:F1} ms, server memory {perConnection / 1024:F1} KiB per idle connection");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| hub | acknowledged/s | received by agent/s | p50 | p99 | max | KiB per idle connection |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var (kind, (r, bytes)) in rows)
+        {
+            Console.WriteLine($"| {kind} | {r.Acked / r.Seconds:N0} | {r.Received / r.Seconds:N0} | {r.P50:F1} ms | {r.P99:F1} ms | {r.Max:F1} ms | {bytes / 1024:F1} |");
+        }
+
+        if (rows.TryGetValue("bare", out var bare) && rows.TryGetValue("chat", out var chat))
+        {
+            Console.WriteLine($"ratios chat/bare: throughput (received/s) {chat.Total.Received / chat.Total.Seconds / (bare.Total.Received / bare.Total.Seconds):F2}, memory per idle connection {chat.BytesPerConnection / bare.BytesPerConnection:F2}");
+        }
+
+        return 0;
+    }
+
+    private static Process Start(params string[] arguments)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in arguments.Where(a => a.Length > 0))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(start)!;
+    }
+
+    private static async Task<string> ExpectAsync(Process process, string prefix)
+    {
+        while (await process.StandardOutput.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return line[prefix.Length..];
+            }
+
+            Console.WriteLine("  " + line);
+        }
+
+        throw new InvalidOperationException($"Process {process.Id} ended before printing '{prefix.Trim()}'.");
+    }
+
+    private static long Rss(int pid)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        return 0;
+    }
+}

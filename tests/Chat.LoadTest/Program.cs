@@ -1,0 +1,21 @@
+using Chat.LoadTest;
+
+// The project's load tool for the hub (see docs/benchmarks.md):
+//   dotnet run -c Release --project tests/Chat.LoadTest -- run [--postgres "Host=..."] [--customers 1000] [--agents 2]
+//        [--rate 0 (as fast as possible) | msg/s] [--seconds 10] [--processes N] [--kinds bare,chat]
+// "serve" and "drive" are the processes "run" starts.
+var command = args.Length > 0 ? args[0] : "run";
+var rest = new Args(args.Length > 0 ? args[1..] : []);
+return command switch
+{
+    "serve" => await Server.RunAsync(rest),
+    "drive" => await Driver.RunAsync(rest),
+    "run" => await Orchestrator.RunAsync(rest),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: Chat.LoadTest run|serve|drive [--name value ...]");
+    return 2;
+}
