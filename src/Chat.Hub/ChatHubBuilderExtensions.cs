@@ -50,6 +50,7 @@ public static class ChatHubBuilderExtensions
             .Validate(static o => o.MaxWebhookBodyBytes > 0, "Chat:Hub:MaxWebhookBodyBytes must be more than zero.")
             .Validate(static o => o.CallsPerSecond > 0 && o.CallBurst >= 1, "Chat:Hub:CallsPerSecond and CallBurst must be more than zero.")
             .Validate(static o => o.DefaultAgentCapacity >= 0, "Chat:Hub:DefaultAgentCapacity must not be negative.")
+            .Validate(static o => o.AgentReconnectBufferBytes >= 64 * 1024, "Chat:Hub:AgentReconnectBufferBytes must be at least 64 KiB.")
             .Validate(static o => o.MaxDeliveryAttempts >= 1, "Chat:Hub:MaxDeliveryAttempts must be at least 1.")
             .Validate(static o => o.DeliveryRetryDelay > TimeSpan.Zero && o.DeliveryTimeout > TimeSpan.Zero, "Chat:Hub:DeliveryRetryDelay and DeliveryTimeout must be more than zero.")
             .ValidateOnStart();
@@ -86,7 +87,11 @@ public static class ChatHubBuilderExtensions
             .AddHubOptions<CustomerHub>(static _ => { })
             .AddHubOptions<AgentHub>(static _ => { });
         services.AddOptions<HubOptions<CustomerHub>>().Configure<IOptions<ChatHubOptions>>(static (hub, o) => ConfigureHub(hub, o.Value));
-        services.AddOptions<HubOptions<AgentHub>>().Configure<IOptions<ChatHubOptions>>(static (hub, o) => ConfigureHub(hub, o.Value));
+        services.AddOptions<HubOptions<AgentHub>>().Configure<IOptions<ChatHubOptions>>(static (hub, o) =>
+        {
+            ConfigureHub(hub, o.Value);
+            hub.StatefulReconnectBufferSize = o.Value.AgentReconnectBufferBytes;
+        });
         services.TryAddSingleton<ChatHubFilter>();
         return chat;
     }

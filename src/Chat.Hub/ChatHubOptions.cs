@@ -39,6 +39,13 @@ public sealed class ChatHubOptions
     /// <summary>The largest webhook body, in bytes; larger pushes get 413. Default 1 MiB.</summary>
     public long MaxWebhookBodyBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// How many bytes of sent but not yet acknowledged messages an agent connection keeps for SignalR's stateful
+    /// reconnect. When it is full, sends to that agent wait for the client's acknowledgement (about once a second), so
+    /// it must hold a second of an agent's traffic at peak. Default 8 MiB; a customer connection keeps SignalR's default.
+    /// </summary>
+    public long AgentReconnectBufferBytes { get; set; } = 8 * 1024 * 1024;
+
     /// <summary>How many hub calls a connection may make per second, on average. Default 20.</summary>
     public int CallsPerSecond { get; set; } = 20;
 

@@ -12,8 +12,8 @@ namespace Chat.Storage.Postgres;
 /// </summary>
 internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
 {
-    private const string AppendFastSql = "SELECT r_idx, r_seq, r_created_at FROM chat.append_batch_fast($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
-    private const string AppendSql = "SELECT r_idx, r_id, r_seq, r_created_at, r_outcome FROM chat.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+    private const string AppendFastSql = "SELECT r_idx, r_seq, r_created_at, r_status FROM chat.append_batch_fast($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+    private const string AppendSql = "SELECT r_idx, r_id, r_seq, r_created_at, r_outcome, r_status FROM chat.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
     private const int MaxAttempts = 4;
 
     private readonly PostgresDataSources _dataSources;
@@ -151,16 +151,16 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter<DateTime?[]> { TypedValue = platformTs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
 
         // Outcome 2 (no such conversation) unless the result says otherwise.
-        var results = new (long Id, long Seq, DateTimeOffset CreatedAt, short Outcome)[n];
-        Array.Fill(results, (0L, 0L, default(DateTimeOffset), (short)2));
+        var results = new (long Id, long Seq, DateTimeOffset CreatedAt, short Outcome, short Status)[n];
+        Array.Fill(results, (0L, 0L, default(DateTimeOffset), (short)2, (short)-1));
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 var i = reader.GetInt32(0);
                 results[i] = dedupe
-                    ? (reader.GetInt64(1), reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt16(4))
-                    : (id[i], reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2), (short)0);
+                    ? (reader.GetInt64(1), reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt16(4), reader.IsDBNull(5) ? (short)-1 : reader.GetInt16(5))
+                    : (id[i], reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2), (short)0, reader.GetInt16(3));
             }
         }
 
@@ -168,7 +168,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         for (var i = 0; i < n; i++)
         {
             var pending = batch[i];
-            var (storedId, seq, createdAt, outcome) = results[i];
+            var (storedId, seq, createdAt, outcome, status) = results[i];
             if (outcome == 2)
             {
                 pending.Completion.TrySetException(new ChatStorageException(
@@ -177,7 +177,10 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
             }
 
             var stored = pending.Message with { Id = storedId, Seq = seq, CreatedAt = createdAt };
-            pending.Completion.TrySetResult(new AppendResult(stored, IsDuplicate: outcome == 1));
+            pending.Completion.TrySetResult(new AppendResult(stored, IsDuplicate: outcome == 1)
+            {
+                ConversationStatus = status < 0 ? null : (ConversationStatus)status,
+            });
         }
     }
 }

@@ -72,14 +72,14 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         var now = _database.NowMilliseconds();
         var createdAt = DateTimeOffset.FromUnixTimeMilliseconds(now);
         var results = new (AppendResult?, Exception?)[batch.Count];
-        var lastSeq = new Dictionary<(string Tenant, long Conversation), (long Seq, bool Changed)>();
+        var lastSeq = new Dictionary<(string Tenant, long Conversation), (long Seq, bool Changed, ConversationStatus Status)>();
 
         using var byClientId = Command(connection, transaction,
             "SELECT id, seq, created_at FROM messages WHERE tenant_id = $t AND conversation_id = $c AND client_message_id = $k", "$t", "$c", "$k");
         using var byPlatformId = Command(connection, transaction,
             "SELECT id, seq, created_at FROM messages WHERE tenant_id = $t AND channel_id = $c AND platform_message_id = $k", "$t", "$c", "$k");
         using var conversationSeq = Command(connection, transaction,
-            "SELECT last_seq FROM conversations WHERE tenant_id = $t AND id = $c", "$t", "$c");
+            "SELECT last_seq, status FROM conversations WHERE tenant_id = $t AND id = $c", "$t", "$c");
         using var insert = Command(connection, transaction, """
             INSERT INTO messages (tenant_id, conversation_id, seq, id, channel_id, direction, sender_kind, sender_id, sender_name,
                                   kind, content, client_message_id, platform_message_id, metadata, created_at, platform_timestamp)
@@ -107,14 +107,17 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             {
                 conversationSeq.Parameters[0].Value = m.TenantId;
                 conversationSeq.Parameters[1].Value = m.ConversationId;
-                if (conversationSeq.ExecuteScalar() is not long seq)
+                using (var reader = conversationSeq.ExecuteReader())
                 {
-                    results[i] = (null, new ChatStorageException(
-                        $"Conversation {m.ConversationId} of tenant '{m.TenantId}' does not exist; the message was not stored."));
-                    continue;
-                }
+                    if (!reader.Read())
+                    {
+                        results[i] = (null, new ChatStorageException(
+                            $"Conversation {m.ConversationId} of tenant '{m.TenantId}' does not exist; the message was not stored."));
+                        continue;
+                    }
 
-                current = (seq, false);
+                    current = (reader.GetInt64(0), false, (ConversationStatus)reader.GetInt32(1));
+                }
             }
 
             var next = current.Seq + 1;
@@ -140,13 +143,13 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 outbox.ExecuteNonQuery();
             }
 
-            lastSeq[key] = (next, true);
-            results[i] = (new AppendResult(m with { Seq = next, CreatedAt = createdAt }, IsDuplicate: false), null);
+            lastSeq[key] = (next, true, current.Status);
+            results[i] = (new AppendResult(m with { Seq = next, CreatedAt = createdAt }, IsDuplicate: false) { ConversationStatus = current.Status }, null);
         }
 
         using var update = Command(connection, transaction,
             "UPDATE conversations SET last_seq = $s, updated_at = $u WHERE tenant_id = $t AND id = $c", "$s", "$u", "$t", "$c");
-        foreach (var ((tenant, conversation), (seq, changed)) in lastSeq)
+        foreach (var ((tenant, conversation), (seq, changed, _)) in lastSeq)
         {
             if (changed)
             {

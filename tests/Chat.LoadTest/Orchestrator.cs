@@ -27,7 +27,31 @@ internal static class Orchestrator
         {
             using var server = Start("serve", "--kind", kind, postgres is null ? "" : "--postgres", postgres ?? "");
             var url = await ExpectAsync(server, "READY ");
-            var before = Rss(server.Id);
+            var collected = new SemaphoreSlim(0);
+            _ = Task.Run(async () =>
+            {
+                // Keep reading what the server prints, or it blocks on a full pipe.
+                while (await server.StandardOutput.ReadLineAsync() is { } line)
+                {
+                    if (line == "GC-DONE")
+                    {
+                        collected.Release();
+                        continue;
+                    }
+
+                    Console.WriteLine("  server: " + line);
+                }
+            });
+            async Task<long> IdleRssAsync()
+            {
+                await server.StandardInput.WriteLineAsync("GC");
+                await server.StandardInput.FlushAsync();
+                await collected.WaitAsync();
+                await Task.Delay(500);
+                return Rss(server.Id);
+            }
+
+            var before = await IdleRssAsync();
             var drivers = new List<Process>();
             for (var p = 0; p < processes; p++)
             {
@@ -44,8 +68,8 @@ internal static class Orchestrator
             }
 
             Console.WriteLine($"{kind}: {customers + agents:N0} connections open in {connectWatch.Elapsed.TotalSeconds:F1} s");
-            await Task.Delay(3000);
-            var idle = Rss(server.Id);
+            await Task.Delay(2000);
+            var idle = await IdleRssAsync();
             var perConnection = (idle - before) / (double)(customers + agents);
             foreach (var driver in drivers)
             {

@@ -46,6 +46,20 @@ internal sealed class AgentRegistry
 
     public AgentState? Find(string tenantId, string agentId) => _agents.GetValueOrDefault((tenantId, agentId));
 
+    /// <summary>Whether any agent of the tenant is online with some capacity.</summary>
+    public bool AnyAvailable(string tenantId)
+    {
+        foreach (var ((tenant, _), state) in _agents)
+        {
+            if (tenant == tenantId && state.Presence == AgentPresence.Online && state.Capacity > 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The tenant's agents that are online with some capacity, with when each was last given a conversation.</summary>
     public List<(string AgentId, int Capacity, long LastAssigned)> Available(string tenantId)
     {

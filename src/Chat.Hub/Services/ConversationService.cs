@@ -158,6 +158,11 @@ internal sealed partial class ConversationService(
     /// <summary>Gives a queued conversation to the online agent with the fewest open conversations and free capacity.</summary>
     public async Task<Conversation> TryAssignAsync(Conversation conversation, CancellationToken cancellationToken)
     {
+        if (!registry.AnyAvailable(conversation.TenantId))
+        {
+            return conversation; // nobody on this node takes conversations now: no lock, no reads
+        }
+
         var gate = _assignmentLocks.GetOrAdd(conversation.TenantId, static _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -244,15 +249,21 @@ internal sealed partial class ConversationService(
         await PublishMessageAsync(result.Message).ConfigureAwait(false);
         if (draft.Sender.Kind == SenderKind.Customer)
         {
-            await OnCustomerMessageAsync(conversation, cancellationToken).ConfigureAwait(false);
+            await OnCustomerMessageAsync(conversation, result.ConversationStatus, cancellationToken).ConfigureAwait(false);
         }
 
         return result;
     }
 
-    private async Task OnCustomerMessageAsync(Conversation conversation, CancellationToken cancellationToken)
+    private async Task OnCustomerMessageAsync(Conversation conversation, ConversationStatus? statusAtAppend, CancellationToken cancellationToken)
     {
-        // The caller's copy may be old; the store's is not.
+        // The status the append saw in its transaction: an open conversation (the usual case) needs nothing more, and
+        // a queued one only when some agent here could take it; anything else is read again, as the caller's copy may be old.
+        if (statusAtAppend == ConversationStatus.Open || (statusAtAppend == ConversationStatus.Queued && !registry.AnyAvailable(conversation.TenantId)))
+        {
+            return;
+        }
+
         var current = await conversations.GetConversationAsync(conversation.TenantId, conversation.Id, cancellationToken).ConfigureAwait(false);
         if (current is null)
         {

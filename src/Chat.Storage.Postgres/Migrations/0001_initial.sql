@@ -103,7 +103,7 @@ CREATE FUNCTION chat.append_batch_fast(
     p_direction smallint[], p_sender_kind smallint[], p_sender_id text[], p_sender_name text[],
     p_kind smallint[], p_content text[], p_client_id text[], p_platform_id text[], p_metadata text[],
     p_platform_ts timestamptz[])
-RETURNS TABLE (r_idx integer, r_seq bigint, r_created_at timestamptz)
+RETURNS TABLE (r_idx integer, r_seq bigint, r_created_at timestamptz, r_status smallint)
 -- PL/pgSQL, not SQL: a PL/pgSQL function keeps its statement's plan for the session; a SQL function would plan this
 -- statement again on every call.
 LANGUAGE plpgsql AS $fn$
@@ -129,9 +129,9 @@ BEGIN
            SET last_seq = c.last_seq + l.n, updated_at = now()
           FROM locked l
          WHERE c.tenant_id = l.tenant_id AND c.id = l.id -- by key, not ctid: a ctid does not follow a concurrent update
-        RETURNING c.tenant_id, c.id, c.last_seq - l.n AS base
+        RETURNING c.tenant_id, c.id, c.last_seq - l.n AS base, c.status
     ), numbered AS (
-        SELECT i.*, r.base + row_number() OVER (PARTITION BY i.tenant_id, i.conversation_id ORDER BY i.idx) AS seq
+        SELECT i.*, r.base + row_number() OVER (PARTITION BY i.tenant_id, i.conversation_id ORDER BY i.idx) AS seq, r.status AS conversation_status
           FROM input i
           JOIN reserved r ON r.tenant_id = i.tenant_id AND r.id = i.conversation_id
     ), ins AS (
@@ -150,7 +150,7 @@ BEGIN
          WHERE f.metadata IS NOT NULL AND (f.metadata::jsonb ->> 'chat.deliver') = 'true'
         RETURNING 1
     )
-    SELECT n.idx, n.seq, now() FROM numbered n;
+    SELECT n.idx, n.seq, now(), n.conversation_status FROM numbered n;
 END
 $fn$;
 
@@ -164,17 +164,18 @@ CREATE FUNCTION chat.append_batch(
     p_direction smallint[], p_sender_kind smallint[], p_sender_id text[], p_sender_name text[],
     p_kind smallint[], p_content text[], p_client_id text[], p_platform_id text[], p_metadata text[],
     p_platform_ts timestamptz[])
-RETURNS TABLE (r_idx integer, r_id bigint, r_seq bigint, r_created_at timestamptz, r_outcome smallint)
+RETURNS TABLE (r_idx integer, r_id bigint, r_seq bigint, r_created_at timestamptz, r_outcome smallint, r_status smallint)
 LANGUAGE plpgsql AS $fn$
 DECLARE
     v_tenant text[];
     v_conversation bigint[];
     v_last_seq bigint[];
+    v_status smallint[];
 BEGIN
     -- Lock each conversation once, in one order; FOR UPDATE returns the newest last_seq, committed or not before.
-    SELECT array_agg(l.tenant_id), array_agg(l.id), array_agg(l.last_seq)
-      INTO v_tenant, v_conversation, v_last_seq
-      FROM (SELECT c.tenant_id, c.id, c.last_seq
+    SELECT array_agg(l.tenant_id), array_agg(l.id), array_agg(l.last_seq), array_agg(l.status)
+      INTO v_tenant, v_conversation, v_last_seq, v_status
+      FROM (SELECT c.tenant_id, c.id, c.last_seq, c.status
               FROM chat.conversations c
              WHERE (c.tenant_id, c.id) IN (SELECT DISTINCT u.t, u.c FROM unnest(p_tenant, p_conversation) AS u(t, c))
              ORDER BY c.tenant_id, c.id
@@ -188,7 +189,7 @@ BEGIN
             AS u(idx, tenant_id, conversation_id, id, channel_id, direction, sender_kind, sender_id, sender_name,
                  kind, content, client_message_id, platform_message_id, metadata, platform_timestamp)
     ), conv AS (
-        SELECT * FROM unnest(v_tenant, v_conversation, v_last_seq) AS v(tenant_id, id, last_seq)
+        SELECT * FROM unnest(v_tenant, v_conversation, v_last_seq, v_status) AS v(tenant_id, id, last_seq, status)
     ), dup AS (
         SELECT DISTINCT ON (d.idx) d.idx, d.id, d.seq, d.created_at
           FROM (SELECT i.idx, m.id, m.seq, m.created_at
@@ -204,7 +205,8 @@ BEGIN
                  WHERE p_dedupe) d
          ORDER BY d.idx, d.seq
     ), fresh AS (
-        SELECT i.*, v.last_seq + row_number() OVER (PARTITION BY i.tenant_id, i.conversation_id ORDER BY i.idx) AS seq
+        SELECT i.*, v.last_seq + row_number() OVER (PARTITION BY i.tenant_id, i.conversation_id ORDER BY i.idx) AS seq,
+               v.status AS conversation_status
           FROM input i
           JOIN conv v ON v.tenant_id = i.tenant_id AND v.id = i.conversation_id
          WHERE NOT p_dedupe OR NOT EXISTS (SELECT 1 FROM dup d WHERE d.idx = i.idx)
@@ -229,11 +231,13 @@ BEGIN
          WHERE c.tenant_id = g.tenant_id AND c.id = g.conversation_id
         RETURNING 1
     )
-    SELECT f.idx, f.id, f.seq, now(), 0::smallint FROM fresh f
+    SELECT f.idx, f.id, f.seq, now(), 0::smallint, f.conversation_status FROM fresh f
     UNION ALL
-    SELECT d.idx, d.id, d.seq, d.created_at, 1::smallint FROM dup d
+    SELECT d.idx, d.id, d.seq, d.created_at, 1::smallint,
+           (SELECT v.status FROM input i JOIN conv v ON v.tenant_id = i.tenant_id AND v.id = i.conversation_id WHERE i.idx = d.idx)
+      FROM dup d
     UNION ALL
-    SELECT i.idx, 0::bigint, 0::bigint, now(), 2::smallint
+    SELECT i.idx, 0::bigint, 0::bigint, now(), 2::smallint, NULL::smallint
       FROM input i
      WHERE NOT EXISTS (SELECT 1 FROM conv v WHERE v.tenant_id = i.tenant_id AND v.id = i.conversation_id)
        AND NOT EXISTS (SELECT 1 FROM dup d WHERE d.idx = i.idx);
