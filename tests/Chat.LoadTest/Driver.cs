@@ -10,6 +10,13 @@ namespace Chat.LoadTest;
 /// <summary>One load process: opens customer (and agent) connections, waits for GO, drives messages, prints RESULT.</summary>
 internal static class Driver
 {
+    /// <summary>
+    /// Each connection negotiates over HTTP before its WebSocket opens; that HTTP connection would then idle in the
+    /// pool, doubling the sockets of both sides (a process may open 20,000 files here). It is closed after a second.
+    /// </summary>
+    private static void Configure(Microsoft.AspNetCore.Http.Connections.Client.HttpConnectionOptions http) =>
+        http.HttpMessageHandlerFactory = _ => new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromSeconds(1) };
+
     public static async Task<int> RunAsync(Args args)
     {
         var url = args.Get("url", "http://127.0.0.1:5080");
@@ -37,7 +44,7 @@ internal static class Driver
         {
             if (kind == "bare")
             {
-                var connection = new HubConnectionBuilder().WithUrl(url + "/bare").Build();
+                var connection = new HubConnectionBuilder().WithUrl(url + "/bare", Configure).Build();
                 connection.On<string>("MessageReceived", OnReceived);
                 await connection.StartAsync();
                 await connection.InvokeAsync("Join", "agents");
@@ -46,7 +53,7 @@ internal static class Driver
             else
             {
                 var agentId = $"agent-{id}-{a}";
-                var agent = new AgentChatClient(new ChatClientOptions { HubUrl = new Uri(url + "/chat/agent"), AccessTokenProvider = () => Task.FromResult<string?>(Server.AgentToken(agentId)) });
+                var agent = new AgentChatClient(new ChatClientOptions { HubUrl = new Uri(url + "/chat/agent"), AccessTokenProvider = () => Task.FromResult<string?>(Server.AgentToken(agentId)), ConfigureHttpConnection = Configure });
                 agent.MessageReceived += m =>
                 {
                     OnReceived(m.Content);
@@ -69,14 +76,14 @@ internal static class Driver
                 var customerId = $"customer-{id}-{c}";
                 if (kind == "bare")
                 {
-                    var connection = new HubConnectionBuilder().WithUrl(url + "/bare").Build();
+                    var connection = new HubConnectionBuilder().WithUrl(url + "/bare", Configure).Build();
                     await connection.StartAsync();
                     senders[c] = content => connection.InvokeAsync<long>("Send", content);
                     disposables.Add(connection);
                 }
                 else
                 {
-                    var customer = new CustomerChatClient(new ChatClientOptions { HubUrl = new Uri(url + "/chat/customer"), AccessTokenProvider = () => Task.FromResult<string?>(Server.VisitorToken(customerId)) });
+                    var customer = new CustomerChatClient(new ChatClientOptions { HubUrl = new Uri(url + "/chat/customer"), AccessTokenProvider = () => Task.FromResult<string?>(Server.VisitorToken(customerId)), ConfigureHttpConnection = Configure });
                     await customer.StartAsync();
                     await customer.StartConversationAsync();
                     senders[c] = content => customer.SendTextAsync(content);

@@ -111,6 +111,12 @@ internal static class Orchestrator
     private static Process Start(params string[] arguments)
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        if (arguments[0] == "drive")
+        {
+            // Load processes use the workstation GC: several server-GC processes reserve more address space than the machine allows.
+            start.Environment["DOTNET_gcServer"] = "0";
+        }
+
         foreach (var argument in arguments.Where(a => a.Length > 0))
         {
             start.ArgumentList.Add(argument);
