@@ -16,7 +16,7 @@ public sealed class AgentChatClient : IAsyncDisposable
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     public AgentChatClient(ChatClientOptions options)
     {
-        _session = new HubSession(options, message => MessageReceived?.Invoke(message) ?? Task.CompletedTask);
+        _session = new HubSession(options, statefulReconnectByDefault: true, message => MessageReceived?.Invoke(message) ?? Task.CompletedTask);
         _session.Connection.On<TypingEvent>(ChatHubMethods.TypingReceived, e => TypingReceived?.Invoke(e));
         _session.Connection.On<ReadEvent>(ChatHubMethods.ReadReceived, e => ReadReceived?.Invoke(e));
         _session.Connection.On<Conversation>(ChatHubMethods.ConversationChanged, c => ConversationChanged?.Invoke(c));

@@ -9,6 +9,13 @@ public sealed class ChatClientOptions
     /// <summary>Returns the token for each (re)connect: a visitor token for the customer hub, the agent's bearer token for the agent hub.</summary>
     public Func<Task<string?>>? AccessTokenProvider { get; init; }
 
+    /// <summary>
+    /// Whether to use SignalR's stateful reconnect (the server replays what a briefly lost connection missed). Null, the
+    /// default, means on for agents (busy connections, where it saves a resume after a blip) and off for customers (it
+    /// costs the server about 2 KiB per connection, and the client's resume by seq gives the same guarantee anyway).
+    /// </summary>
+    public bool? StatefulReconnect { get; init; }
+
     /// <summary>Use the MessagePack protocol instead of JSON. Default false.</summary>
     public bool UseMessagePack { get; init; }
 

@@ -17,7 +17,7 @@ public sealed class CustomerChatClient : IAsyncDisposable
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     public CustomerChatClient(ChatClientOptions options)
     {
-        _session = new HubSession(options, message => MessageReceived?.Invoke(message) ?? Task.CompletedTask);
+        _session = new HubSession(options, statefulReconnectByDefault: false, message => MessageReceived?.Invoke(message) ?? Task.CompletedTask);
         _session.Connection.On<TypingEvent>(ChatHubMethods.TypingReceived, e => TypingReceived?.Invoke(e));
         _session.Connection.On<ReadEvent>(ChatHubMethods.ReadReceived, e => ReadReceived?.Invoke(e));
         _session.Connection.On<Conversation>(ChatHubMethods.ConversationChanged, c => ConversationChanged?.Invoke(c));

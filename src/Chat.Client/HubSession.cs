@@ -21,7 +21,7 @@ internal sealed class HubSession : IAsyncDisposable
     private readonly Task _pump;
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public HubSession(ChatClientOptions options, Func<ChatMessage, Task> deliver)
+    public HubSession(ChatClientOptions options, bool statefulReconnectByDefault, Func<ChatMessage, Task> deliver)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
@@ -32,8 +32,12 @@ internal sealed class HubSession : IAsyncDisposable
                 http.AccessTokenProvider = options.AccessTokenProvider;
                 options.ConfigureHttpConnection?.Invoke(http);
             })
-            .WithAutomaticReconnect(new ForeverRetryPolicy())
-            .WithStatefulReconnect();
+            .WithAutomaticReconnect(new ForeverRetryPolicy());
+        if (options.StatefulReconnect ?? statefulReconnectByDefault)
+        {
+            builder.WithStatefulReconnect();
+        }
+
         if (options.UseMessagePack)
         {
             builder.AddMessagePackProtocol();

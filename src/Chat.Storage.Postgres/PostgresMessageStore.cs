@@ -20,6 +20,11 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
     private readonly IIdGenerator _ids;
     private readonly AppendBatcher _batcher;
 
+    // The batch writers' own connections, one per batch in flight: they stay open, so the append functions' plans and
+    // Npgsql's prepared statements stay warm (a pooled connection taken at random may be one that never ran them, and
+    // planning the append costs tens of milliseconds), and reads cannot crowd the writers out of the pool.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<NpgsqlConnection> _writers = new();
+
     public PostgresMessageStore(PostgresDataSources dataSources, IIdGenerator ids, IOptions<PostgresStorageOptions> options)
     {
         _dataSources = dataSources;
@@ -61,7 +66,11 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         return messages;
     }
 
-    public ValueTask DisposeAsync() => _batcher.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _batcher.DisposeAsync().ConfigureAwait(false);
+        DropWriters();
+    }
 
     private async Task ExecuteBatchAsync(IReadOnlyList<PendingAppend> batch, CancellationToken cancellationToken)
     {
@@ -83,6 +92,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
             catch (NpgsqlException ex) when (ex is not PostgresException)
             {
                 // The connection broke (server stopped or restarted): drop pooled connections so the next batch reconnects.
+                DropWriters();
                 _dataSources.Primary.Clear();
                 throw new ChatStorageException(
                     $"PostgreSQL is unreachable; {batch.Count} message(s) were not acknowledged and may be retried: {ex.Message}", ex);
@@ -91,6 +101,45 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
     }
 
     private async Task AppendOnceAsync(IReadOnlyList<PendingAppend> batch, bool dedupe, CancellationToken cancellationToken)
+    {
+        if (!_writers.TryDequeue(out var connection) || connection.State != System.Data.ConnectionState.Open)
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+
+            connection = await _dataSources.Primary.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await AppendOnceAsync(connection, batch, dedupe, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not PostgresException)
+        {
+            // Broken or in doubt: not kept (a PostgresException, such as a retry's unique violation, leaves it usable).
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            if (connection.State == System.Data.ConnectionState.Open)
+            {
+                _writers.Enqueue(connection);
+            }
+        }
+    }
+
+    private void DropWriters()
+    {
+        while (_writers.TryDequeue(out var connection))
+        {
+            connection.Dispose();
+        }
+    }
+
+    private static async Task AppendOnceAsync(NpgsqlConnection connection, IReadOnlyList<PendingAppend> batch, bool dedupe, CancellationToken cancellationToken)
     {
         var n = batch.Count;
         var idx = new int[n];
@@ -128,7 +177,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
             platformTs[i] = m.PlatformTimestamp?.UtcDateTime;
         }
 
-        await using var command = _dataSources.Primary.CreateCommand(dedupe ? AppendSql : AppendFastSql);
+        await using var command = new NpgsqlCommand(dedupe ? AppendSql : AppendFastSql, connection);
         if (dedupe)
         {
             command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = true });

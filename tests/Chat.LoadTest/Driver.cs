@@ -78,6 +78,7 @@ internal static class Driver
                 {
                     var connection = new HubConnectionBuilder().WithUrl(url + "/bare", Configure).Build();
                     await connection.StartAsync();
+                    await connection.InvokeAsync("Join", "c:" + customerId); // as a Chat customer joins its conversation's group, for replies
                     senders[c] = content => connection.InvokeAsync<long>("Send", content);
                     disposables.Add(connection);
                 }
@@ -120,7 +121,12 @@ internal static class Driver
         }
 
         var inFlight = new List<Task>();
-        if (rate <= 0 && customerCount > 0)
+        if (customerCount == 0)
+        {
+            // The agents' process: listen for as long as the customers send.
+            await Task.Delay(TimeSpan.FromSeconds(seconds));
+        }
+        else if (rate <= 0)
         {
             // As fast as possible: every customer sends, awaits the acknowledgement, sends again.
             await Task.WhenAll(Enumerable.Range(0, customerCount).Select(async c =>
@@ -131,7 +137,7 @@ internal static class Driver
                 }
             }));
         }
-        else if (customerCount > 0)
+        else
         {
             // Open loop at the given rate, round-robin over the customers.
             var next = 0;

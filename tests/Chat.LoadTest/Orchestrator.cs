@@ -52,12 +52,16 @@ internal static class Orchestrator
             }
 
             var before = await IdleRssAsync();
-            var drivers = new List<Process>();
+            // The agents in a process of their own (as they would be on their own machines), the customers spread over the rest.
+            var drivers = new List<Process>
+            {
+                Start("drive", "--url", url, "--kind", kind, "--customers", "0", "--agents", agents.ToString(CultureInfo.InvariantCulture),
+                    "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--id", "agents"),
+            };
             for (var p = 0; p < processes; p++)
             {
                 var share = (customers / processes) + (p < customers % processes ? 1 : 0);
-                drivers.Add(Start("drive", "--url", url, "--kind", kind, "--customers", share.ToString(CultureInfo.InvariantCulture),
-                    "--agents", p == 0 ? agents.ToString(CultureInfo.InvariantCulture) : "0",
+                drivers.Add(Start("drive", "--url", url, "--kind", kind, "--customers", share.ToString(CultureInfo.InvariantCulture), "--agents", "0",
                     "--rate", (rate / processes).ToString(CultureInfo.InvariantCulture), "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--id", p.ToString(CultureInfo.InvariantCulture)));
             }
 

@@ -60,7 +60,16 @@ internal static class Server
                 {
                     OnMessageReceived = c =>
                     {
-                        if (c.Request.Query.TryGetValue("access_token", out var token))
+                        // The customer hub's bearer token is a visitor token, not a JWT: leave it to the visitor scheme
+                        // (a failed JWT validation would keep its exception for the connection's lifetime).
+                        if (c.Request.Path.StartsWithSegments("/chat/customer"))
+                        {
+                            c.NoResult();
+                            return Task.CompletedTask;
+                        }
+
+                        // Only the agent hub's WebSocket carries a JWT in the query; a customer's carries a visitor token.
+                        if (c.Request.Path.StartsWithSegments("/chat/agent") && c.Request.Query.TryGetValue("access_token", out var token))
                         {
                             c.Token = token;
                         }

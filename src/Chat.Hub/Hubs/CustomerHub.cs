@@ -11,6 +11,8 @@ namespace Chat.Hub.Hubs;
 /// </summary>
 internal sealed class CustomerHub(ConversationService service, IHubContext<AgentHub> agents) : Microsoft.AspNetCore.SignalR.Hub
 {
+    private static readonly object OwnedKey = new();
+
     private ChatCaller Caller => ChatCaller.Customer(Context.User!);
 
     /// <summary>Starts the visitor's conversation, or returns the one they have.</summary>
@@ -57,21 +59,21 @@ internal sealed class CustomerHub(ConversationService service, IHubContext<Agent
 
     private async Task<Conversation> OwnAsync(long conversationId)
     {
-        // Ownership never changes, so one check per connection and conversation is enough.
-        var key = "conversation:" + conversationId.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (Context.Items.TryGetValue(key, out var cached) && cached is Conversation known)
+        // Ownership never changes: the connection remembers the conversation it last proved (a visitor has one per
+        // channel, so this is nearly always a hit) and asks the store otherwise.
+        if (Context.Items.TryGetValue(OwnedKey, out var cached) && cached is Conversation known && known.Id == conversationId)
         {
             return known;
         }
 
         var conversation = await service.GetForCustomerAsync(Caller, conversationId, Context.ConnectionAborted);
-        Context.Items[key] = conversation;
+        Context.Items[OwnedKey] = conversation;
         return conversation;
     }
 
     private Task JoinAsync(Conversation conversation)
     {
-        Context.Items["conversation:" + conversation.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)] = conversation;
+        Context.Items[OwnedKey] = conversation;
         return Groups.AddToGroupAsync(Context.ConnectionId, HubGroups.Customers(conversation.TenantId, conversation.Id), Context.ConnectionAborted);
     }
 }
