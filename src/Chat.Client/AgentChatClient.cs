@@ -122,7 +122,7 @@ public sealed class AgentChatClient : IAsyncDisposable
     /// <returns>The stored message's id and seq.</returns>
     /// <exception cref="Microsoft.AspNetCore.SignalR.HubException">The hub refused the message (the reason is in the message).</exception>
     public Task<SendResult> SendAsync(SendRequest request, CancellationToken cancellationToken = default) =>
-        _session.InvokeWithRetryAsync<SendResult>(ChatHubMethods.Send, [request], cancellationToken);
+        _session.SendAsync(request, cancellationToken);
 
     /// <summary>Sends a text reply with a new client message id.</summary>
     /// <param name="conversationId">The conversation.</param>

@@ -82,10 +82,34 @@ internal sealed class HubSession : IAsyncDisposable
 
     public long LastSeq(long conversationId) => _lastSeq.GetValueOrDefault(conversationId);
 
+    /// <summary>Sends a message and delivers the stored copy from the answer (the hub does not push it back to its sender).</summary>
+    public async Task<SendResult> SendAsync(SendRequest request, CancellationToken cancellationToken)
+    {
+        var result = await InvokeWithRetryAsync<SendResult>(ChatHubMethods.Send, [request], cancellationToken).ConfigureAwait(false);
+        if (result.Message is { } stored)
+        {
+            _work.Writer.TryWrite(new Work(stored));
+        }
+
+        return result;
+    }
+
     /// <summary>Invokes a hub method, retrying through lost connections until <see cref="ChatClientOptions.SendTimeout"/>;
     /// a refusal by the hub (<see cref="HubException"/>) is not retried.</summary>
     public async Task<T> InvokeWithRetryAsync<T>(string method, object?[] args, CancellationToken cancellationToken)
     {
+        // The usual case, connected and answered, costs no timer: the deadline is only set up once a try has failed.
+        if (_connected.Task.IsCompletedSuccessfully)
+        {
+            try
+            {
+                return await Connection.InvokeCoreAsync<T>(method, args, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsConnectionLoss(ex, cancellationToken))
+            {
+            }
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.SendTimeout);
         while (true)
@@ -95,12 +119,7 @@ internal sealed class HubSession : IAsyncDisposable
                 await _connected.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
                 return await Connection.InvokeCoreAsync<T>(method, args, timeout.Token).ConfigureAwait(false);
             }
-            catch (HubException)
-            {
-                throw;
-            }
-            catch (Exception ex) when (ex is IOException or InvalidOperationException or System.Net.WebSockets.WebSocketException
-                                           or TaskCanceledException && !timeout.IsCancellationRequested)
+            catch (Exception ex) when (IsConnectionLoss(ex, timeout.Token))
             {
                 // The connection went away before the answer came: the call may or may not have been stored, and the
                 // same arguments (same client message id) are safe to send again.
@@ -108,6 +127,12 @@ internal sealed class HubSession : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>A failure that a retry on the same or a new connection may cure; a refusal by the hub (<see cref="HubException"/>) is not one.</summary>
+    private static bool IsConnectionLoss(Exception ex, CancellationToken token) =>
+        ex is not HubException
+        && (ex is IOException or InvalidOperationException or System.Net.WebSockets.WebSocketException
+            || (ex is TaskCanceledException && !token.IsCancellationRequested));
 
     public async ValueTask DisposeAsync()
     {

@@ -26,8 +26,10 @@ internal static class Driver
         var rate = args.GetInt("rate", 0);
         var seconds = args.GetInt("seconds", 10);
         var id = args.Get("id", "0");
+        var warmup = args.GetInt("warmup", 5);
 
         var latencies = new ConcurrentQueue<double>();
+        var slow = new ConcurrentQueue<(double SentAtSecond, double Latency)>();
         long received = 0;
         var start = 0L;
         void OnReceived(string content)
@@ -35,7 +37,12 @@ internal static class Driver
             if (content.StartsWith("t:", StringComparison.Ordinal) && long.TryParse(content.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out var sentAt) && sentAt >= Volatile.Read(ref start))
             {
                 Interlocked.Increment(ref received);
-                latencies.Enqueue(Stopwatch.GetElapsedTime(sentAt).TotalMilliseconds);
+                var latency = Stopwatch.GetElapsedTime(sentAt).TotalMilliseconds;
+                latencies.Enqueue(latency);
+                if (latency > 50)
+                {
+                    slow.Enqueue((Stopwatch.GetElapsedTime(Volatile.Read(ref start), sentAt).TotalSeconds, latency));
+                }
             }
         }
 
@@ -104,15 +111,26 @@ internal static class Driver
         }
 
         long sent = 0, acked = 0, errors = 0;
-        Volatile.Write(ref start, Stopwatch.GetTimestamp());
-        var deadline = Stopwatch.GetTimestamp() + (seconds * Stopwatch.Frequency);
+        // Traffic starts now; what is sent during the warm-up (JIT, pools, caches) is not measured.
+        var go = Stopwatch.GetTimestamp();
+        Volatile.Write(ref start, go + (warmup * Stopwatch.Frequency));
+        var deadline = start + (seconds * Stopwatch.Frequency);
         async Task SendOne(int c)
         {
-            Interlocked.Increment(ref sent);
+            var sentAt = Stopwatch.GetTimestamp();
+            var measured = sentAt >= start;
+            if (measured)
+            {
+                Interlocked.Increment(ref sent);
+            }
+
             try
             {
-                await senders[c]("t:" + Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture));
-                Interlocked.Increment(ref acked);
+                await senders[c]("t:" + sentAt.ToString(CultureInfo.InvariantCulture));
+                if (measured)
+                {
+                    Interlocked.Increment(ref acked);
+                }
             }
             catch (Exception)
             {
@@ -124,7 +142,7 @@ internal static class Driver
         if (customerCount == 0)
         {
             // The agents' process: listen for as long as the customers send.
-            await Task.Delay(TimeSpan.FromSeconds(seconds));
+            await Task.Delay(TimeSpan.FromSeconds(warmup + seconds));
         }
         else if (rate <= 0)
         {
@@ -145,7 +163,7 @@ internal static class Driver
             using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
             while (Stopwatch.GetTimestamp() < deadline && await timer.WaitForNextTickAsync())
             {
-                var due = (long)(Stopwatch.GetElapsedTime(start).TotalSeconds * rate);
+                var due = (long)(Stopwatch.GetElapsedTime(go).TotalSeconds * rate);
                 for (; issued < due; issued++)
                 {
                     inFlight.Add(SendOne(next));
@@ -158,6 +176,13 @@ internal static class Driver
 
         var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
         await Task.Delay(2000); // let the last messages arrive
+        if (!slow.IsEmpty)
+        {
+            // When the slow messages were sent: a stall shows as one burst, a steady tail as a spread.
+            Console.WriteLine("slow (> 50 ms) messages by send time: " + string.Join(", ", slow.GroupBy(x => Math.Floor(x.SentAtSecond * 4) / 4)
+                .OrderBy(g => g.Key).Select(g => FormattableString.Invariant($"{g.Key:F2}s x{g.Count()} max {g.Max(x => x.Latency):F0}ms"))));
+        }
+
         var sorted = latencies.ToArray();
         Array.Sort(sorted);
         double Percentile(double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];

@@ -33,6 +33,12 @@ public sealed class SendResult
 
     /// <summary>True when the message was a retry of one already stored; <see cref="Id"/> and <see cref="Seq"/> are the original's.</summary>
     public bool IsDuplicate { get; init; }
+
+    /// <summary>
+    /// The stored message. The hub does not push a message back to the connection that sent it: the sender shows it
+    /// from here (Chat.Client delivers it to its own message event, in seq order with the rest).
+    /// </summary>
+    public ChatMessage? Message { get; init; }
 }
 
 /// <summary>Asks for the messages of a conversation after a seq.</summary>

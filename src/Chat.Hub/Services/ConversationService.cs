@@ -67,8 +67,11 @@ internal sealed partial class ConversationService(
         await conversations.GetConversationAsync(agent.TenantId, conversationId, cancellationToken).ConfigureAwait(false)
         ?? throw ChatRequestException.NotFound(conversationId);
 
-    /// <summary>Sends a customer's or an agent's message through the hub.</summary>
-    public async Task<SendResult> SendAsync(ChatCaller sender, Conversation conversation, SendRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a customer's or an agent's message through the hub. The sending connection (<paramref name="senderConnectionId"/>)
+    /// gets the stored message in the answer instead of a push.
+    /// </summary>
+    public async Task<SendResult> SendAsync(ChatCaller sender, Conversation conversation, SendRequest request, string? senderConnectionId, CancellationToken cancellationToken)
     {
         Validate(sender, request);
         var draft = new ChatMessage
@@ -83,8 +86,8 @@ internal sealed partial class ConversationService(
             ClientMessageId = request.ClientMessageId,
             Metadata = request.IsPrivate ? PrivateMetadata : DeliversToPlatform(sender, conversation) ? DeliverMetadata : NoMetadata,
         };
-        var result = await StoreAsync(draft, conversation, cancellationToken).ConfigureAwait(false);
-        return new SendResult { Id = result.Message.Id, Seq = result.Message.Seq, IsDuplicate = result.IsDuplicate };
+        var result = await StoreAsync(draft, conversation, senderConnectionId, cancellationToken).ConfigureAwait(false);
+        return new SendResult { Id = result.Message.Id, Seq = result.Message.Seq, IsDuplicate = result.IsDuplicate, Message = result.Message };
     }
 
     /// <summary>Stores one message a channel plugin took from a platform push.</summary>
@@ -106,7 +109,7 @@ internal sealed partial class ConversationService(
             PlatformTimestamp = inbound.PlatformTimestamp,
             Metadata = inbound.Metadata,
         };
-        return await StoreAsync(draft, conversation, cancellationToken).ConfigureAwait(false);
+        return await StoreAsync(draft, conversation, senderConnectionId: null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A page of history after a seq; a customer's page leaves out private notes.</summary>
@@ -225,7 +228,7 @@ internal sealed partial class ConversationService(
         return best;
     }
 
-    private async Task<AppendResult> StoreAsync(ChatMessage draft, Conversation conversation, CancellationToken cancellationToken)
+    private async Task<AppendResult> StoreAsync(ChatMessage draft, Conversation conversation, string? senderConnectionId, CancellationToken cancellationToken)
     {
         var context = new MessageContext(draft, conversation);
         await pipeline.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
@@ -246,7 +249,7 @@ internal sealed partial class ConversationService(
             outboxWorker.Notify(); // its outbox entry was committed with it
         }
 
-        await PublishMessageAsync(result.Message).ConfigureAwait(false);
+        await PublishMessageAsync(result.Message, senderConnectionId).ConfigureAwait(false);
         if (draft.Sender.Kind == SenderKind.Customer)
         {
             await OnCustomerMessageAsync(conversation, result.ConversationStatus, cancellationToken).ConfigureAwait(false);
@@ -285,17 +288,18 @@ internal sealed partial class ConversationService(
         }
     }
 
-    private async Task PublishMessageAsync(ChatMessage message)
+    private async Task PublishMessageAsync(ChatMessage message, string? senderConnectionId)
     {
+        IReadOnlyList<string> except = senderConnectionId is null ? [] : [senderConnectionId];
         // Delivery is best effort: a connection that misses it gets it from Resume. Not cancelled by the sender.
         try
         {
             if (!IsPrivate(message))
             {
-                await customers.Clients.Group(HubGroups.Customers(message.TenantId, message.ConversationId)).SendAsync(ChatHubMethods.MessageReceived, message, CancellationToken.None).ConfigureAwait(false);
+                await customers.Clients.GroupExcept(HubGroups.Customers(message.TenantId, message.ConversationId), except).SendAsync(ChatHubMethods.MessageReceived, message, CancellationToken.None).ConfigureAwait(false);
             }
 
-            await agents.Clients.Group(HubGroups.Agents(message.TenantId)).SendAsync(ChatHubMethods.MessageReceived, message, CancellationToken.None).ConfigureAwait(false);
+            await agents.Clients.GroupExcept(HubGroups.Agents(message.TenantId), except).SendAsync(ChatHubMethods.MessageReceived, message, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -105,6 +105,13 @@ public sealed class ChatTestServer : IAsyncDisposable
             {
                 OnMessageReceived = context =>
                 {
+                    // The customer hub's bearer token is a visitor token: not the JWT scheme's business (see docs/hub.md).
+                    if (context.Request.Path.StartsWithSegments("/chat/customer"))
+                    {
+                        context.NoResult();
+                        return Task.CompletedTask;
+                    }
+
                     // WebSockets cannot carry a header: SignalR sends the token in the query string.
                     if (context.Request.Path.StartsWithSegments("/chat/agent") && context.Request.Query.TryGetValue("access_token", out var token))
                     {
