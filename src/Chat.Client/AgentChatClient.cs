@@ -87,13 +87,14 @@ public sealed class AgentChatClient : IAsyncDisposable
     public Task<Conversation> AcceptAsync(long conversationId, CancellationToken cancellationToken = default) =>
         _session.Connection.InvokeAsync<Conversation>(ChatHubMethods.Accept, conversationId, cancellationToken);
 
-    /// <summary>Hands a conversation to another agent, or back to the queue.</summary>
+    /// <summary>Hands a conversation to another agent, or back to the queue (of a team, if given).</summary>
     /// <param name="conversationId">The conversation.</param>
     /// <param name="toAgentId">The agent, or null for the queue.</param>
+    /// <param name="toTeamId">The team whose members may take it, or null.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The conversation.</returns>
-    public Task<Conversation> TransferAsync(long conversationId, string? toAgentId, CancellationToken cancellationToken = default) =>
-        _session.Connection.InvokeAsync<Conversation>(ChatHubMethods.Transfer, conversationId, toAgentId, cancellationToken);
+    public Task<Conversation> TransferAsync(long conversationId, string? toAgentId, string? toTeamId = null, CancellationToken cancellationToken = default) =>
+        _session.Connection.InvokeAsync<Conversation>(ChatHubMethods.Transfer, conversationId, toAgentId, toTeamId, cancellationToken);
 
     /// <summary>Resolves a conversation.</summary>
     /// <param name="conversationId">The conversation.</param>

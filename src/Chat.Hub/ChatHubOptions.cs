@@ -9,6 +9,9 @@ public sealed class ChatHubOptions
     /// <summary>The claim that names an agent's tenant. Default <c>tenant</c>.</summary>
     public string AgentTenantClaim { get; set; } = "tenant";
 
+    /// <summary>The claim (one per team) that names the teams an agent belongs to. Default <c>team</c>.</summary>
+    public string AgentTeamClaim { get; set; } = "team";
+
     /// <summary>
     /// Keys that sign and verify visitor tokens (base64, at least 32 bytes each). The first signs; every one verifies,
     /// so a new key can be put first while tokens signed with the old one are still in use. When empty, the host makes

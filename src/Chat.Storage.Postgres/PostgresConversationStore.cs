@@ -6,7 +6,7 @@ namespace Chat.Storage.Postgres;
 /// <summary>Contacts, channel identities and conversations in PostgreSQL.</summary>
 internal sealed class PostgresConversationStore(PostgresDataSources dataSources, IIdGenerator ids) : IConversationStore
 {
-    private const string ConversationColumns = "id, channel_id, contact_id, status, assignee_id, last_seq, created_at, updated_at";
+    private const string ConversationColumns = StoredRows.ConversationColumns;
 
     public async ValueTask<Contact> ResolveContactAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken)
     {
@@ -111,6 +111,7 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
             await using var command = dataSources.For(query.Consistency).CreateCommand($"""
                 SELECT {ConversationColumns} FROM chat.conversations
                  WHERE tenant_id = $1 AND ($2::smallint IS NULL OR status = $2) AND ($3::text IS NULL OR assignee_id = $3)
+                   AND ($5::text IS NULL OR team_id = $5)
                  ORDER BY updated_at DESC, id DESC
                  LIMIT $4
                 """);
@@ -118,11 +119,12 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
             command.Parameters.Add(new NpgsqlParameter { Value = query.Status is { } s ? (short)s : DBNull.Value });
             command.Parameters.Add(new NpgsqlParameter { Value = (object?)query.AssigneeId ?? DBNull.Value });
             command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Limit });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)query.TeamId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             return (IReadOnlyList<Conversation>)await ReadConversationsAsync(command, query.TenantId, cancellationToken).ConfigureAwait(false);
         }).ConfigureAwait(false);
     }
 
-    public async ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, CancellationToken cancellationToken)
+    public async ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         if (!Enum.IsDefined(status))
@@ -133,14 +135,15 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
         return await Guard(async () =>
         {
             await using var command = dataSources.Primary.CreateCommand($"""
-                UPDATE chat.conversations SET status = $3, assignee_id = $4, updated_at = now()
+                UPDATE chat.conversations SET status = $3, assignee_id = $4, team_id = $5, updated_at = now()
                  WHERE tenant_id = $1 AND id = $2
                 RETURNING {ConversationColumns}
                 """);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = conversationId });
             command.Parameters.Add(new NpgsqlParameter<short> { TypedValue = (short)status });
-            command.Parameters.Add(new NpgsqlParameter { Value = (object?)assigneeId ?? DBNull.Value });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)assigneeId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)teamId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             var found = await ReadConversationsAsync(command, tenantId, cancellationToken).ConfigureAwait(false);
             return found.Count > 0
                 ? found[0]

@@ -12,7 +12,7 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
          WHERE i.tenant_id = $t AND i.channel_id = $c AND i.platform_user_id = $u
         """;
 
-    private const string ConversationColumns = "id, channel_id, contact_id, status, assignee_id, last_seq, created_at, updated_at";
+    private const string ConversationColumns = StoredRows.ConversationColumns;
 
     public async ValueTask<Contact> ResolveContactAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken)
     {
@@ -112,18 +112,19 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
         using var command = connection.CreateCommand();
         command.CommandText = $"""
             SELECT {ConversationColumns} FROM conversations
-             WHERE tenant_id = $t AND ($s IS NULL OR status = $s) AND ($a IS NULL OR assignee_id = $a)
+             WHERE tenant_id = $t AND ($s IS NULL OR status = $s) AND ($a IS NULL OR assignee_id = $a) AND ($team IS NULL OR team_id = $team)
              ORDER BY updated_at DESC, id DESC
              LIMIT $l
             """;
         command.Parameters.AddWithValue("$t", query.TenantId);
         command.Parameters.AddWithValue("$s", query.Status is { } s ? (int)s : DBNull.Value);
         command.Parameters.AddWithValue("$a", (object?)query.AssigneeId ?? DBNull.Value);
+        command.Parameters.AddWithValue("$team", (object?)query.TeamId ?? DBNull.Value);
         command.Parameters.AddWithValue("$l", query.Limit);
         return ReadConversations(command, query.TenantId);
     }
 
-    public async ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, CancellationToken cancellationToken)
+    public async ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         if (!Enum.IsDefined(status))
@@ -134,14 +135,15 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
         return await database.WriteAsync((connection, transaction) =>
         {
             using var command = SqliteMessageStore.Command(connection, transaction, $"""
-                UPDATE conversations SET status = $s, assignee_id = $a, updated_at = $n WHERE tenant_id = $t AND id = $id
+                UPDATE conversations SET status = $s, assignee_id = $a, team_id = $team, updated_at = $n WHERE tenant_id = $t AND id = $id
                 RETURNING {ConversationColumns}
-                """, "$s", "$a", "$n", "$t", "$id");
+                """, "$s", "$a", "$n", "$t", "$id", "$team");
             command.Parameters[0].Value = (int)status;
             command.Parameters[1].Value = (object?)assigneeId ?? DBNull.Value;
             command.Parameters[2].Value = database.NowMilliseconds();
             command.Parameters[3].Value = tenantId;
             command.Parameters[4].Value = conversationId;
+            command.Parameters[5].Value = (object?)teamId ?? DBNull.Value;
             var found = ReadConversations(command, tenantId);
             return found.Count > 0
                 ? found[0]

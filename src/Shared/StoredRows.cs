@@ -63,7 +63,10 @@ internal static class StoredRows
         PlatformTimestamp = reader.IsDBNull(14) ? null : ReadTime(reader, 14),
     };
 
-    /// <summary>Reads id, channel_id, contact_id, status, assignee_id, last_seq, created_at, updated_at.</summary>
+    /// <summary>The conversation columns, in the order <see cref="ReadConversation"/> reads them.</summary>
+    public const string ConversationColumns = "id, channel_id, contact_id, status, assignee_id, last_seq, created_at, updated_at, team_id";
+
+    /// <summary>Reads <see cref="ConversationColumns"/>.</summary>
     public static Conversation ReadConversation(DbDataReader reader, string tenantId) => new()
     {
         Id = reader.GetInt64(0),
@@ -75,6 +78,7 @@ internal static class StoredRows
         LastSeq = reader.GetInt64(5),
         CreatedAt = ReadTime(reader, 6),
         UpdatedAt = ReadTime(reader, 7),
+        TeamId = reader.IsDBNull(8) ? null : reader.GetString(8),
     };
 
     private static DateTimeOffset ReadTime(DbDataReader reader, int ordinal) =>

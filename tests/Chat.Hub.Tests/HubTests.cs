@@ -344,6 +344,37 @@ public abstract class HubTests(StoreKind kind)
         Assert.Equal(ConversationStatus.Open, reopened.Status);
     }
 
+    [Fact]
+    public async Task A_transfer_to_a_team_goes_to_that_teams_members_only()
+    {
+        await using var server = await StartServerAsync();
+        await using var generalist = server.Agent("gina");
+        await generalist.StartAsync();
+        await generalist.SetPresenceAsync(AgentPresence.Online, 5);
+        await using var returnsAgent = server.Agent("rick", teams: ["returns"]);
+        await returnsAgent.StartAsync();
+        await returnsAgent.SetPresenceAsync(AgentPresence.Online, 5);
+        await using var customer = server.Customer("c-team");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        var first = GetConversation(server, conversation.Id);
+        Assert.NotNull(first.AssigneeId);
+
+        // Whoever has it hands it to the returns team: rick is its only member, so rick gets it.
+        var holder = first.AssigneeId == "gina" ? generalist : returnsAgent;
+        var transferred = await holder.TransferAsync(conversation.Id, toAgentId: null, toTeamId: "returns");
+        Assert.Equal((ConversationStatus.Open, "rick", "returns"), (transferred.Status, transferred.AssigneeId, transferred.TeamId));
+
+        // With rick away, a conversation queued for the team waits for him, even though gina has room.
+        await returnsAgent.SetPresenceAsync(AgentPresence.Away, 5);
+        var waiting = await returnsAgent.TransferAsync(conversation.Id, toAgentId: null, toTeamId: "returns");
+        Assert.Equal((ConversationStatus.Queued, (string?)null), (waiting.Status, waiting.AssigneeId));
+        await returnsAgent.SetPresenceAsync(AgentPresence.Online, 5);
+        Assert.Equal("rick", GetConversation(server, conversation.Id).AssigneeId);
+        var refused = await Assert.ThrowsAsync<HubException>(() => returnsAgent.TransferAsync(conversation.Id, toAgentId: " ", toTeamId: null));
+        Assert.Contains("ToAgentId is empty", refused.Message);
+    }
+
     private static Conversation GetConversation(ChatTestServer server, long id) =>
         server.Services.GetRequiredServiceSync<Storage.IConversationStore>().GetConversationAsync("default", id, CancellationToken.None).AsTask().GetAwaiter().GetResult()!;
 }

@@ -18,6 +18,9 @@ public sealed record Conversation
     /// <summary>The lifecycle status.</summary>
     public ConversationStatus Status { get; init; }
 
+    /// <summary>The team the conversation is with, if any: only its members are given it from the queue.</summary>
+    public string? TeamId { get; init; }
+
     /// <summary>The agent the conversation is assigned to, if any.</summary>
     public string? AssigneeId { get; init; }
 

@@ -9,6 +9,9 @@ public sealed record ConversationQuery
     /// <summary>Only conversations in this status, if set.</summary>
     public ConversationStatus? Status { get; init; }
 
+    /// <summary>Only conversations with this team, if set.</summary>
+    public string? TeamId { get; init; }
+
     /// <summary>Only conversations assigned to this agent, if set.</summary>
     public string? AssigneeId { get; init; }
 

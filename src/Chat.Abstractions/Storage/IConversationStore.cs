@@ -39,12 +39,13 @@ public interface IConversationStore
     /// <returns>The conversations.</returns>
     ValueTask<IReadOnlyList<Conversation>> ListConversationsAsync(ConversationQuery query, CancellationToken cancellationToken);
 
-    /// <summary>Sets a conversation's status and assignee.</summary>
+    /// <summary>Sets a conversation's status, team and assignee.</summary>
     /// <param name="tenantId">The tenant.</param>
     /// <param name="conversationId">The conversation.</param>
     /// <param name="status">The new status.</param>
     /// <param name="assigneeId">The new assignee, or null for none.</param>
+    /// <param name="teamId">The new team, or null for none.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The changed conversation.</returns>
-    ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, CancellationToken cancellationToken);
+    ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken);
 }

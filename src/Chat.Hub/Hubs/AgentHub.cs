@@ -24,7 +24,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
             return;
         }
 
-        registry.Connect(agent.TenantId, agent.Id, Context.ConnectionId, options.Value.DefaultAgentCapacity);
+        registry.Connect(agent.TenantId, agent.Id, Context.ConnectionId, options.Value.DefaultAgentCapacity, agent.Teams);
         await Groups.AddToGroupAsync(Context.ConnectionId, HubGroups.Agents(agent.TenantId));
     }
 
@@ -52,7 +52,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
         }
 
         var agent = Caller;
-        var state = registry.Find(agent.TenantId, agent.Id) ?? registry.Connect(agent.TenantId, agent.Id, Context.ConnectionId, capacity);
+        var state = registry.Find(agent.TenantId, agent.Id) ?? registry.Connect(agent.TenantId, agent.Id, Context.ConnectionId, capacity, agent.Teams);
         lock (state)
         {
             state.Presence = presence;
@@ -94,26 +94,32 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
             throw new HubException($"Conversation {conversationId} is already open with agent {holder}; ask for a transfer.");
         }
 
-        return await service.ChangeAsync(agent.TenantId, conversationId, ConversationStatus.Open, agent.Id, Context.ConnectionAborted);
+        return await service.ChangeAsync(conversation, ConversationStatus.Open, agent.Id, conversation.TeamId, Context.ConnectionAborted);
     }
 
-    /// <summary>Hands a conversation to another agent, or back to the queue when <paramref name="toAgentId"/> is null.</summary>
-    public async Task<Conversation> Transfer(long conversationId, string? toAgentId)
+    /// <summary>
+    /// Hands a conversation to another agent (open with them), or, when <paramref name="toAgentId"/> is null, back to the
+    /// queue: of a team when <paramref name="toTeamId"/> is given (only its members are given it), otherwise the general one.
+    /// </summary>
+    public async Task<Conversation> Transfer(long conversationId, string? toAgentId, string? toTeamId)
     {
         var agent = Caller;
-        await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
+        var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
+        foreach (var (name, value) in new[] { ("ToAgentId", toAgentId), ("ToTeamId", toTeamId) })
+        {
+            if (value is not null && (string.IsNullOrWhiteSpace(value) || value.Length > 128))
+            {
+                throw new HubException($"{name} is empty or longer than 128 characters.");
+            }
+        }
+
         if (toAgentId is null)
         {
-            var queued = await service.ChangeAsync(agent.TenantId, conversationId, ConversationStatus.Queued, null, Context.ConnectionAborted);
+            var queued = await service.ChangeAsync(conversation, ConversationStatus.Queued, null, toTeamId, Context.ConnectionAborted);
             return await service.TryAssignAsync(queued, Context.ConnectionAborted);
         }
 
-        if (string.IsNullOrWhiteSpace(toAgentId) || toAgentId.Length > 128)
-        {
-            throw new HubException("ToAgentId is empty or longer than 128 characters.");
-        }
-
-        return await service.ChangeAsync(agent.TenantId, conversationId, ConversationStatus.Open, toAgentId, Context.ConnectionAborted);
+        return await service.ChangeAsync(conversation, ConversationStatus.Open, toAgentId, toTeamId ?? conversation.TeamId, Context.ConnectionAborted);
     }
 
     /// <summary>Resolves a conversation; the freed capacity takes the next queued one.</summary>
@@ -121,7 +127,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
     {
         var agent = Caller;
         var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
-        var resolved = await service.ChangeAsync(agent.TenantId, conversationId, ConversationStatus.Resolved, conversation.AssigneeId, Context.ConnectionAborted);
+        var resolved = await service.ChangeAsync(conversation, ConversationStatus.Resolved, conversation.AssigneeId, conversation.TeamId, Context.ConnectionAborted);
         await service.AssignQueuedAsync(agent.TenantId, Context.ConnectionAborted);
         return resolved;
     }
@@ -132,7 +138,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
         var agent = Caller;
         var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
         var status = conversation.AssigneeId is null ? ConversationStatus.Queued : ConversationStatus.Open;
-        return await service.ChangeAsync(agent.TenantId, conversationId, status, conversation.AssigneeId, Context.ConnectionAborted);
+        return await service.ChangeAsync(conversation, status, conversation.AssigneeId, conversation.TeamId, Context.ConnectionAborted);
     }
 
     /// <summary>Marks a conversation as waiting for the customer or a third party.</summary>
@@ -140,7 +146,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
     {
         var agent = Caller;
         var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
-        return await service.ChangeAsync(agent.TenantId, conversationId, ConversationStatus.Pending, conversation.AssigneeId, Context.ConnectionAborted);
+        return await service.ChangeAsync(conversation, ConversationStatus.Pending, conversation.AssigneeId, conversation.TeamId, Context.ConnectionAborted);
     }
 
     /// <summary>Sends a reply or a private note; answers once it is stored.</summary>

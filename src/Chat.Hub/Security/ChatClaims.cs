@@ -28,6 +28,9 @@ public static class ChatAuthentication
 /// <summary>Who is calling a hub or an endpoint: a customer (visitor) or an agent, and of which tenant.</summary>
 internal sealed record ChatCaller(string TenantId, string Id, string? DisplayName, SenderKind Kind)
 {
+    /// <summary>An agent's teams (empty for customers).</summary>
+    public IReadOnlyList<string> Teams { get; init; } = [];
+
     public MessageSender AsSender() => new(Kind, Id) { DisplayName = DisplayName };
 
     public static ChatCaller Customer(ClaimsPrincipal user) =>
@@ -44,7 +47,10 @@ internal sealed record ChatCaller(string TenantId, string Id, string? DisplayNam
         }
 
         var tenant = user.FindFirstValue(options.AgentTenantClaim) ?? options.DefaultTenantId;
-        return new ChatCaller(tenant, id, user.FindFirstValue(ClaimTypes.Name) ?? user.FindFirstValue("name") ?? user.Identity?.Name, SenderKind.Agent);
+        return new ChatCaller(tenant, id, user.FindFirstValue(ClaimTypes.Name) ?? user.FindFirstValue("name") ?? user.Identity?.Name, SenderKind.Agent)
+        {
+            Teams = user.FindAll(options.AgentTeamClaim).Select(static c => c.Value).ToArray(),
+        };
     }
 }
 

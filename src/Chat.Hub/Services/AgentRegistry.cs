@@ -12,12 +12,13 @@ internal sealed class AgentRegistry
 {
     private readonly ConcurrentDictionary<(string Tenant, string Agent), AgentState> _agents = new();
 
-    public AgentState Connect(string tenantId, string agentId, string connectionId, int defaultCapacity)
+    public AgentState Connect(string tenantId, string agentId, string connectionId, int defaultCapacity, IReadOnlyList<string> teams)
     {
         var state = _agents.GetOrAdd((tenantId, agentId), static (_, capacity) => new AgentState(capacity), defaultCapacity);
         lock (state)
         {
             state.Connections.Add(connectionId);
+            state.Teams = teams;
         }
 
         return state;
@@ -60,13 +61,13 @@ internal sealed class AgentRegistry
         return false;
     }
 
-    /// <summary>The tenant's agents that are online with some capacity, with when each was last given a conversation.</summary>
-    public List<(string AgentId, int Capacity, long LastAssigned)> Available(string tenantId)
+    /// <summary>The tenant's agents (of a team, if given) that are online with some capacity, with when each was last given a conversation.</summary>
+    public List<(string AgentId, int Capacity, long LastAssigned)> Available(string tenantId, string? teamId)
     {
         var result = new List<(string, int, long)>();
         foreach (var ((tenant, agent), state) in _agents)
         {
-            if (tenant == tenantId && state.Presence == AgentPresence.Online && state.Capacity > 0)
+            if (tenant == tenantId && state.Presence == AgentPresence.Online && state.Capacity > 0 && (teamId is null || state.Teams.Contains(teamId)))
             {
                 result.Add((agent, state.Capacity, Interlocked.Read(ref state.LastAssigned)));
             }
@@ -84,6 +85,8 @@ internal sealed class AgentState(int capacity)
     public AgentPresence Presence { get; set; }
 
     public int Capacity { get; set; } = capacity;
+
+    public IReadOnlyList<string> Teams { get; set; } = [];
 
     public long LastAssigned;
 }

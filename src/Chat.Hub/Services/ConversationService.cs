@@ -150,10 +150,10 @@ internal sealed partial class ConversationService(
         }
     }
 
-    /// <summary>Changes a conversation's status and assignee and tells everyone who sees it.</summary>
-    public async Task<Conversation> ChangeAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, CancellationToken cancellationToken)
+    /// <summary>Changes a conversation's status, assignee and team, and tells everyone who sees it.</summary>
+    public async Task<Conversation> ChangeAsync(Conversation conversation, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken)
     {
-        var changed = await conversations.UpdateConversationAsync(tenantId, conversationId, status, assigneeId, cancellationToken).ConfigureAwait(false);
+        var changed = await conversations.UpdateConversationAsync(conversation.TenantId, conversation.Id, status, assigneeId, teamId, cancellationToken).ConfigureAwait(false);
         await PublishChangeAsync(changed).ConfigureAwait(false);
         return changed;
     }
@@ -176,13 +176,13 @@ internal sealed partial class ConversationService(
                 return current ?? conversation;
             }
 
-            var agentId = await PickAgentAsync(conversation.TenantId, cancellationToken).ConfigureAwait(false);
+            var agentId = await PickAgentAsync(conversation.TenantId, current.TeamId, cancellationToken).ConfigureAwait(false);
             if (agentId is null)
             {
                 return current;
             }
 
-            var assigned = await ChangeAsync(conversation.TenantId, conversation.Id, ConversationStatus.Open, agentId, cancellationToken).ConfigureAwait(false);
+            var assigned = await ChangeAsync(current, ConversationStatus.Open, agentId, current.TeamId, cancellationToken).ConfigureAwait(false);
             LogAssigned(logger, conversation.Id, conversation.TenantId, agentId);
             return assigned;
         }
@@ -206,12 +206,12 @@ internal sealed partial class ConversationService(
         }
     }
 
-    private async Task<string?> PickAgentAsync(string tenantId, CancellationToken cancellationToken)
+    private async Task<string?> PickAgentAsync(string tenantId, string? teamId, CancellationToken cancellationToken)
     {
         string? best = null;
         var bestOpen = int.MaxValue;
         var bestLast = long.MaxValue;
-        foreach (var (agentId, capacity, lastAssigned) in registry.Available(tenantId))
+        foreach (var (agentId, capacity, lastAssigned) in registry.Available(tenantId, teamId))
         {
             var open = (await conversations.ListConversationsAsync(new ConversationQuery { TenantId = tenantId, Status = ConversationStatus.Open, AssigneeId = agentId, Limit = Math.Min(capacity, 1000) }, cancellationToken).ConfigureAwait(false)).Count;
             if (open < capacity && (open < bestOpen || (open == bestOpen && lastAssigned < bestLast)))
@@ -275,11 +275,11 @@ internal sealed partial class ConversationService(
 
         if (current.Status == ConversationStatus.Resolved)
         {
-            current = await ChangeAsync(current.TenantId, current.Id, ConversationStatus.Queued, null, cancellationToken).ConfigureAwait(false);
+            current = await ChangeAsync(current, ConversationStatus.Queued, null, current.TeamId, cancellationToken).ConfigureAwait(false);
         }
         else if (current.Status == ConversationStatus.Pending)
         {
-            current = await ChangeAsync(current.TenantId, current.Id, current.AssigneeId is null ? ConversationStatus.Queued : ConversationStatus.Open, current.AssigneeId, cancellationToken).ConfigureAwait(false);
+            current = await ChangeAsync(current, current.AssigneeId is null ? ConversationStatus.Queued : ConversationStatus.Open, current.AssigneeId, current.TeamId, cancellationToken).ConfigureAwait(false);
         }
 
         if (current.Status == ConversationStatus.Queued && current.AssigneeId is null)

@@ -35,6 +35,7 @@ CREATE TABLE chat.conversations (
     contact_id  bigint      NOT NULL,
     status      smallint    NOT NULL DEFAULT 0,
     assignee_id text,
+    team_id     text,
     last_seq    bigint      NOT NULL DEFAULT 0,
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),

@@ -29,6 +29,7 @@ CREATE TABLE conversations (
     contact_id  INTEGER NOT NULL,
     status      INTEGER NOT NULL DEFAULT 0,
     assignee_id TEXT,
+    team_id     TEXT,
     last_seq    INTEGER NOT NULL DEFAULT 0,
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL,

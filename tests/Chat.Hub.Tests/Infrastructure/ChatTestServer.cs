@@ -132,11 +132,12 @@ public sealed class ChatTestServer : IAsyncDisposable
         return new ChatTestServer(app, url, storage);
     }
 
-    public static string AgentToken(string agentId, string tenant = "default", DateTime? expires = null, byte[]? key = null)
+    public static string AgentToken(string agentId, string tenant = "default", DateTime? expires = null, byte[]? key = null, string[]? teams = null)
     {
         var handler = new JwtSecurityTokenHandler();
         var token = handler.CreateJwtSecurityToken(
-            subject: new ClaimsIdentity([new Claim("sub", agentId), new Claim("tenant", tenant), new Claim("name", "Agent " + agentId)]),
+            subject: new ClaimsIdentity([new Claim("sub", agentId), new Claim("tenant", tenant), new Claim("name", "Agent " + agentId),
+                .. (teams ?? []).Select(t => new Claim("team", t))]),
             notBefore: (expires ?? DateTime.UtcNow).AddHours(-2),
             expires: expires ?? DateTime.UtcNow.AddHours(1),
             signingCredentials: new SigningCredentials(new SymmetricSecurityKey(key ?? AgentKey), SecurityAlgorithms.HmacSha256));
@@ -154,11 +155,11 @@ public sealed class ChatTestServer : IAsyncDisposable
             UseMessagePack = messagePack,
         });
 
-    public AgentChatClient Agent(string agentId, string tenant = "default", bool messagePack = false, string? token = null) =>
+    public AgentChatClient Agent(string agentId, string tenant = "default", bool messagePack = false, string? token = null, string[]? teams = null) =>
         new(new ChatClientOptions
         {
             HubUrl = new Uri(Url + "/chat/agent"),
-            AccessTokenProvider = () => Task.FromResult<string?>(token ?? AgentToken(agentId, tenant)),
+            AccessTokenProvider = () => Task.FromResult<string?>(token ?? AgentToken(agentId, tenant, teams: teams)),
             UseMessagePack = messagePack,
         });
 

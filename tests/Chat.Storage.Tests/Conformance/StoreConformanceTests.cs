@@ -272,26 +272,29 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Conversations_are_updated_and_listed_by_status_and_assignee()
+    public async Task Conversations_are_updated_and_listed_by_status_assignee_and_team()
     {
         var a = await NewConversationAsync("a");
         var b = await NewConversationAsync("b");
         var c = await NewConversationAsync("c");
 
-        var updated = await _store.Conversations.UpdateConversationAsync(Tenant, a.Id, ConversationStatus.Open, "agent-1", CancellationToken.None);
-        await _store.Conversations.UpdateConversationAsync(Tenant, b.Id, ConversationStatus.Open, "agent-2", CancellationToken.None);
-        await _store.Conversations.UpdateConversationAsync(Tenant, c.Id, ConversationStatus.Resolved, null, CancellationToken.None);
+        var updated = await _store.Conversations.UpdateConversationAsync(Tenant, a.Id, ConversationStatus.Open, "agent-1", null, CancellationToken.None);
+        await _store.Conversations.UpdateConversationAsync(Tenant, b.Id, ConversationStatus.Open, "agent-2", "returns", CancellationToken.None);
+        await _store.Conversations.UpdateConversationAsync(Tenant, c.Id, ConversationStatus.Resolved, null, null, CancellationToken.None);
 
         Assert.Equal((ConversationStatus.Open, "agent-1"), (updated.Status, updated.AssigneeId));
         var open = await _store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = Tenant, Status = ConversationStatus.Open }, CancellationToken.None);
         Assert.Equal([a.Id, b.Id], open.Select(x => x.Id).Order());
         var mine = await _store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = Tenant, AssigneeId = "agent-1" }, CancellationToken.None);
         Assert.Equal(a.Id, Assert.Single(mine).Id);
+        var team = await _store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = Tenant, TeamId = "returns" }, CancellationToken.None);
+        Assert.Equal((b.Id, "returns"), (Assert.Single(team).Id, team[0].TeamId));
+        Assert.Null((await _store.Conversations.GetConversationAsync(Tenant, a.Id, CancellationToken.None))!.TeamId);
         var all = await _store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = Tenant, Limit = 2 }, CancellationToken.None);
         Assert.Equal(2, all.Count);
         Assert.Empty(await _store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = "nobody" }, CancellationToken.None));
         Assert.Null(await _store.Conversations.GetConversationAsync("shop-2", a.Id, CancellationToken.None));
-        await Assert.ThrowsAsync<ChatStorageException>(() => _store.Conversations.UpdateConversationAsync(Tenant, 42, ConversationStatus.Open, null, CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<ChatStorageException>(() => _store.Conversations.UpdateConversationAsync(Tenant, 42, ConversationStatus.Open, null, null, CancellationToken.None).AsTask());
     }
 
     [Fact]
