@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using Chat.Client;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Chat.LoadTest;
 
@@ -27,6 +28,10 @@ internal static class Driver
         var seconds = args.GetInt("seconds", 10);
         var id = args.Get("id", "0");
         var warmup = args.GetInt("warmup", 5);
+        var messagePack = args.Get("protocol", "json") == "messagepack";
+        HubConnection Bare() => (messagePack
+            ? new HubConnectionBuilder().WithUrl(url + "/bare", Configure).AddMessagePackProtocol()
+            : new HubConnectionBuilder().WithUrl(url + "/bare", Configure)).Build();
 
         var latencies = new ConcurrentQueue<double>();
         var slow = new ConcurrentQueue<(double SentAtSecond, double Latency)>();
@@ -51,7 +56,7 @@ internal static class Driver
         {
             if (kind == "bare")
             {
-                var connection = new HubConnectionBuilder().WithUrl(url + "/bare", Configure).Build();
+                var connection = Bare();
                 connection.On<string>("MessageReceived", OnReceived);
                 await connection.StartAsync();
                 await connection.InvokeAsync("Join", "agents");
@@ -60,7 +65,7 @@ internal static class Driver
             else
             {
                 var agentId = $"agent-{id}-{a}";
-                var agent = new AgentChatClient(new ChatClientOptions { HubUrl = new Uri(url + "/chat/agent"), AccessTokenProvider = () => Task.FromResult<string?>(Server.AgentToken(agentId)), ConfigureHttpConnection = Configure });
+                var agent = new AgentChatClient(new ChatClientOptions { HubUrl = new Uri(url + "/chat/agent"), AccessTokenProvider = () => Task.FromResult<string?>(Server.AgentToken(agentId)), ConfigureHttpConnection = Configure, UseMessagePack = messagePack });
                 agent.MessageReceived += m =>
                 {
                     OnReceived(m.Content);
@@ -83,7 +88,7 @@ internal static class Driver
                 var customerId = $"customer-{id}-{c}";
                 if (kind == "bare")
                 {
-                    var connection = new HubConnectionBuilder().WithUrl(url + "/bare", Configure).Build();
+                    var connection = Bare();
                     await connection.StartAsync();
                     await connection.InvokeAsync("Join", "c:" + customerId); // as a Chat customer joins its conversation's group, for replies
                     senders[c] = content => connection.InvokeAsync<long>("Send", content);
@@ -91,7 +96,7 @@ internal static class Driver
                 }
                 else
                 {
-                    var customer = new CustomerChatClient(new ChatClientOptions { HubUrl = new Uri(url + "/chat/customer"), AccessTokenProvider = () => Task.FromResult<string?>(Server.VisitorToken(customerId)), ConfigureHttpConnection = Configure });
+                    var customer = new CustomerChatClient(new ChatClientOptions { HubUrl = new Uri(url + "/chat/customer"), AccessTokenProvider = () => Task.FromResult<string?>(Server.VisitorToken(customerId)), ConfigureHttpConnection = Configure, UseMessagePack = messagePack });
                     await customer.StartAsync();
                     await customer.StartConversationAsync();
                     senders[c] = content => customer.SendTextAsync(content);

@@ -18,10 +18,11 @@ internal static class Orchestrator
         var rate = args.GetInt("rate", 0);
         var seconds = args.GetInt("seconds", 10);
         var warmup = args.GetInt("warmup", 5);
+        var protocol = args.Get("protocol", "json");
         var processes = Math.Max(1, args.GetInt("processes", (customers + 4999) / 5000));
         var kinds = args.Get("kinds", "bare,chat").Split(',');
         var postgres = args.GetOrNull("postgres");
-        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {warmup} s warm-up then {seconds} s measured, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {warmup} s warm-up then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, {Environment.ProcessorCount} cores");
 
         var rows = new Dictionary<string, (Result Total, double BytesPerConnection)>();
         foreach (var kind in kinds)
@@ -57,14 +58,14 @@ internal static class Orchestrator
             var drivers = new List<Process>
             {
                 Start("drive", "--url", url, "--kind", kind, "--customers", "0", "--agents", agents.ToString(CultureInfo.InvariantCulture),
-                    "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--id", "agents"),
+                    "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--protocol", protocol, "--id", "agents"),
             };
             for (var p = 0; p < processes; p++)
             {
                 var share = (customers / processes) + (p < customers % processes ? 1 : 0);
                 drivers.Add(Start("drive", "--url", url, "--kind", kind, "--customers", share.ToString(CultureInfo.InvariantCulture), "--agents", "0",
                     "--rate", (rate / processes).ToString(CultureInfo.InvariantCulture), "--seconds", seconds.ToString(CultureInfo.InvariantCulture),
-                    "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--id", p.ToString(CultureInfo.InvariantCulture)));
+                    "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--protocol", protocol, "--id", p.ToString(CultureInfo.InvariantCulture)));
             }
 
             var connectWatch = Stopwatch.StartNew();

@@ -26,7 +26,7 @@ internal static class Server
         builder.WebHost.ConfigureKestrel(k => k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(5));
         if (kind == "bare")
         {
-            builder.Services.AddSignalR();
+            builder.Services.AddSignalR().AddMessagePackProtocol();
         }
         else
         {
