@@ -12,7 +12,7 @@ namespace Chat.Storage.Postgres;
 /// </summary>
 internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
 {
-    private const string AppendFastSql = "SELECT r_idx, r_seq, r_created_at, r_status FROM chat.append_batch_fast($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+    private const string AppendFastSql = "SELECT r_idx, r_seq, r_created_at, r_status FROM chat.append_batch_fast($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
     private const string AppendSql = "SELECT r_idx, r_id, r_seq, r_created_at, r_outcome, r_status FROM chat.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
     private const int MaxAttempts = 4;
 
@@ -198,6 +198,22 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = platformId });
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = metadata });
         command.Parameters.Add(new NpgsqlParameter<DateTime?[]> { TypedValue = platformTs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        if (!dedupe)
+        {
+            // Each message's position within its conversation in this batch, and the distinct conversations with counts.
+            var ordinal = new int[n];
+            var counts = new Dictionary<(string Tenant, long Conversation), int>();
+            for (var i = 0; i < n; i++)
+            {
+                var key = (tenant[i], conversation[i]);
+                ordinal[i] = counts[key] = counts.GetValueOrDefault(key) + 1;
+            }
+
+            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = ordinal });
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = counts.Keys.Select(static k => k.Tenant).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = counts.Keys.Select(static k => k.Conversation).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = counts.Values.ToArray() });
+        }
 
         // Outcome 2 (no such conversation) unless the result says otherwise.
         var results = new (long Id, long Seq, DateTimeOffset CreatedAt, short Outcome, short Status)[n];

@@ -99,11 +99,14 @@ CREATE TABLE chat.worker_leases (
 -- gap-free across concurrent batches), and the messages are inserted with those seqs. A retry of a stored message breaks a unique
 -- index, the whole statement rolls back, and the caller runs the batch through chat.append_batch, which looks
 -- retries up. Returns (idx, seq) of the stored messages; an idx missing from the result names no conversation.
+-- The caller sends, besides the messages, each message's position within its conversation in this batch
+-- (p_ordinal, from 1) and the batch's distinct conversations with their message counts (p_conv_*), so the
+-- statement needs no grouping or window of its own.
 CREATE FUNCTION chat.append_batch_fast(
     p_idx integer[], p_tenant text[], p_conversation bigint[], p_id bigint[], p_channel text[],
     p_direction smallint[], p_sender_kind smallint[], p_sender_id text[], p_sender_name text[],
     p_kind smallint[], p_content text[], p_client_id text[], p_platform_id text[], p_metadata text[],
-    p_platform_ts timestamptz[])
+    p_platform_ts timestamptz[], p_ordinal integer[], p_conv_tenant text[], p_conv_id bigint[], p_conv_n integer[])
 RETURNS TABLE (r_idx integer, r_seq bigint, r_created_at timestamptz, r_status smallint)
 -- PL/pgSQL, not SQL: a PL/pgSQL function keeps its statement's plan for the session; a SQL function would plan this
 -- statement again on every call.
@@ -113,15 +116,14 @@ BEGIN
     WITH input AS (
         SELECT * FROM unnest(p_idx, p_tenant, p_conversation, p_id, p_channel, p_direction, p_sender_kind,
                              p_sender_id, p_sender_name, p_kind, p_content, p_client_id, p_platform_id,
-                             p_metadata, p_platform_ts)
+                             p_metadata, p_platform_ts, p_ordinal)
             AS u(idx, tenant_id, conversation_id, id, channel_id, direction, sender_kind, sender_id, sender_name,
-                 kind, content, client_message_id, platform_message_id, metadata, platform_timestamp)
-    ), counts AS MATERIALIZED (
-        SELECT i.tenant_id, i.conversation_id, count(*) AS n FROM input i GROUP BY 1, 2
+                 kind, content, client_message_id, platform_message_id, metadata, platform_timestamp, ordinal)
     ), locked AS MATERIALIZED (
         -- One primary-key probe per conversation, in key order: concurrent batches queue, never deadlock.
         SELECT x.tenant_id, x.id, k.n
-          FROM (SELECT * FROM counts ORDER BY tenant_id, conversation_id) k
+          FROM (SELECT * FROM unnest(p_conv_tenant, p_conv_id, p_conv_n) AS v(tenant_id, conversation_id, n)
+                 ORDER BY tenant_id, conversation_id) k
          CROSS JOIN LATERAL (SELECT c.tenant_id, c.id FROM chat.conversations c
                               WHERE c.tenant_id = k.tenant_id AND c.id = k.conversation_id
                                 FOR UPDATE) x
@@ -132,7 +134,7 @@ BEGIN
          WHERE c.tenant_id = l.tenant_id AND c.id = l.id -- by key, not ctid: a ctid does not follow a concurrent update
         RETURNING c.tenant_id, c.id, c.last_seq - l.n AS base, c.status
     ), numbered AS (
-        SELECT i.*, r.base + row_number() OVER (PARTITION BY i.tenant_id, i.conversation_id ORDER BY i.idx) AS seq, r.status AS conversation_status
+        SELECT i.*, r.base + i.ordinal AS seq, r.status AS conversation_status
           FROM input i
           JOIN reserved r ON r.tenant_id = i.tenant_id AND r.id = i.conversation_id
     ), ins AS (
@@ -141,7 +143,7 @@ BEGIN
                                    created_at, platform_timestamp)
         SELECT f.tenant_id, f.conversation_id, f.seq, f.id, f.channel_id, f.direction, f.sender_kind, f.sender_id,
                f.sender_name, f.kind, f.content, f.client_message_id, f.platform_message_id,
-               coalesce(f.metadata, '{}')::jsonb, now(), f.platform_timestamp
+               CASE WHEN f.metadata IS NULL THEN '{}'::jsonb ELSE f.metadata::jsonb END, now(), f.platform_timestamp
           FROM numbered f
         RETURNING 1
     ), outboxed AS (
