@@ -1,8 +1,7 @@
 using System.Text;
 using Chat.Hub.Security;
-using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Chat.TestSupport;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.IdentityModel.Tokens;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -47,37 +46,7 @@ internal static class Server
                 o.CallsPerSecond = 1000;
                 o.CallBurst = 1000;
             });
-            builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
-            {
-                o.MapInboundClaims = false;
-                o.TokenValidationParameters = new TokenValidationParameters
-                {
-                    ValidateIssuer = false,
-                    ValidateAudience = false,
-                    IssuerSigningKey = new SymmetricSecurityKey(AgentKey),
-                };
-                o.Events = new JwtBearerEvents
-                {
-                    OnMessageReceived = c =>
-                    {
-                        // The customer hub's bearer token is a visitor token, not a JWT: leave it to the visitor scheme
-                        // (a failed JWT validation would keep its exception for the connection's lifetime).
-                        if (c.Request.Path.StartsWithSegments("/chat/customer"))
-                        {
-                            c.NoResult();
-                            return Task.CompletedTask;
-                        }
-
-                        // Only the agent hub's WebSocket carries a JWT in the query; a customer's carries a visitor token.
-                        if (c.Request.Path.StartsWithSegments("/chat/agent") && c.Request.Query.TryGetValue("access_token", out var token))
-                        {
-                            c.Token = token;
-                        }
-
-                        return Task.CompletedTask;
-                    },
-                };
-            });
+            builder.Services.AddTestAgentJwt(AgentKey);
         }
 
         var app = builder.Build();
@@ -114,14 +83,7 @@ internal static class Server
     public static string VisitorToken(string customerId) =>
         VisitorTokens.Create(VisitorKey, new VisitorIdentity("load", customerId, DateTimeOffset.UtcNow.AddHours(2)));
 
-    public static string AgentToken(string agentId)
-    {
-        var handler = new System.IdentityModel.Tokens.Jwt.JwtSecurityTokenHandler();
-        return handler.WriteToken(handler.CreateJwtSecurityToken(
-            subject: new System.Security.Claims.ClaimsIdentity([new System.Security.Claims.Claim("sub", agentId), new System.Security.Claims.Claim("tenant", "load")]),
-            expires: DateTime.UtcNow.AddHours(2),
-            signingCredentials: new SigningCredentials(new SymmetricSecurityKey(AgentKey), SecurityAlgorithms.HmacSha256)));
-    }
+    public static string AgentToken(string agentId) => TestAgentJwt.Create(AgentKey, agentId, "load");
 }
 
 /// <summary>The baseline: a hub that only forwards a customer's message to the agents' group.</summary>

@@ -1,19 +1,16 @@
 using System.Diagnostics;
-using System.IdentityModel.Tokens.Jwt;
-using System.Security.Claims;
 using System.Text;
 using Chat.Client;
 using Chat.Hub;
 using Chat.Hub.Security;
 using Chat.Storage.Tests.Infrastructure;
-using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Chat.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.IdentityModel.Tokens;
 
 namespace Chat.Hub.Tests.Infrastructure;
 
@@ -91,37 +88,7 @@ public sealed class ChatTestServer : IAsyncDisposable
         }
 
         chat?.Invoke(chatBuilder);
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
-        {
-            o.MapInboundClaims = false;
-            o.TokenValidationParameters = new TokenValidationParameters
-            {
-                ValidateIssuer = false,
-                ValidateAudience = false,
-                IssuerSigningKey = new SymmetricSecurityKey(AgentKey),
-                NameClaimType = "name",
-            };
-            o.Events = new JwtBearerEvents
-            {
-                OnMessageReceived = context =>
-                {
-                    // The customer hub's bearer token is a visitor token: not the JWT scheme's business (see docs/hub.md).
-                    if (context.Request.Path.StartsWithSegments("/chat/customer"))
-                    {
-                        context.NoResult();
-                        return Task.CompletedTask;
-                    }
-
-                    // WebSockets cannot carry a header: SignalR sends the token in the query string.
-                    if (context.Request.Path.StartsWithSegments("/chat/agent") && context.Request.Query.TryGetValue("access_token", out var token))
-                    {
-                        context.Token = token;
-                    }
-
-                    return Task.CompletedTask;
-                },
-            };
-        });
+        builder.Services.AddTestAgentJwt(AgentKey);
 
         var app = builder.Build();
         app.UseAuthentication();
@@ -132,17 +99,8 @@ public sealed class ChatTestServer : IAsyncDisposable
         return new ChatTestServer(app, url, storage);
     }
 
-    public static string AgentToken(string agentId, string tenant = "default", DateTime? expires = null, byte[]? key = null, string[]? teams = null)
-    {
-        var handler = new JwtSecurityTokenHandler();
-        var token = handler.CreateJwtSecurityToken(
-            subject: new ClaimsIdentity([new Claim("sub", agentId), new Claim("tenant", tenant), new Claim("name", "Agent " + agentId),
-                .. (teams ?? []).Select(t => new Claim("team", t))]),
-            notBefore: (expires ?? DateTime.UtcNow).AddHours(-2),
-            expires: expires ?? DateTime.UtcNow.AddHours(1),
-            signingCredentials: new SigningCredentials(new SymmetricSecurityKey(key ?? AgentKey), SecurityAlgorithms.HmacSha256));
-        return handler.WriteToken(token);
-    }
+    public static string AgentToken(string agentId, string tenant = "default", DateTime? expires = null, byte[]? key = null, string[]? teams = null) =>
+        TestAgentJwt.Create(key ?? AgentKey, agentId, tenant, expires, teams);
 
     public static string VisitorToken(string customerId, string tenant = "default", TimeSpan? lifetime = null) =>
         VisitorTokens.Create(VisitorKey, new VisitorIdentity(tenant, customerId, DateTimeOffset.UtcNow + (lifetime ?? TimeSpan.FromHours(1))) { DisplayName = "Visitor " + customerId });

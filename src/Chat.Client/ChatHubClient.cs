@@ -1,0 +1,63 @@
+using Chat.Protocol;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Client;
+
+/// <summary>
+/// What the customer and agent clients share: one hub connection with the delivery guarantee (every message once, in
+/// seq order per conversation, across reconnects), sends that retry through lost connections with the same client
+/// message id, and the events both hubs push.
+/// </summary>
+public abstract class ChatHubClient : IAsyncDisposable
+{
+    private protected ChatHubClient(ChatClientOptions options, bool statefulReconnectByDefault)
+    {
+        Session = new HubSession(options, statefulReconnectByDefault, message => MessageReceived?.Invoke(message) ?? Task.CompletedTask);
+        Session.Connection.On<TypingEvent>(ChatHubMethods.TypingReceived, e => TypingReceived?.Invoke(e));
+        Session.Connection.On<ReadEvent>(ChatHubMethods.ReadReceived, e => ReadReceived?.Invoke(e));
+        Session.Connection.On<Conversation>(ChatHubMethods.ConversationChanged, c => ConversationChanged?.Invoke(c));
+    }
+
+    /// <summary>A message (the caller's own included), once each, in seq order per conversation.</summary>
+    public event Func<ChatMessage, Task>? MessageReceived;
+
+    /// <summary>The other side is typing.</summary>
+    public event Action<TypingEvent>? TypingReceived;
+
+    /// <summary>The other side has read up to a seq.</summary>
+    public event Action<ReadEvent>? ReadReceived;
+
+    /// <summary>A conversation changed (queued, assigned, transferred, resolved).</summary>
+    public event Action<Conversation>? ConversationChanged;
+
+    /// <summary>The underlying SignalR connection (its state and events).</summary>
+    public HubConnection Connection => Session.Connection;
+
+    private protected HubSession Session { get; }
+
+    /// <summary>Connects.</summary>
+    /// <param name="cancellationToken">Cancels the connect.</param>
+    /// <returns>A task that completes when connected.</returns>
+    public Task StartAsync(CancellationToken cancellationToken = default) => Session.StartAsync(cancellationToken);
+
+    /// <summary>Sends a message; completes once it is stored. Retries through lost connections with the same client message id.</summary>
+    /// <param name="request">The message; its conversation and client message id must be set.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The stored message's id and seq.</returns>
+    /// <exception cref="Microsoft.AspNetCore.SignalR.HubException">The hub refused the message (the reason is in the message).</exception>
+    public Task<SendResult> SendAsync(SendRequest request, CancellationToken cancellationToken = default) => Session.SendAsync(request, cancellationToken);
+
+    /// <summary>Reads a conversation's messages after a seq (a customer's pages leave out private notes).</summary>
+    /// <param name="request">The conversation, seq and page size.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The page.</returns>
+    public Task<MessagePage> ResumeAsync(ResumeRequest request, CancellationToken cancellationToken = default) =>
+        Session.Connection.InvokeAsync<MessagePage>(ChatHubMethods.Resume, request, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await Session.DisposeAsync().ConfigureAwait(false);
+        GC.SuppressFinalize(this);
+    }
+}
