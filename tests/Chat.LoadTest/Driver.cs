@@ -110,14 +110,23 @@ internal static class Driver
         }));
 
         Console.WriteLine($"CONNECTED {customerCount + agentCount}");
-        if (await Console.In.ReadLineAsync() != "GO")
+        // "GO <timestamp>": every process starts its traffic at the same moment of the machine's monotonic clock, so
+        // all of them count the same messages as measured.
+        var goLine = await Console.In.ReadLineAsync();
+        if (goLine is null || !goLine.StartsWith("GO ", StringComparison.Ordinal))
         {
             return 1;
         }
 
+        var go = long.Parse(goLine.AsSpan(3), NumberStyles.None, CultureInfo.InvariantCulture);
+        var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), go);
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+
         long sent = 0, acked = 0, errors = 0;
         // Traffic starts now; what is sent during the warm-up (JIT, pools, caches) is not measured.
-        var go = Stopwatch.GetTimestamp();
         Volatile.Write(ref start, go + (warmup * Stopwatch.Frequency));
         var deadline = start + (seconds * Stopwatch.Frequency);
         async Task SendOne(int c)
@@ -146,8 +155,15 @@ internal static class Driver
         var inFlight = new List<Task>();
         if (customerCount == 0)
         {
-            // The agents' process: listen for as long as the customers send.
-            await Task.Delay(TimeSpan.FromSeconds(warmup + seconds));
+            // The agents' process: listen for as long as the customers send, and show progress once a second.
+            var last = 0L;
+            for (var second = 1; second <= warmup + seconds; second++)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1));
+                var now = Interlocked.Read(ref received);
+                Console.WriteLine(FormattableString.Invariant($"{(second <= warmup ? "warm-up" : "measured")} {second,3} s: {now - last,8:N0} messages received in the last second, {now:N0} measured so far"));
+                last = now;
+            }
         }
         else if (rate <= 0)
         {

@@ -78,9 +78,10 @@ internal static class Orchestrator
             await Task.Delay(2000);
             var idle = await IdleRssAsync();
             var perConnection = (idle - before) / (double)(customers + agents);
+            var go = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 2);
             foreach (var driver in drivers)
             {
-                await driver.StandardInput.WriteLineAsync("GO");
+                await driver.StandardInput.WriteLineAsync(FormattableString.Invariant($"GO {go}"));
                 await driver.StandardInput.FlushAsync();
             }
 

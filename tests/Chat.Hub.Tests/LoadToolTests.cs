@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using System.Reflection;
+
+namespace Chat.Hub.Tests;
+
+/// <summary>
+/// The load tool still runs end to end (server process, agents' and customers' processes, both hubs) and reports what
+/// it measured. It asserts what happened, never how fast: figures come from real runs (docs/benchmarks.md).
+/// </summary>
+public sealed class LoadToolTests
+{
+    [Fact]
+    public async Task The_load_tool_runs_both_hubs_and_loses_nothing()
+    {
+        var tool = typeof(LoadToolTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "LoadTool").Value!;
+        var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "run", "--customers", "40", "--agents", "1", "--rate", "200", "--seconds", "2", "--warmup", "1" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+        var text = await output;
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {text}{await error}");
+
+        foreach (var kind in new[] { "bare", "chat" })
+        {
+            var summary = text.Split('\n').Single(l => l.StartsWith(kind + ": sent", StringComparison.Ordinal));
+            Assert.Contains("errors 0", summary, StringComparison.Ordinal);
+            var sent = Number(summary, "sent ");
+            Assert.True(sent > 0, summary);
+            Assert.Equal(sent, Number(summary, "acknowledged "));
+            Assert.Equal(sent, Number(summary, "received by agent "));
+        }
+
+        Assert.Contains("ratios chat/bare:", text, StringComparison.Ordinal);
+        Assert.Contains("messages received in the last second", text, StringComparison.Ordinal);
+    }
+
+    private static long Number(string line, string label)
+    {
+        var at = line.IndexOf(label, StringComparison.Ordinal) + label.Length;
+        var end = line.IndexOfAny([',', ' ', '('], at);
+        return long.Parse(line[at..end].Replace(",", string.Empty, StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
