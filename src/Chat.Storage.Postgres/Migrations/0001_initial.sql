@@ -126,7 +126,7 @@ BEGIN
                  ORDER BY tenant_id, conversation_id) k
          CROSS JOIN LATERAL (SELECT c.tenant_id, c.id FROM chat.conversations c
                               WHERE c.tenant_id = k.tenant_id AND c.id = k.conversation_id
-                                FOR UPDATE) x
+                                FOR NO KEY UPDATE) x
     ), reserved AS (
         UPDATE chat.conversations c
            SET last_seq = c.last_seq + l.n, updated_at = now()
