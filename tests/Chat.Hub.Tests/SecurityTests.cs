@@ -4,6 +4,7 @@ using Chat.Hub.Tests.Infrastructure;
 using Chat.Protocol;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Chat.Hub.Tests;
 
@@ -224,6 +225,23 @@ public sealed class SecurityTests : IAsyncLifetime
         var page = System.Text.Json.JsonDocument.Parse(await history.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal(["two"], page.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("content").GetString()));
         Assert.Equal(HttpStatusCode.BadRequest, (await GetAsync("/chat/api/conversations?limit=5000", token)).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_host_replaces_the_agent_policy_with_its_own()
+    {
+        // The shop lets only agents whose sign-in carries role=agent in; the framework's default policy gives way.
+        await using var strict = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(StoreKind.Sqlite),
+            chat: c => c.Services.AddAuthorization(o => o.AddPolicy(Security.ChatAuthentication.AgentPolicy, p => p.RequireClaim("role", "agent"))));
+        var withoutRole = ChatTestServer.AgentToken("alice");
+        var request = new HttpRequestMessage(HttpMethod.Post, strict.Url + "/chat/agent/negotiate?negotiateVersion=1");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", withoutRole);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _http.SendAsync(request)).StatusCode);
+
+        var withRole = Chat.TestSupport.TestAgentJwt.Create(ChatTestServer.AgentKey, "alice", "default", extraClaims: [("role", "agent")]);
+        request = new HttpRequestMessage(HttpMethod.Post, strict.Url + "/chat/agent/negotiate?negotiateVersion=1");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", withRole);
+        Assert.Equal(HttpStatusCode.OK, (await _http.SendAsync(request)).StatusCode);
     }
 
     private Task<HttpResponseMessage> NegotiateAsync(string hub, string? token, string? origin = null)

@@ -50,12 +50,13 @@ internal static class TestAgentJwt
         });
 
     /// <summary>A signed agent token with the claims the hub reads: sub, tenant, name, team.</summary>
-    public static string Create(byte[] key, string agentId, string tenant, DateTime? expires = null, IEnumerable<string>? teams = null)
+    public static string Create(byte[] key, string agentId, string tenant, DateTime? expires = null, IEnumerable<string>? teams = null,
+        IEnumerable<(string Type, string Value)>? extraClaims = null)
     {
         var handler = new JwtSecurityTokenHandler();
         return handler.WriteToken(handler.CreateJwtSecurityToken(
             subject: new ClaimsIdentity([new Claim("sub", agentId), new Claim("tenant", tenant), new Claim("name", "Agent " + agentId),
-                .. (teams ?? []).Select(t => new Claim("team", t))]),
+                .. (teams ?? []).Select(t => new Claim("team", t)), .. (extraClaims ?? []).Select(c => new Claim(c.Type, c.Value))]),
             notBefore: (expires ?? DateTime.UtcNow).AddHours(-2),
             expires: expires ?? DateTime.UtcNow.AddHours(2),
             signingCredentials: new SigningCredentials(new SymmetricSecurityKey(key), SecurityAlgorithms.HmacSha256)));
