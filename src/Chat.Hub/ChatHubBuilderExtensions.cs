@@ -63,6 +63,16 @@ public static class ChatHubBuilderExtensions
         services.AddHostedService(static sp => sp.GetRequiredService<OutboxWorker>());
 
         services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, VisitorAuthenticationHandler>(ChatAuthentication.VisitorScheme, null);
+
+        // A host that has not set up its agents' sign-in yet: the agent hub answers 401, not a 500 for want of a scheme
+        // to challenge with.
+        services.PostConfigure<AuthenticationOptions>(static o =>
+        {
+            if (o.DefaultScheme is null && o.DefaultChallengeScheme is null)
+            {
+                o.DefaultChallengeScheme = ChatAuthentication.VisitorScheme;
+            }
+        });
         services.AddAuthorization();
         services.AddOptions<AuthorizationOptions>().Configure(static o =>
         {

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Chat.Hub.Tests.Infrastructure;
 using Chat.Protocol;
 using Microsoft.AspNetCore.SignalR;
@@ -242,6 +244,23 @@ public sealed class SecurityTests : IAsyncLifetime
         request = new HttpRequestMessage(HttpMethod.Post, strict.Url + "/chat/agent/negotiate?negotiateVersion=1");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", withRole);
         Assert.Equal(HttpStatusCode.OK, (await _http.SendAsync(request)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_host_without_agent_sign_in_answers_401_on_the_agent_hub()
+    {
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddChat().AddSqliteStorage(Path.Combine(Directory.CreateTempSubdirectory("chat-noauth-").FullName, "chat.db")).AddHub();
+        await using var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapChat("/chat");
+        await app.StartAsync();
+        var url = app.Urls.First();
+        var response = await _http.PostAsync(url + "/chat/agent/negotiate?negotiateVersion=1", null);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        await app.StopAsync();
     }
 
     private Task<HttpResponseMessage> NegotiateAsync(string hub, string? token, string? origin = null)
