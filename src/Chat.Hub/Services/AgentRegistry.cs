@@ -10,11 +10,15 @@ namespace Chat.Hub.Services;
 /// </remarks>
 internal sealed class AgentRegistry
 {
-    private readonly ConcurrentDictionary<(string Tenant, string Agent), AgentState> _agents = new();
+    // Per tenant, so the checks on a customer message's path look at that tenant's agents only.
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, AgentState>> _tenants = new(StringComparer.Ordinal);
+
+    private ConcurrentDictionary<string, AgentState> Tenant(string tenantId) =>
+        _tenants.GetOrAdd(tenantId, static _ => new ConcurrentDictionary<string, AgentState>(StringComparer.Ordinal));
 
     public AgentState Connect(string tenantId, string agentId, string connectionId, int defaultCapacity, IReadOnlyList<string> teams)
     {
-        var state = _agents.GetOrAdd((tenantId, agentId), static (_, capacity) => new AgentState(capacity), defaultCapacity);
+        var state = Tenant(tenantId).GetOrAdd(agentId, static (_, capacity) => new AgentState(capacity), defaultCapacity);
         lock (state)
         {
             state.Connections.Add(connectionId);
@@ -27,7 +31,7 @@ internal sealed class AgentRegistry
     /// <summary>Removes a connection; returns true when it was the agent's last one (the agent is now offline).</summary>
     public bool Disconnect(string tenantId, string agentId, string connectionId)
     {
-        if (!_agents.TryGetValue((tenantId, agentId), out var state))
+        if (!_tenants.TryGetValue(tenantId, out var agents) || !agents.TryGetValue(agentId, out var state))
         {
             return false;
         }
@@ -45,14 +49,20 @@ internal sealed class AgentRegistry
         }
     }
 
-    public AgentState? Find(string tenantId, string agentId) => _agents.GetValueOrDefault((tenantId, agentId));
+    public AgentState? Find(string tenantId, string agentId) =>
+        _tenants.TryGetValue(tenantId, out var agents) ? agents.GetValueOrDefault(agentId) : null;
 
     /// <summary>Whether any agent of the tenant is online with some capacity.</summary>
     public bool AnyAvailable(string tenantId)
     {
-        foreach (var ((tenant, _), state) in _agents)
+        if (!_tenants.TryGetValue(tenantId, out var agents))
         {
-            if (tenant == tenantId && state.Presence == AgentPresence.Online && state.Capacity > 0)
+            return false;
+        }
+
+        foreach (var (_, state) in agents)
+        {
+            if (state.Presence == AgentPresence.Online && state.Capacity > 0)
             {
                 return true;
             }
@@ -65,9 +75,14 @@ internal sealed class AgentRegistry
     public List<(string AgentId, int Capacity, long LastAssigned)> Available(string tenantId, string? teamId)
     {
         var result = new List<(string, int, long)>();
-        foreach (var ((tenant, agent), state) in _agents)
+        if (!_tenants.TryGetValue(tenantId, out var agents))
         {
-            if (tenant == tenantId && state.Presence == AgentPresence.Online && state.Capacity > 0 && (teamId is null || state.Teams.Contains(teamId)))
+            return result;
+        }
+
+        foreach (var (agent, state) in agents)
+        {
+            if (state.Presence == AgentPresence.Online && state.Capacity > 0 && (teamId is null || state.Teams.Contains(teamId)))
             {
                 result.Add((agent, state.Capacity, Interlocked.Read(ref state.LastAssigned)));
             }
