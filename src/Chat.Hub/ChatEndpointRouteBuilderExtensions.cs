@@ -48,7 +48,7 @@ public static class ChatEndpointRouteBuilderExtensions
             .DisableAntiforgery();
         group.MapGet("/api/conversations", AgentApi.ListConversationsAsync).RequireAuthorization(ChatAuthentication.AgentPolicy);
         group.MapGet("/api/conversations/{id:long}/messages", AgentApi.HistoryAsync).RequireAuthorization(ChatAuthentication.AgentPolicy);
-        group.MapPost("/visitor-token", AgentApi.IssueVisitorToken).RequireAllowedOrigin();
+        group.MapPost("/visitor-token", VisitorTokenEndpoint.Issue).RequireAllowedOrigin();
         return group;
     }
 }

@@ -55,7 +55,6 @@ public static class ChatHubBuilderExtensions
             .Validate(static o => o.DeliveryRetryDelay > TimeSpan.Zero && o.DeliveryTimeout > TimeSpan.Zero, "Chat:Hub:DeliveryRetryDelay and DeliveryTimeout must be more than zero.")
             .ValidateOnStart();
 
-        services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<VisitorKeyRing>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<ConversationService>();

@@ -6,8 +6,6 @@ namespace Chat.Storage.Postgres;
 /// <summary>Contacts, channel identities and conversations in PostgreSQL.</summary>
 internal sealed class PostgresConversationStore(PostgresDataSources dataSources, IIdGenerator ids) : IConversationStore
 {
-    private const string ConversationColumns = StoredRows.ConversationColumns;
-
     public async ValueTask<Contact> ResolveContactAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
@@ -61,10 +59,10 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
                     INSERT INTO chat.conversations (tenant_id, id, channel_id, contact_id)
                     VALUES ($1, $2, $3, $4)
                     ON CONFLICT (tenant_id, contact_id, channel_id) DO NOTHING
-                    RETURNING {ConversationColumns})
-                SELECT {ConversationColumns} FROM ins
+                    RETURNING {StoredRows.ConversationColumns})
+                SELECT {StoredRows.ConversationColumns} FROM ins
                 UNION ALL
-                SELECT {ConversationColumns} FROM chat.conversations
+                SELECT {StoredRows.ConversationColumns} FROM chat.conversations
                  WHERE tenant_id = $1 AND contact_id = $4 AND channel_id = $3
                 """);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
@@ -76,7 +74,7 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
             {
                 // The insert lost to a concurrent one whose row this statement's snapshot could not see yet.
                 await using var again = dataSources.Primary.CreateCommand(
-                    $"SELECT {ConversationColumns} FROM chat.conversations WHERE tenant_id = $1 AND contact_id = $2 AND channel_id = $3");
+                    $"SELECT {StoredRows.ConversationColumns} FROM chat.conversations WHERE tenant_id = $1 AND contact_id = $2 AND channel_id = $3");
                 again.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
                 again.Parameters.Add(new NpgsqlParameter<long> { TypedValue = contactId });
                 again.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channelId });
@@ -95,7 +93,7 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
         return await Guard(async () =>
         {
             await using var command = dataSources.Primary.CreateCommand(
-                $"SELECT {ConversationColumns} FROM chat.conversations WHERE tenant_id = $1 AND id = $2");
+                $"SELECT {StoredRows.ConversationColumns} FROM chat.conversations WHERE tenant_id = $1 AND id = $2");
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = conversationId });
             var found = await ReadConversationsAsync(command, tenantId, cancellationToken).ConfigureAwait(false);
@@ -109,7 +107,7 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
         return await Guard(async () =>
         {
             await using var command = dataSources.For(query.Consistency).CreateCommand($"""
-                SELECT {ConversationColumns} FROM chat.conversations
+                SELECT {StoredRows.ConversationColumns} FROM chat.conversations
                  WHERE tenant_id = $1 AND ($2::smallint IS NULL OR status = $2) AND ($3::text IS NULL OR assignee_id = $3)
                    AND ($5::text IS NULL OR team_id = $5)
                  ORDER BY updated_at DESC, id DESC
@@ -137,7 +135,7 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
             await using var command = dataSources.Primary.CreateCommand($"""
                 UPDATE chat.conversations SET status = $3, assignee_id = $4, team_id = $5, updated_at = now()
                  WHERE tenant_id = $1 AND id = $2
-                RETURNING {ConversationColumns}
+                RETURNING {StoredRows.ConversationColumns}
                 """);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = conversationId });

@@ -12,8 +12,6 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
          WHERE i.tenant_id = $t AND i.channel_id = $c AND i.platform_user_id = $u
         """;
 
-    private const string ConversationColumns = StoredRows.ConversationColumns;
-
     public async ValueTask<Contact> ResolveContactAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
@@ -85,7 +83,7 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
             insert.Parameters[4].Value = now;
             insert.ExecuteNonQuery();
             using var select = SqliteMessageStore.Command(connection, transaction,
-                $"SELECT {ConversationColumns} FROM conversations WHERE tenant_id = $t AND contact_id = $c AND channel_id = $ch", "$t", "$c", "$ch");
+                $"SELECT {StoredRows.ConversationColumns} FROM conversations WHERE tenant_id = $t AND contact_id = $c AND channel_id = $ch", "$t", "$c", "$ch");
             select.Parameters[0].Value = tenantId;
             select.Parameters[1].Value = contactId;
             select.Parameters[2].Value = channelId;
@@ -98,7 +96,7 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         await using var connection = await database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {ConversationColumns} FROM conversations WHERE tenant_id = $t AND id = $id";
+        command.CommandText = $"SELECT {StoredRows.ConversationColumns} FROM conversations WHERE tenant_id = $t AND id = $id";
         command.Parameters.AddWithValue("$t", tenantId);
         command.Parameters.AddWithValue("$id", conversationId);
         var found = ReadConversations(command, tenantId);
@@ -111,7 +109,7 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
         await using var connection = await database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
         using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT {ConversationColumns} FROM conversations
+            SELECT {StoredRows.ConversationColumns} FROM conversations
              WHERE tenant_id = $t AND ($s IS NULL OR status = $s) AND ($a IS NULL OR assignee_id = $a) AND ($team IS NULL OR team_id = $team)
              ORDER BY updated_at DESC, id DESC
              LIMIT $l
@@ -136,7 +134,7 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
         {
             using var command = SqliteMessageStore.Command(connection, transaction, $"""
                 UPDATE conversations SET status = $s, assignee_id = $a, team_id = $team, updated_at = $n WHERE tenant_id = $t AND id = $id
-                RETURNING {ConversationColumns}
+                RETURNING {StoredRows.ConversationColumns}
                 """, "$s", "$a", "$n", "$t", "$id", "$team");
             command.Parameters[0].Value = (int)status;
             command.Parameters[1].Value = (object?)assigneeId ?? DBNull.Value;

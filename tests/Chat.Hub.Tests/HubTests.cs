@@ -3,6 +3,7 @@ using Chat.Hub.Tests.Infrastructure;
 using Chat.Protocol;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Chat.Hub.Tests;
 
@@ -376,15 +377,9 @@ public abstract class HubTests(StoreKind kind)
     }
 
     private static Conversation GetConversation(ChatTestServer server, long id) =>
-        server.Services.GetRequiredServiceSync<Storage.IConversationStore>().GetConversationAsync("default", id, CancellationToken.None).AsTask().GetAwaiter().GetResult()!;
+        server.Services.GetRequiredService<Storage.IConversationStore>().GetConversationAsync("default", id, CancellationToken.None).AsTask().GetAwaiter().GetResult()!;
 }
 
 public sealed class SqliteHubTests() : HubTests(StoreKind.Sqlite);
 
 public sealed class PostgresHubTests() : HubTests(StoreKind.Postgres);
-
-internal static class ServiceProviderExtensions
-{
-    public static T GetRequiredServiceSync<T>(this IServiceProvider services)
-        where T : notnull => (T)(services.GetService(typeof(T)) ?? throw new InvalidOperationException(typeof(T).Name));
-}

@@ -52,17 +52,4 @@ internal static class AgentApi
             return Results.Problem(ex.Message, statusCode: ex.StatusCode);
         }
     }
-
-    public static IResult IssueVisitorToken(VisitorKeyRing keys, IOptions<ChatHubOptions> options, TimeProvider time)
-    {
-        var o = options.Value;
-        if (!o.AllowAnonymousVisitors)
-        {
-            return Results.Problem("Anonymous visitors are not enabled (Chat:Hub:AllowAnonymousVisitors).", statusCode: 403);
-        }
-
-        var identity = new VisitorIdentity(o.DefaultTenantId, "anon-" + Guid.NewGuid().ToString("N"), time.GetUtcNow() + o.AnonymousVisitorLifetime);
-        var token = VisitorTokens.Create(keys.Keys[0], identity);
-        return Results.Ok(new { token, tenantId = identity.TenantId, customerId = identity.CustomerId, expiresAt = identity.ExpiresAt });
-    }
 }

@@ -63,12 +63,9 @@ internal sealed class VisitorKeyRing
         Keys = configured.Count == 0
             ? [System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)]
             : configured.Select(static (k, i) => Decode(k, i)).ToArray();
-        IsEphemeral = configured.Count == 0;
     }
 
     public IReadOnlyList<byte[]> Keys { get; }
-
-    public bool IsEphemeral { get; }
 
     private static byte[] Decode(string key, int index)
     {

@@ -28,24 +28,21 @@ internal sealed class AgentRegistry
         return state;
     }
 
-    /// <summary>Removes a connection; returns true when it was the agent's last one (the agent is now offline).</summary>
-    public bool Disconnect(string tenantId, string agentId, string connectionId)
+    /// <summary>Removes a connection; the agent's last one takes the agent offline.</summary>
+    public void Disconnect(string tenantId, string agentId, string connectionId)
     {
         if (!_tenants.TryGetValue(tenantId, out var agents) || !agents.TryGetValue(agentId, out var state))
         {
-            return false;
+            return;
         }
 
         lock (state)
         {
             state.Connections.Remove(connectionId);
-            if (state.Connections.Count > 0)
+            if (state.Connections.Count == 0)
             {
-                return false;
+                state.Presence = AgentPresence.Offline;
             }
-
-            state.Presence = AgentPresence.Offline;
-            return true;
         }
     }
 
