@@ -9,7 +9,8 @@ namespace Chat.Plugins;
 /// <remarks>
 /// A plugin's service provider holds the host's logging, <see cref="TimeProvider"/> and HTTP client factory,
 /// and the plugin's own configuration section as <c>IConfiguration</c>. What a plugin registers there stays
-/// there: it cannot replace the host's services. Only its contract implementations reach the host.
+/// there: it cannot replace the host's services. Only its contract implementations reach the host, and the host runs the
+/// <c>IHostedService</c>s it registers (cache pre-warming, polling) with its own start and stop.
 /// The class needs a public parameterless constructor.
 /// </remarks>
 public interface IPluginStartup

@@ -11,4 +11,11 @@ public sealed record OutboundDelivery
 
     /// <summary>The attempt number, from 1.</summary>
     public int Attempt { get; init; } = 1;
+
+    /// <summary>
+    /// The customer's latest inbound message before this one in the conversation, when there is one: platforms whose
+    /// replies must quote the message answered (Douyin's <c>msg_id</c> and <c>conversation_id</c>) read it from its
+    /// <see cref="ChatMessage.Metadata"/>.
+    /// </summary>
+    public ChatMessage? InReplyTo { get; init; }
 }

@@ -126,6 +126,25 @@ public static class MessageMetadataKeys
 
     /// <summary><c>"true"</c> on a message to be delivered to its platform: the store writes its outbox entry in the same transaction.</summary>
     public const string Deliver = "chat.deliver";
+
+    /// <summary>
+    /// On an inbound message: cards a plugin attached for the agent (order and parcel cards from an ERP), a JSON array
+    /// of objects, each with a <c>type</c> (<c>order</c>, <c>unavailable</c>) and the card's fields.
+    /// </summary>
+    public const string Cards = "chat.cards";
+
+    /// <summary>
+    /// On an event message: the platform message id of an earlier message the customer recalled. The log stays append-only;
+    /// clients show the earlier message (same channel, same <see cref="ChatMessage.PlatformMessageId"/> or
+    /// <see cref="PlatformMessageKey"/>) as recalled.
+    /// </summary>
+    public const string Recalls = "chat.recalls";
+
+    /// <summary>
+    /// The platform's own id of a message when <see cref="ChatMessage.PlatformMessageId"/> holds a push id instead
+    /// (Douyin dedupes on the push's <c>Msg-Id</c>, and recalls name the <c>server_message_id</c>).
+    /// </summary>
+    public const string PlatformMessageKey = "chat.platform_message";
 }
 
 /// <summary>A page of a conversation's messages, oldest first.</summary>

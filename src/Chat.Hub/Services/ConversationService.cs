@@ -107,10 +107,16 @@ internal sealed partial class ConversationService(
             Content = inbound.Content,
             PlatformMessageId = inbound.PlatformMessageId,
             PlatformTimestamp = inbound.PlatformTimestamp,
-            Metadata = inbound.Metadata,
+            Metadata = InboundMetadata(inbound.Metadata),
         };
         return await StoreAsync(draft, conversation, senderConnectionId: null, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>A platform message is never a private note and never goes back out to its platform: those keys are the hub's.</summary>
+    private static IReadOnlyDictionary<string, string> InboundMetadata(IReadOnlyDictionary<string, string> metadata) =>
+        metadata.ContainsKey(MessageMetadataKeys.Private) || metadata.ContainsKey(MessageMetadataKeys.Deliver)
+            ? metadata.Where(static m => m.Key is not (MessageMetadataKeys.Private or MessageMetadataKeys.Deliver)).ToDictionary(StringComparer.Ordinal)
+            : metadata;
 
     /// <summary>A page of history after a seq; a customer's page leaves out private notes.</summary>
     public async Task<MessagePage> ReadAsync(string tenantId, long conversationId, long afterSeq, int limit, bool includePrivate, CancellationToken cancellationToken)

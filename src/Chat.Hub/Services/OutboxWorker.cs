@@ -18,6 +18,7 @@ namespace Chat.Hub.Services;
 /// </summary>
 internal sealed partial class OutboxWorker(
     IOutboxStore outbox,
+    IMessageStore messages,
     IPluginCatalog catalog,
     IHubContext<AgentHub> agents,
     IOptions<ChatHubOptions> options,
@@ -25,6 +26,7 @@ internal sealed partial class OutboxWorker(
     ILogger<OutboxWorker> logger) : BackgroundService
 {
     private const int ClaimSize = 32;
+    private const int ReplyWindow = 50;
     private static readonly TimeSpan IdlePoll = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(5);
     private readonly SemaphoreSlim _signal = new(0, 1);
@@ -98,7 +100,8 @@ internal sealed partial class OutboxWorker(
             timeout.CancelAfter(o.DeliveryTimeout);
             try
             {
-                result = await sender.SendAsync(new OutboundDelivery { Message = message, Recipient = entry.Recipient, Attempt = entry.Attempt }, timeout.Token).ConfigureAwait(false);
+                var inReplyTo = await FindInReplyToAsync(message, timeout.Token).ConfigureAwait(false);
+                result = await sender.SendAsync(new OutboundDelivery { Message = message, Recipient = entry.Recipient, Attempt = entry.Attempt, InReplyTo = inReplyTo }, timeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -157,6 +160,28 @@ internal sealed partial class OutboxWorker(
         {
             LogRecordFailed(logger, ex, message.Id);
         }
+    }
+
+    /// <summary>The customer's latest message before <paramref name="reply"/>, looked for among the messages just before it.</summary>
+    private async Task<ChatMessage?> FindInReplyToAsync(ChatMessage reply, CancellationToken cancellationToken)
+    {
+        var window = await messages.ReadAfterAsync(new MessageQuery
+        {
+            TenantId = reply.TenantId,
+            ConversationId = reply.ConversationId,
+            AfterSeq = Math.Max(0, reply.Seq - ReplyWindow - 1),
+            Limit = ReplyWindow,
+        }, cancellationToken).ConfigureAwait(false);
+        ChatMessage? found = null;
+        foreach (var candidate in window)
+        {
+            if (candidate.Seq < reply.Seq && candidate.Direction == MessageDirection.Inbound && candidate.Sender.Kind == SenderKind.Customer)
+            {
+                found = candidate;
+            }
+        }
+
+        return found;
     }
 
     [LoggerMessage(EventId = 60, Level = LogLevel.Warning, Message = "Could not claim due deliveries from the outbox")]

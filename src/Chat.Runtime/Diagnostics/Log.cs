@@ -43,4 +43,7 @@ internal static partial class Log
 
     [LoggerMessage(22, LogLevel.Critical, "The lease of id-generator worker number {WorkerId} is lost; stopping the host so that no two nodes issue ids with it")]
     public static partial void WorkerIdLost(ILogger logger, int workerId);
+
+    [LoggerMessage(23, LogLevel.Error, "A background service of plugin {PluginId} failed to {Action}; the plugin's contracts stay active")]
+    public static partial void PluginBackgroundFailed(ILogger logger, Exception exception, string pluginId, string action);
 }

@@ -71,6 +71,9 @@ internal sealed class PluginCatalog : IPluginCatalog, IDisposable
         where T : class =>
         (IReadOnlyList<T>)_servicesByType.GetOrAdd(typeof(T), static (_, state) => Collect<T>(state), _state.Value);
 
+    /// <summary>The background services of every active plugin folder, with their plugin ids, in load order.</summary>
+    internal IReadOnlyList<(string PluginId, IHostedService Service)> BackgroundServices => _state.Value.Loaded.SelectMany(static p => p.Background).ToArray();
+
     /// <summary>Loads everything now (at start-up) rather than on first use.</summary>
     public void EnsureLoaded() => _ = _state.Value;
 
@@ -284,7 +287,8 @@ internal sealed class PluginCatalog : IPluginCatalog, IDisposable
                 throw new InvalidOperationException($"{assembly.GetName().Name} implements none of the plugin contracts");
             }
 
-            return new LoadedPlugin(info with { Status = PluginStatus.Active }, contracts, new CompositeDisposable(provider, loader));
+            var background = provider.GetServices<IHostedService>().Select(service => (id, service)).ToArray();
+            return new LoadedPlugin(info with { Status = PluginStatus.Active }, contracts, new CompositeDisposable(provider, loader), background);
         }
         catch (Exception ex) when (!IsCritical(ex))
         {
@@ -386,9 +390,13 @@ internal sealed class PluginCatalog : IPluginCatalog, IDisposable
 
     private sealed record LoadedState(IReadOnlyList<LoadedPlugin> Loaded, IReadOnlyList<PluginInfo> Infos);
 
-    private sealed class LoadedPlugin(PluginInfo info, IReadOnlyList<(Type Contract, object Service)> contracts, IDisposable? owner) : IDisposable
+    private sealed class LoadedPlugin(PluginInfo info, IReadOnlyList<(Type Contract, object Service)> contracts, IDisposable? owner,
+        IReadOnlyList<(string PluginId, IHostedService Service)>? background = null) : IDisposable
     {
         public PluginInfo Info { get; } = info;
+
+        /// <summary>The background services the plugin registered in its own container (cache pre-warming, polling).</summary>
+        public IReadOnlyList<(string PluginId, IHostedService Service)> Background { get; } = background ?? [];
 
         /// <summary>Each contract implementation, with the contract it was registered as.</summary>
         public IReadOnlyList<(Type Contract, object Service)> Contracts { get; } = contracts;

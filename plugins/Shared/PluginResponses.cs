@@ -1,0 +1,18 @@
+namespace Chat.Plugins.Shared;
+
+/// <summary>The replies every webhook handler here gives to bad input: a status code and the reason, nothing stored.</summary>
+internal static class PluginResponses
+{
+    public static WebhookResult Unauthorized(string reason) => WebhookResult.ReplyOnly(WebhookResponse.Text(401, reason));
+
+    public static WebhookResult BadRequest(string reason) => WebhookResult.ReplyOnly(WebhookResponse.Text(400, reason));
+
+    public static WebhookResult MethodNotAllowed(string method) => WebhookResult.ReplyOnly(WebhookResponse.Text(405, $"Method {method} is not supported."));
+
+    /// <summary>An absolute URI of <paramref name="pathAndQuery"/> under a configured base address.</summary>
+    public static Uri Combine(Uri baseAddress, string pathAndQuery)
+    {
+        var root = baseAddress.AbsoluteUri.EndsWith('/') ? baseAddress : new Uri(baseAddress.AbsoluteUri + "/");
+        return new Uri(root, pathAndQuery.TrimStart('/'));
+    }
+}
