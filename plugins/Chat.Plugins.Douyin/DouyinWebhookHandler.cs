@@ -47,6 +47,11 @@ internal sealed class DouyinWebhookHandler : IWebhookHandler
             return ValueTask.FromResult(PluginResponses.Unauthorized("X-Douyin-Signature is missing or does not match the body."));
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(request.Body.Span))
+        {
+            return ValueTask.FromResult(PluginResponses.BadRequest("The body is not valid UTF-8."));
+        }
+
         try
         {
             using var json = JsonDocument.Parse(request.Body, new JsonDocumentOptions { MaxDepth = 16 });
@@ -229,7 +234,7 @@ internal sealed class DouyinWebhookHandler : IWebhookHandler
     }
 
     private static string? String(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) ? value.ValueKind switch
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) ? value.ValueKind switch
         {
             JsonValueKind.String => value.GetString(),
             JsonValueKind.Number => value.GetRawText(),

@@ -23,8 +23,8 @@ internal sealed class JushuitanStartup : IPluginStartup
 internal sealed partial class PrewarmService(IErpOrderSource source, ErpOrders orders, IOptions<JushuitanOptions> options, TimeProvider time,
     Microsoft.Extensions.Logging.ILogger<PrewarmService> logger) : BackgroundService
 {
-    /// <summary>Completes when pre-warming ends (done, failed or off); for tests and diagnostics.</summary>
-    public Task Completion => _done.Task;
+    /// <summary>Completes when pre-warming ends: the number of orders loaded, 0 when off, -1 when it failed.</summary>
+    public Task<int> Completion => _done.Task;
 
     private readonly TaskCompletionSource<int> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

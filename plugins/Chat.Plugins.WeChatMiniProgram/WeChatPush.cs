@@ -30,6 +30,11 @@ internal sealed class WeChatPush
             throw new FormatException("The body is empty.");
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            throw new FormatException("The body is not valid UTF-8.");
+        }
+
         return body[start] switch
         {
             (byte)'{' => ParseJson(body),

@@ -79,6 +79,11 @@ internal sealed class WebhookChannel : IWebhookHandler, IChannelSender
             return ValueTask.FromResult(PluginResponses.Unauthorized($"{SignatureHeader} is missing or does not match the timestamp and body."));
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(request.Body.Span))
+        {
+            return ValueTask.FromResult(PluginResponses.BadRequest("The body is not valid UTF-8."));
+        }
+
         InboundPayload? payload;
         try
         {
