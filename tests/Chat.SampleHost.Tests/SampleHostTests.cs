@@ -18,6 +18,7 @@ public sealed class SampleHostTests
         using var plugins = JsonDocument.Parse(await host.Client.GetStringAsync("/chat/plugins"));
         Assert.Equal(JsonValueKind.Array, plugins.RootElement.ValueKind);
         Assert.All(plugins.RootElement.EnumerateArray(), p => Assert.Equal("Active", p.GetProperty("status").GetString()));
+        Assert.Equal(["douyin", "jushuitan", "webhook", "wechat-miniprogram"], plugins.RootElement.EnumerateArray().Select(p => p.GetProperty("id").GetString()).Order(StringComparer.Ordinal));
         Assert.Contains("Chat sample host listening on " + host.BaseAddress.ToString().TrimEnd('/'), host.Output, StringComparison.Ordinal);
 
         // Embedded storage by default: the SQLite file exists, migrated, and the node leased a worker number from it.
