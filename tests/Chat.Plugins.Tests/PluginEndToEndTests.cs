@@ -49,6 +49,8 @@ public sealed class PluginEndToEndTests : IAsyncLifetime
             ["Plugins:jushuitan:AppSecret"] = FakePlatform.JstAppSecret,
             ["Plugins:jushuitan:AccessToken"] = FakePlatform.JstAccessToken,
             ["Plugins:jushuitan:ApiBaseAddress"] = api,
+            ["Plugins:jushuitan:LookupTimeout"] = "00:00:02.500", // under its time budget, and well under WeChat's 5 s
+            ["PluginHost:TimeBudgets:jushuitan"] = "00:00:04",
             ["Plugins:webhook:Secret"] = FakePlatform.GenericSecret,
             ["Plugins:webhook:OutboundUrl"] = api + "generic/inbox",
         }).Build();
@@ -116,6 +118,27 @@ public sealed class PluginEndToEndTests : IAsyncLifetime
         await Eventually.TrueAsync(() => deliveries.Any(d => d.MessageId == reply.Id && d.Status == DeliveryStatus.Sent), "the reply's delivery");
         var sent = Assert.Single(_fake.WeChatSends);
         Assert.Equal(("openid-e2e", "text", "已发货，顺丰 SF1234567890"), (sent["touser"]!.ToString(), sent["msgtype"]!.ToString(), sent["text"]!["content"]!.ToString()));
+    }
+
+    [Fact]
+    public async Task With_the_ERP_down_the_push_is_answered_in_time_and_the_card_says_it_is_unavailable()
+    {
+        await using var agent = _server.Agent("alice");
+        var inbox = new Received();
+        agent.MessageReceived += inbox.AddAsync;
+        await agent.StartAsync();
+        _fake.JstDelay = TimeSpan.FromSeconds(30);
+
+        var plain = "{\"ToUserName\":\"gh_1\",\"FromUserName\":\"openid-slow\",\"CreateTime\":1714037059,\"MsgType\":\"text\",\"Content\":\"2026112012345?\",\"MsgId\":555}";
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var response = await PostAsync("wechat-miniprogram", WeChatTests.SafeModePush(plain));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"WeChat waits 5 s; the reply took {watch.Elapsed}");
+
+        var conversation = Assert.Single(await agent.GetQueueAsync(), c => c.ChannelId == "wechat-miniprogram");
+        await inbox.WaitForAsync(conversation.Id, 1, "the agent");
+        var card = JsonNode.Parse(inbox.In(conversation.Id)[0].Metadata[MessageMetadataKeys.Cards])![0]!;
+        Assert.Equal(("unavailable", "The ERP did not answer in time."), (card["type"]!.ToString(), card["reason"]!.ToString()));
     }
 
     [Fact]
