@@ -39,7 +39,6 @@ internal sealed class DouyinApi
         };
         request.Headers.TryAddWithoutValidation("access-token", token);
         using var response = await _http.CreateClient(nameof(DouyinApi)).SendAsync(request, cancellationToken).ConfigureAwait(false);
-        response.EnsureSuccessStatusCode();
         var data = await DataAsync(response, cancellationToken).ConfigureAwait(false);
         return data["msg_id"]?.ToString();
     }
@@ -53,7 +52,6 @@ internal sealed class DouyinApi
                 ["client_secret"] = _options.ClientSecret,
                 ["grant_type"] = "client_credential",
             }), cancellationToken).ConfigureAwait(false);
-        response.EnsureSuccessStatusCode();
         var data = await DataAsync(response, cancellationToken).ConfigureAwait(false);
         var token = data["access_token"]?.ToString();
         var expiresIn = data["expires_in"] is JsonValue v && v.TryGetValue<long>(out var seconds) ? seconds : 0;
@@ -64,17 +62,8 @@ internal sealed class DouyinApi
 
     private static async Task<JsonObject> DataAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        JsonObject? json;
-        try
-        {
-            json = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken).ConfigureAwait(false);
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException("Douyin answered with malformed JSON: " + ex.Message, ex);
-        }
-
-        if (json?["data"] is not JsonObject data)
+        var json = await PlatformHttp.ReadObjectAsync(response, "Douyin", cancellationToken).ConfigureAwait(false);
+        if (json["data"] is not JsonObject data)
         {
             throw new InvalidDataException("Douyin answered without a data object.");
         }
@@ -118,44 +107,20 @@ internal sealed class DouyinSender(IOptions<DouyinOptions> options, DouyinApi ap
             ["scene"] = "im_replay_msg",
         };
 
-        for (var attempt = 0; ; attempt++)
+        try
         {
-            string token;
-            try
-            {
-                token = await api.Tokens.GetAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (DouyinApiException ex) when (o.RetryErrorCodes.Contains(ex.ErrorCode))
-            {
-                return DeliveryResult.Retry("Client token: " + ex.Message);
-            }
-            catch (DouyinApiException ex)
-            {
-                return DeliveryResult.Failed($"Client token refused ({ex.Message}); check ClientKey and ClientSecret.");
-            }
-            catch (Exception ex) when (ex is HttpRequestException or InvalidDataException)
-            {
-                return DeliveryResult.Retry("Client token: " + ex.Message);
-            }
-
-            try
-            {
-                return DeliveryResult.Sent(await api.SendAsync(token, body, cancellationToken).ConfigureAwait(false));
-            }
-            catch (DouyinApiException ex) when (o.TokenErrorCodes.Contains(ex.ErrorCode) && attempt == 0)
-            {
-                api.Tokens.Invalidate(token);
-            }
-            catch (DouyinApiException ex)
-            {
-                return o.RetryErrorCodes.Contains(ex.ErrorCode) || o.TokenErrorCodes.Contains(ex.ErrorCode)
-                    ? DeliveryResult.Retry(ex.Message)
-                    : DeliveryResult.Failed(ex.Message);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or InvalidDataException)
-            {
-                return DeliveryResult.Retry(ex.Message);
-            }
+            return DeliveryResult.Sent(await PlatformHttp.WithTokenAsync(api.Tokens, (token, ct) => api.SendAsync(token, body, ct),
+                ex => ex is DouyinApiException refused && o.TokenErrorCodes.Contains(refused.ErrorCode), cancellationToken).ConfigureAwait(false));
+        }
+        catch (DouyinApiException ex)
+        {
+            return o.RetryErrorCodes.Contains(ex.ErrorCode) || o.TokenErrorCodes.Contains(ex.ErrorCode)
+                ? DeliveryResult.Retry(ex.Message)
+                : DeliveryResult.Failed(ex.Message);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or InvalidDataException)
+        {
+            return DeliveryResult.Retry(ex.Message);
         }
     }
 }

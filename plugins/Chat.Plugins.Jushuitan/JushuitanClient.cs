@@ -57,22 +57,7 @@ internal sealed class JushuitanClient(IOptions<JushuitanOptions> options, IHttpC
         using var content = new FormUrlEncodedContent(form);
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-www-form-urlencoded") { CharSet = "UTF-8" };
         using var response = await http.CreateClient(nameof(JushuitanClient)).PostAsync(PluginResponses.Combine(o.ApiBaseAddress, path), content, cancellationToken).ConfigureAwait(false);
-        response.EnsureSuccessStatusCode();
-        JsonObject? json;
-        try
-        {
-            json = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken).ConfigureAwait(false);
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException("Jushuitan answered with malformed JSON: " + ex.Message, ex);
-        }
-
-        if (json is null)
-        {
-            throw new InvalidDataException("Jushuitan answered with an empty body.");
-        }
-
+        var json = await PlatformHttp.ReadObjectAsync(response, "Jushuitan", cancellationToken).ConfigureAwait(false);
         var code = json["code"] is JsonValue value && value.TryGetValue<long>(out var c) ? c : 0;
         if (code != 0)
         {

@@ -35,7 +35,6 @@ internal sealed class WeChatApi
         var client = _http.CreateClient(nameof(WeChatApi));
         var uri = PluginResponses.Combine(_options.ApiBaseAddress, "cgi-bin/message/custom/send?access_token=" + Uri.EscapeDataString(accessToken));
         using var response = await client.PostAsync(uri, JsonContent.Create(body), cancellationToken).ConfigureAwait(false);
-        response.EnsureSuccessStatusCode();
         await ThrowOnErrorAsync(response, cancellationToken).ConfigureAwait(false);
     }
 
@@ -52,7 +51,6 @@ internal sealed class WeChatApi
             }), cancellationToken).ConfigureAwait(false)
             : await client.GetAsync(PluginResponses.Combine(_options.ApiBaseAddress,
                 $"cgi-bin/token?grant_type=client_credential&appid={Uri.EscapeDataString(_options.AppId)}&secret={Uri.EscapeDataString(_options.AppSecret)}"), cancellationToken).ConfigureAwait(false);
-        response.EnsureSuccessStatusCode();
         var json = await ThrowOnErrorAsync(response, cancellationToken).ConfigureAwait(false);
         var token = json["access_token"]?.GetValue<string>();
         var expiresIn = json["expires_in"]?.GetValue<int>() ?? 0;
@@ -66,21 +64,7 @@ internal sealed class WeChatApi
 
     private static async Task<JsonObject> ThrowOnErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        JsonObject? json;
-        try
-        {
-            json = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken).ConfigureAwait(false);
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException("WeChat answered with malformed JSON: " + ex.Message, ex);
-        }
-
-        if (json is null)
-        {
-            throw new InvalidDataException("WeChat answered with an empty body.");
-        }
-
+        var json = await PlatformHttp.ReadObjectAsync(response, "WeChat", cancellationToken).ConfigureAwait(false);
         var code = json["errcode"] is JsonValue value && value.TryGetValue<int>(out var c) ? c : 0;
         return code == 0 ? json : throw new WeChatApiException(code, json["errmsg"]?.ToString());
     }
@@ -107,51 +91,30 @@ internal sealed class WeChatSender(IOptions<WeChatMiniProgramOptions> options, W
             return DeliveryResult.Failed(ex.Message);
         }
 
-        for (var attempt = 0; ; attempt++)
+        try
         {
-            string token;
-            try
+            await PlatformHttp.WithTokenAsync(api.Tokens, async (token, ct) =>
             {
-                token = await api.Tokens.GetAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (WeChatApiException ex) when (ex.ErrorCode == -1)
+                await api.SendAsync(token, body, ct).ConfigureAwait(false);
+                return true;
+            }, static ex => ex is WeChatApiException { ErrorCode: 40001 or 42001 }, cancellationToken).ConfigureAwait(false);
+            return DeliveryResult.Sent();
+        }
+        catch (WeChatApiException ex)
+        {
+            return ex.ErrorCode switch
             {
-                return DeliveryResult.Retry("Access token: WeChat is busy (-1).");
-            }
-            catch (WeChatApiException ex)
-            {
-                return DeliveryResult.Failed($"Access token refused ({ex.Message}); check AppId and AppSecret.");
-            }
-            catch (Exception ex) when (ex is HttpRequestException or InvalidDataException)
-            {
-                return DeliveryResult.Retry("Access token: " + ex.Message);
-            }
-
-            try
-            {
-                await api.SendAsync(token, body, cancellationToken).ConfigureAwait(false);
-                return DeliveryResult.Sent();
-            }
-            catch (WeChatApiException ex) when (ex.ErrorCode is 40001 or 42001 && attempt == 0)
-            {
-                api.Tokens.Invalidate(token); // refreshed once, by whichever delivery gets there first
-            }
-            catch (WeChatApiException ex)
-            {
-                return ex.ErrorCode switch
-                {
-                    45015 => DeliveryResult.Failed("45015: the customer's 48-hour reply window is closed; the customer must write first."),
-                    45047 => DeliveryResult.Failed("45047: the reply quota for this customer is used up (5 replies per customer message)."),
-                    48001 => DeliveryResult.Failed("48001: this mini-program is not authorised for the customer-service message API."),
-                    -1 => DeliveryResult.Retry("-1: WeChat is busy."),
-                    40001 or 42001 => DeliveryResult.Retry($"{ex.ErrorCode}: the access token was refused again after a refresh."),
-                    _ => DeliveryResult.Failed(ex.Message),
-                };
-            }
-            catch (Exception ex) when (ex is HttpRequestException or InvalidDataException)
-            {
-                return DeliveryResult.Retry(ex.Message);
-            }
+                45015 => DeliveryResult.Failed("45015: the customer's 48-hour reply window is closed; the customer must write first."),
+                45047 => DeliveryResult.Failed("45047: the reply quota for this customer is used up (5 replies per customer message)."),
+                48001 => DeliveryResult.Failed("48001: this mini-program is not authorised for the customer-service message API."),
+                -1 => DeliveryResult.Retry("-1: WeChat is busy."),
+                40001 or 42001 => DeliveryResult.Retry($"{ex.ErrorCode}: the access token was refused again after a refresh."),
+                _ => DeliveryResult.Failed(ex.Message + " (check AppId and AppSecret if it came from the token endpoint)"),
+            };
+        }
+        catch (Exception ex) when (ex is HttpRequestException or InvalidDataException)
+        {
+            return DeliveryResult.Retry(ex.Message);
         }
     }
 

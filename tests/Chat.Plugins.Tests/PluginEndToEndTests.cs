@@ -91,12 +91,8 @@ public sealed class PluginEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task A_safe_mode_WeChat_push_reaches_the_agent_once_with_its_order_card_and_the_reply_reaches_WeChat()
     {
-        await using var agent = _server.Agent("alice");
-        var inbox = new Received();
-        var deliveries = new ConcurrentQueue<DeliveryEvent>();
-        agent.MessageReceived += inbox.AddAsync;
-        agent.DeliveryChanged += deliveries.Enqueue;
-        await agent.StartAsync();
+        var (agent, inbox, deliveries) = await ConnectAgentAsync();
+        await using var _ = agent;
 
         var plain = "{\"ToUserName\":\"gh_97417a04a28d\",\"FromUserName\":\"openid-e2e\",\"CreateTime\":1714037059,\"MsgType\":\"text\",\"Content\":\"订单 2026112012345 到哪了\",\"MsgId\":24567890123456789}";
         var push = WeChatTests.SafeModePush(plain);
@@ -123,10 +119,8 @@ public sealed class PluginEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task With_the_ERP_down_the_push_is_answered_in_time_and_the_card_says_it_is_unavailable()
     {
-        await using var agent = _server.Agent("alice");
-        var inbox = new Received();
-        agent.MessageReceived += inbox.AddAsync;
-        await agent.StartAsync();
+        var (agent, inbox, deliveries) = await ConnectAgentAsync();
+        await using var _ = agent;
         _fake.JstDelay = TimeSpan.FromSeconds(30);
 
         var plain = "{\"ToUserName\":\"gh_1\",\"FromUserName\":\"openid-slow\",\"CreateTime\":1714037059,\"MsgType\":\"text\",\"Content\":\"2026112012345?\",\"MsgId\":555}";
@@ -144,12 +138,8 @@ public sealed class PluginEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task A_Douyin_push_reaches_the_agent_and_the_reply_quotes_it_at_Douyin()
     {
-        await using var agent = _server.Agent("alice");
-        var inbox = new Received();
-        var deliveries = new ConcurrentQueue<DeliveryEvent>();
-        agent.MessageReceived += inbox.AddAsync;
-        agent.DeliveryChanged += deliveries.Enqueue;
-        await agent.StartAsync();
+        var (agent, inbox, deliveries) = await ConnectAgentAsync();
+        await using var _ = agent;
 
         var verify = await PostAsync("douyin", DouyinTests.Push("{\"event\":\"verify_webhook\",\"client_key\":\"abc\",\"content\":{\"challenge\":12345}}"));
         Assert.Equal("{\"challenge\":12345}", await verify.Content.ReadAsStringAsync());
@@ -179,10 +169,8 @@ public sealed class PluginEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task The_generic_channel_takes_signed_posts_and_posts_signed_replies()
     {
-        await using var agent = _server.Agent("alice");
-        var inbox = new Received();
-        agent.MessageReceived += inbox.AddAsync;
-        await agent.StartAsync();
+        var (agent, inbox, deliveries) = await ConnectAgentAsync();
+        await using var _ = agent;
         var body = "{\"id\":\"shop-msg-1\",\"userId\":\"shop-user-1\",\"userName\":\"Ann\",\"content\":\"hello from my own app\"}";
         var post = WebhookChannelTests.Signed(body, at: DateTimeOffset.UtcNow);
         var response = await PostAsync("webhook", post);
@@ -222,6 +210,17 @@ public sealed class PluginEndToEndTests : IAsyncLifetime
         Assert.Empty(await agent.GetQueueAsync());
         Assert.Equal(HttpStatusCode.OK, (await PostAsync("douyin", DouyinTests.Push(DouyinTests.Receive("still here"), msgId: "after"))).StatusCode);
         Assert.Single(await agent.GetQueueAsync());
+    }
+
+    private async Task<(Client.AgentChatClient Agent, Received Inbox, ConcurrentQueue<DeliveryEvent> Deliveries)> ConnectAgentAsync()
+    {
+        var agent = _server.Agent("alice");
+        var inbox = new Received();
+        var deliveries = new ConcurrentQueue<DeliveryEvent>();
+        agent.MessageReceived += inbox.AddAsync;
+        agent.DeliveryChanged += deliveries.Enqueue;
+        await agent.StartAsync();
+        return (agent, inbox, deliveries);
     }
 
     private Task<HttpResponseMessage> PostAsync(string channel, WebhookRequest request)
