@@ -16,7 +16,8 @@ public static class ChatEndpointRouteBuilderExtensions
     /// Maps the framework's endpoints under a prefix: the customer hub <c>{prefix}/customer</c> (visitor token), the
     /// agent hub <c>{prefix}/agent</c> (the <c>ChatAgent</c> policy), platform webhooks
     /// <c>{prefix}/channels/{channelId}/webhook</c>, agents' REST <c>{prefix}/api/conversations</c> and
-    /// <c>{prefix}/api/conversations/{id}/messages</c>, anonymous visitor tokens <c>POST {prefix}/visitor-token</c>
+    /// <c>{prefix}/api/conversations/{id}/messages</c> and <c>{prefix}/api/conversations/{id}/context</c> (the customer's
+    /// orders from the context providers), anonymous visitor tokens <c>POST {prefix}/visitor-token</c>
     /// (when enabled), and <c>GET {prefix}/plugins</c>.
     /// </summary>
     /// <param name="endpoints">The application's route builder.</param>
@@ -48,6 +49,7 @@ public static class ChatEndpointRouteBuilderExtensions
             .DisableAntiforgery();
         group.MapGet("/api/conversations", AgentApi.ListConversationsAsync).RequireAuthorization(ChatAuthentication.AgentPolicy);
         group.MapGet("/api/conversations/{id:long}/messages", AgentApi.HistoryAsync).RequireAuthorization(ChatAuthentication.AgentPolicy);
+        group.MapGet("/api/conversations/{id:long}/context", AgentApi.ContextAsync).RequireAuthorization(ChatAuthentication.AgentPolicy);
         group.MapPost("/visitor-token", VisitorTokenEndpoint.Issue).RequireAllowedOrigin();
         return group;
     }

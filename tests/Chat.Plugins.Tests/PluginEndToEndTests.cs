@@ -109,6 +109,15 @@ public sealed class PluginEndToEndTests : IAsyncLifetime
         var card = JsonNode.Parse(message.Metadata[MessageMetadataKeys.Cards])![0]!;
         Assert.Equal(("order", "Sent", "SF1234567890"), (card["type"]!.ToString(), card["order"]!["status"]!.ToString(), card["order"]!["shipments"]![0]!["trackingNumber"]!.ToString()));
 
+        // The agent's side panel asks the ERP plugin about this customer (the orders they named) or about one order.
+        using var panel = new HttpRequestMessage(HttpMethod.Get, $"{_server.Url}/chat/api/conversations/{conversation.Id}/context");
+        panel.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ChatTestServer.AgentToken("alice"));
+        using var context = JsonDocument.Parse(await (await _http.SendAsync(panel)).Content.ReadAsStringAsync());
+        var jushuitan = Assert.Single(context.RootElement.EnumerateArray());
+        Assert.Equal(("jushuitan", true), (jushuitan.GetProperty("source").GetString(), jushuitan.GetProperty("isAvailable").GetBoolean()));
+        Assert.Equal("2026112012345", Assert.Single(jushuitan.GetProperty("orders").EnumerateArray()).GetProperty("orderNumber").GetString());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _http.GetAsync($"{_server.Url}/chat/api/conversations/{conversation.Id}/context")).StatusCode);
+
         await agent.AcceptAsync(conversation.Id);
         var reply = await agent.ReplyAsync(conversation.Id, "已发货，顺丰 SF1234567890");
         await Eventually.TrueAsync(() => deliveries.Any(d => d.MessageId == reply.Id && d.Status == DeliveryStatus.Sent), "the reply's delivery");

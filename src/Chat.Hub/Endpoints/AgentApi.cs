@@ -1,4 +1,7 @@
+using System.Globalization;
 using Chat.Hub.Security;
+using Chat.Plugins;
+using Chat.Runtime.Loading;
 using Chat.Hub.Services;
 using Chat.Storage;
 using Microsoft.AspNetCore.Http;
@@ -50,6 +53,59 @@ internal static class AgentApi
         catch (ChatRequestException ex)
         {
             return Results.Problem(ex.Message, statusCode: ex.StatusCode);
+        }
+    }
+
+    /// <summary>
+    /// The customer context panel: every context provider (ERP plugin) asked at once about the conversation's customer,
+    /// or about one order number; a provider that fails or overruns the time limit is reported unavailable.
+    /// </summary>
+    public static async Task<IResult> ContextAsync(HttpContext http, ConversationService service, IPluginCatalog catalog, IOptions<ChatHubOptions> options,
+        long id, string? order)
+    {
+        if (ChatCaller.Agent(http.User, options.Value) is not { } agent)
+        {
+            return Results.Forbid();
+        }
+
+        Conversation conversation;
+        try
+        {
+            conversation = await service.GetForAgentAsync(agent, id, http.RequestAborted);
+        }
+        catch (ChatRequestException ex)
+        {
+            return Results.Problem(ex.Message, statusCode: ex.StatusCode);
+        }
+
+        if (order is { Length: > 64 })
+        {
+            return Results.Problem($"order is {order.Length} characters; the most is 64.", statusCode: 400);
+        }
+
+        var query = new CustomerContextQuery
+        {
+            TenantId = agent.TenantId,
+            Customer = new ChannelIdentity(conversation.ChannelId, conversation.ContactId.ToString(CultureInfo.InvariantCulture)),
+            OrderNumber = string.IsNullOrWhiteSpace(order) ? null : order.Trim(),
+        };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        timeout.CancelAfter(ContextTimeout);
+        var answers = await Task.WhenAll(catalog.GetServices<ICustomerContextProvider>().Select(provider => AskAsync(provider, query, timeout.Token)));
+        return Results.Ok(answers);
+    }
+
+    private static readonly TimeSpan ContextTimeout = TimeSpan.FromSeconds(5);
+
+    private static async Task<CustomerContext> AskAsync(ICustomerContextProvider provider, CustomerContextQuery query, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await provider.GetContextAsync(query, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return CustomerContext.Unavailable(provider.Name, cancellationToken.IsCancellationRequested ? "It did not answer in time." : "It failed: " + ex.Message);
         }
     }
 }
