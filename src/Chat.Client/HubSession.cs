@@ -42,6 +42,10 @@ internal sealed class HubSession : IAsyncDisposable
         {
             builder.AddMessagePackProtocol();
         }
+        else
+        {
+            builder.AddJsonProtocol(static o => ChatJson.Apply(o.PayloadSerializerOptions));
+        }
 
         Connection = builder.Build();
         Connection.On<ChatMessage>(ChatHubMethods.MessageReceived, message => _work.Writer.TryWrite(new Work(message)));

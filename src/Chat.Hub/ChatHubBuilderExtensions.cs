@@ -2,6 +2,7 @@ using Chat.Hub;
 using Chat.Hub.Hubs;
 using Chat.Hub.Security;
 using Chat.Hub.Services;
+using Chat.Protocol;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
@@ -92,7 +93,7 @@ public static class ChatHubBuilderExtensions
         });
 
         // AddHubOptions marks the hub's own options as set, so SignalR uses them (and their filters) instead of the global ones.
-        services.AddSignalR().AddMessagePackProtocol()
+        services.AddSignalR().AddJsonProtocol(static o => ChatJson.Apply(o.PayloadSerializerOptions)).AddMessagePackProtocol()
             .AddHubOptions<CustomerHub>(static _ => { })
             .AddHubOptions<AgentHub>(static _ => { });
         services.AddOptions<HubOptions<CustomerHub>>().Configure<IOptions<ChatHubOptions>>(static (hub, o) => ConfigureHub(hub, o.Value));

@@ -12,7 +12,7 @@ namespace Chat.Plugins.Tests;
 public sealed class JushuitanTests : IAsyncLifetime
 {
     private FakePlatform _fake = null!;
-    private ServiceProvider _services = null!;
+    private readonly List<ServiceProvider> _services = [];
 
     public async Task InitializeAsync()
     {
@@ -23,9 +23,9 @@ public sealed class JushuitanTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_services is not null)
+        foreach (var services in _services)
         {
-            await _services.DisposeAsync();
+            await services.DisposeAsync();
         }
 
         await _fake.DisposeAsync();
@@ -55,7 +55,9 @@ public sealed class JushuitanTests : IAsyncLifetime
 
         services.AddSingleton<OrderCardPlugin>();
         services.AddSingleton<JushuitanContextProvider>();
-        return _services = services.BuildServiceProvider();
+        var provider = services.BuildServiceProvider();
+        _services.Add(provider);
+        return provider;
     }
 
     [Fact]
@@ -152,6 +154,7 @@ public sealed class JushuitanTests : IAsyncLifetime
 
         _fake.JstDelay = TimeSpan.Zero;
         _fake.JstDown = true;
+        plugin = Compose().GetRequiredService<OrderCardPlugin>(); // the usual budget: the answer is a quick 502
         var down = Inbound("where is 2026112099999");
         await plugin.OnMessageAsync(down, default);
         Assert.Equal(("unavailable", "The ERP could not be reached."), (Cards(down)[0]!["type"]!.ToString(), Cards(down)[0]!["reason"]!.ToString()));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Chat.Hub.Security;
 using Chat.Plugins;
+using Chat.Protocol;
 using Chat.Runtime.Loading;
 using Chat.Hub.Services;
 using Chat.Storage;
@@ -34,7 +35,7 @@ internal static class AgentApi
             Limit = take,
             Consistency = ReadConsistency.Relaxed,
         }, http.RequestAborted);
-        return Results.Ok(list);
+        return Results.Json(list, ChatJson.Options);
     }
 
     public static async Task<IResult> HistoryAsync(HttpContext http, ConversationService service, IOptions<ChatHubOptions> options,
@@ -48,7 +49,7 @@ internal static class AgentApi
         try
         {
             var conversation = await service.GetForAgentAsync(agent, id, http.RequestAborted);
-            return Results.Ok(await service.ReadAsync(agent.TenantId, conversation.Id, after ?? 0, limit ?? 100, includePrivate: true, http.RequestAborted));
+            return Results.Json(await service.ReadAsync(agent.TenantId, conversation.Id, after ?? 0, limit ?? 100, includePrivate: true, http.RequestAborted), ChatJson.Options);
         }
         catch (ChatRequestException ex)
         {
@@ -92,7 +93,7 @@ internal static class AgentApi
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         timeout.CancelAfter(ContextTimeout);
         var answers = await Task.WhenAll(catalog.GetServices<ICustomerContextProvider>().Select(provider => AskAsync(provider, query, timeout.Token)));
-        return Results.Ok(answers);
+        return Results.Json(answers, ChatJson.Options);
     }
 
     private static readonly TimeSpan ContextTimeout = TimeSpan.FromSeconds(5);

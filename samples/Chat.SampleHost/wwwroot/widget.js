@@ -1,0 +1,199 @@
+// The visitor widget: embed with <script src="/lib/signalr/signalr.min.js"></script><script src="/widget.js" data-chat="/chat"></script>.
+// It keeps its visitor token in localStorage (a reload is the same customer), shows the history once, and after any
+// disconnect resumes from the last seq it saw; sends are retried with the same client message id until the hub answers,
+// so nothing is lost and nothing shows twice.
+(() => {
+  "use strict";
+  const script = document.currentScript;
+  const base = (script && script.dataset.chat) || "/chat";
+  const title = (script && script.dataset.title) || "Chat with us";
+  const storeKey = "chat.visitor:" + base;
+
+  const style = document.createElement("style");
+  style.textContent = `
+    .chatw { position: fixed; right: 20px; bottom: 20px; width: 340px; font: 14px system-ui, sans-serif; z-index: 2147483000; }
+    .chatw-panel { display: flex; flex-direction: column; height: 460px; background: #fff; border-radius: 12px; box-shadow: 0 8px 30px #0003; overflow: hidden; }
+    .chatw-head { background: #2563eb; color: #fff; padding: 10px 14px; display: flex; justify-content: space-between; align-items: center; }
+    .chatw-status { font-size: 11px; opacity: .85; }
+    .chatw-log { flex: 1; overflow-y: auto; padding: 10px; background: #f5f6f8; }
+    .chatw-msg { max-width: 80%; margin: 6px 0; padding: 7px 10px; border-radius: 10px; white-space: pre-wrap; word-wrap: break-word; }
+    .chatw-msg.customer { margin-left: auto; background: #2563eb; color: #fff; }
+    .chatw-msg.agent, .chatw-msg.system, .chatw-msg.bot { background: #fff; border: 1px solid #e3e3e3; }
+    .chatw-msg.pending { opacity: .6; }
+    .chatw-msg.failed { background: #fee2e2; color: #991b1b; }
+    .chatw-meta { font-size: 10px; opacity: .7; margin-top: 2px; }
+    .chatw-typing { font-size: 12px; color: #666; padding: 0 10px 4px; min-height: 16px; }
+    .chatw-form { display: flex; border-top: 1px solid #e3e3e3; }
+    .chatw-form input { flex: 1; border: 0; padding: 10px; font: inherit; outline: none; }
+    .chatw-form button { border: 0; background: #2563eb; color: #fff; padding: 0 16px; cursor: pointer; }
+  `;
+  document.head.appendChild(style);
+
+  const root = document.createElement("div");
+  root.className = "chatw";
+  root.innerHTML = `
+    <div class="chatw-panel" data-testid="chat-widget">
+      <div class="chatw-head"><strong></strong><span class="chatw-status" data-testid="widget-status">connecting…</span></div>
+      <div class="chatw-log" data-testid="widget-log"></div>
+      <div class="chatw-typing" data-testid="widget-typing"></div>
+      <form class="chatw-form"><input data-testid="widget-input" placeholder="Type a message…" maxlength="4000" autocomplete="off"><button data-testid="widget-send">Send</button></form>
+    </div>`;
+  root.querySelector("strong").textContent = title;
+  document.body.appendChild(root);
+  const log = root.querySelector(".chatw-log");
+  const statusEl = root.querySelector(".chatw-status");
+  const typingEl = root.querySelector(".chatw-typing");
+  const input = root.querySelector("input");
+
+  let conversation = null;
+  let lastSeq = 0;
+  let agentRead = 0;
+  const shown = new Map();  // message id -> element
+  const pending = [];       // sends not yet answered, in order
+  let flushing = false;
+  let typingTimer = null;
+  let lastTypingSent = 0;
+
+  const newId = () => (crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2));
+  const setStatus = text => { statusEl.textContent = text; };
+
+  async function token() {
+    let visitor = null;
+    try { visitor = JSON.parse(localStorage.getItem(storeKey) || "null"); } catch { visitor = null; }
+    if (!visitor || Date.parse(visitor.expiresAt) < Date.now() + 60_000) {
+      const response = await fetch(base + "/visitor-token", { method: "POST" });
+      if (!response.ok) throw new Error("visitor token: " + response.status);
+      visitor = await response.json();
+      localStorage.setItem(storeKey, JSON.stringify(visitor));
+    }
+    return visitor.token;
+  }
+
+  function render(message) {
+    if (!conversation || message.conversationId !== conversation.id || shown.has(message.id)) return;
+    const el = document.createElement("div");
+    el.className = "chatw-msg " + message.sender.kind;
+    el.dataset.seq = message.seq;
+    el.dataset.testid = "widget-message";
+    el.textContent = message.kind === "event" ? "· " + describeEvent(message) : message.content;
+    const meta = document.createElement("div");
+    meta.className = "chatw-meta";
+    meta.textContent = message.sender.kind === "agent" ? (message.sender.displayName || "Agent") : "";
+    el.appendChild(meta);
+    const seq = Number(message.seq);
+    // Keep seq order, whatever order pushes and resumes arrive in.
+    const after = [...log.querySelectorAll(".chatw-msg[data-seq]")].find(e => Number(e.dataset.seq) > seq);
+    log.insertBefore(el, after || log.querySelector(".chatw-msg.pending") || null);
+    shown.set(message.id, el);
+    lastSeq = Math.max(lastSeq, seq);
+    log.scrollTop = log.scrollHeight;
+    markRead();
+  }
+
+  function describeEvent(message) {
+    try { return JSON.parse(message.content).type; } catch { return message.content; }
+  }
+
+  function markRead() {
+    if (document.visibilityState === "visible" && connection.state === "Connected" && conversation && lastSeq > agentRead) {
+      agentRead = lastSeq;
+      connection.invoke("MarkRead", conversation.id, String(lastSeq)).catch(() => {});
+    }
+  }
+
+  async function resume() {
+    let after = lastSeq;
+    for (;;) {
+      const page = await connection.invoke("Resume", { conversationId: conversation.id, afterSeq: String(after), limit: 200 });
+      page.messages.forEach(render);
+      after = Number(page.nextAfterSeq);
+      if (!page.hasMore) break;
+    }
+  }
+
+  async function flush() {
+    if (flushing) return;
+    flushing = true;
+    try {
+      while (pending.length && connection.state === "Connected" && conversation) {
+        const item = pending[0];
+        try {
+          const result = await connection.invoke("Send", { conversationId: conversation.id, clientMessageId: item.clientMessageId, kind: "text", content: item.content });
+          pending.shift();
+          item.el.remove();
+          render(result.message);
+        } catch (error) {
+          if (connection.state !== "Connected") return; // sent again, with the same id, after the reconnect
+          pending.shift();
+          item.el.classList.remove("pending");
+          item.el.classList.add("failed");
+          item.el.title = error.message;
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  const connection = new signalR.HubConnectionBuilder()
+    .withUrl(base + "/customer", { accessTokenFactory: token })
+    .withAutomaticReconnect({ nextRetryDelayInMilliseconds: context => Math.min(10_000, 250 * 2 ** context.previousRetryCount) })
+    .build();
+
+  connection.on("MessageReceived", message => { render(message); });
+  connection.on("TypingReceived", event => {
+    if (!conversation || event.conversationId !== conversation.id || event.senderKind !== "agent") return;
+    typingEl.textContent = "Agent is typing…";
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => { typingEl.textContent = ""; }, 3000);
+  });
+  connection.on("ReadReceived", () => {});
+  connection.on("ConversationChanged", changed => { if (conversation && changed.id === conversation.id) conversation = changed; });
+  connection.onreconnecting(() => setStatus("reconnecting…"));
+  connection.onreconnected(async () => {
+    setStatus("online");
+    await resume();
+    await flush();
+  });
+  connection.onclose(() => { setStatus("offline"); setTimeout(connect, 2000); });
+
+  async function connect() {
+    try {
+      setStatus("connecting…");
+      await connection.start();
+      conversation = await connection.invoke("StartConversation");
+      await resume();
+      setStatus("online");
+      await flush();
+    } catch (error) {
+      setStatus("offline");
+      console.warn("chat widget:", error);
+      if (connection.state === "Disconnected") setTimeout(connect, 2000);
+    }
+  }
+
+  root.querySelector("form").addEventListener("submit", event => {
+    event.preventDefault();
+    const content = input.value.trim();
+    if (!content) return;
+    input.value = "";
+    const el = document.createElement("div");
+    el.className = "chatw-msg customer pending";
+    el.textContent = content;
+    log.appendChild(el);
+    log.scrollTop = log.scrollHeight;
+    pending.push({ clientMessageId: newId(), content, el });
+    flush();
+  });
+  input.addEventListener("input", () => {
+    if (conversation && connection.state === "Connected" && Date.now() - lastTypingSent > 2000) {
+      lastTypingSent = Date.now();
+      connection.invoke("Typing", conversation.id).catch(() => {});
+    }
+  });
+  document.addEventListener("visibilitychange", markRead);
+
+  // For tests and the host page: the widget's state, read-only.
+  window.chatWidget = { get lastSeq() { return lastSeq; }, get conversationId() { return conversation && conversation.id; }, get state() { return connection.state; }, connection };
+  connect();
+})();
