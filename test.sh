@@ -36,18 +36,28 @@ if [ -z "${CHAT_TEST_POSTGRES:-}" ]; then
   export CHAT_TEST_POSTGRES CHAT_TEST_POSTGRES_STANDBY
 fi
 
+# What the tests need from Debian when it is missing: redis-server (scale-out tests, unless CHAT_TEST_REDIS names a
+# server), Chromium (the browser test, unless CHAT_TEST_CHROMIUM names one) and Node.js with npm (the pages' client
+# library and the browser test's driver come from npm).
+export CHAT_TEST_CHROMIUM="${CHAT_TEST_CHROMIUM:-/usr/bin/chromium}"
+missing=()
+if [ -z "${CHAT_TEST_REDIS:-}" ] && ! command -v redis-server >/dev/null 2>&1; then missing+=(redis-server); fi
+if [ ! -x "$CHAT_TEST_CHROMIUM" ]; then missing+=(chromium); fi
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "== installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+    if [ ! -x "$CHAT_TEST_CHROMIUM" ]; then export CHAT_TEST_CHROMIUM=/usr/bin/chromium; fi
+  else
+    echo "missing: ${missing[*]}; install them (or set CHAT_TEST_REDIS / CHAT_TEST_CHROMIUM)" >&2
+    exit 1
+  fi
+fi
+
 # A throwaway redis-server for the scale-out tests (the SignalR backplane), unless CHAT_TEST_REDIS names one.
 if [ -z "${CHAT_TEST_REDIS:-}" ]; then
-  if ! command -v redis-server >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ]; then
-      echo "== installing redis-server"
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
-    else
-      echo "redis-server is not installed; install it or set CHAT_TEST_REDIS" >&2
-      exit 1
-    fi
-  fi
   redis_port=$(free_port)
   redis_dir=$(mktemp -d /tmp/chat-test-redis.XXXXXX)
   echo "== redis-server on 127.0.0.1:$redis_port"

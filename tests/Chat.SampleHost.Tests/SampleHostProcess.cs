@@ -58,6 +58,7 @@ internal sealed class SampleHostProcess : IAsyncDisposable
         start.Environment["Logging__Console__FormatterName"] = "simple";
         start.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
         start.Environment["Chat__Storage__Sqlite__ConnectionString"] = $"Data Source={Path.Combine(dataDir, "chat.db")}";
+        start.Environment["Demo__VisitorKeyFile"] = Path.Combine(dataDir, "visitor.key");
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;

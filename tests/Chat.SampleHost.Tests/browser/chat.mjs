@@ -1,0 +1,108 @@
+// A customer (the visitor widget on the demo shop) and an agent (the console) exchange messages both ways in headless
+// Chromium; the agent's private note never reaches the customer; a reload of the widget shows the history once; the
+// customer's read receipt reaches the agent. Usage: node chat.mjs <base url> <screenshot folder>. Exits 1 on failure.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const [base, out] = process.argv.slice(2);
+mkdirSync(out, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: process.env.CHAT_TEST_CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const step = name => console.log("step: " + name);
+let shop, console_;
+try {
+  const agentContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const customerContext = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+  console_ = await agentContext.newPage();
+  shop = await customerContext.newPage();
+  for (const [name, page] of [["console", console_], ["shop", shop]]) {
+    page.on("pageerror", error => console.log(`${name} page error: ${error.message}`));
+    page.on("console", message => { if (message.type() === "error") console.log(`${name} console: ${message.text()}`); });
+  }
+  const byTest = (page, id) => page.locator(`[data-testid="${id}"]`);
+
+  step("the agent signs in");
+  await console_.goto(base + "/console.html");
+  await byTest(console_, "login-id").fill("alice");
+  await byTest(console_, "login-password").fill("wrong");
+  await byTest(console_, "login-submit").click();
+  await byTest(console_, "login-error").filter({ hasText: /wrong password/ }).waitFor();
+  await byTest(console_, "login-password").fill("alice");
+  await byTest(console_, "login-submit").click();
+  await byTest(console_, "connection").filter({ hasText: "connected" }).waitFor();
+
+  step("the customer opens the shop and writes");
+  await shop.goto(base + "/shop.html");
+  await byTest(shop, "widget-status").filter({ hasText: "online" }).waitFor();
+  await byTest(shop, "widget-input").fill("Hello, is the wool scarf in stock?");
+  await byTest(shop, "widget-send").click();
+  await shop.locator('[data-testid="widget-message"]', { hasText: "wool scarf" }).waitFor();
+
+  step("the conversation reaches the agent (auto-assigned) and the agent opens it");
+  const mine = console_.locator('[data-testid="mine"] [data-testid="conversation"]');
+  await mine.first().waitFor();
+  await mine.first().click();
+  await console_.locator('[data-testid="chat-log"] [data-testid="message"]', { hasText: "wool scarf" }).waitFor();
+
+  step("the agent replies and writes a private note");
+  await byTest(console_, "composer").fill("Yes, in five colours. It ships today.");
+  await byTest(console_, "send").click();
+  await byTest(console_, "note-toggle").check();
+  await byTest(console_, "composer").fill("VIP customer, offer free shipping");
+  await byTest(console_, "send").click();
+  await console_.locator('[data-testid="note"]', { hasText: "VIP customer" }).waitFor();
+
+  step("the reply reaches the customer, the note does not, and the agent sees it read");
+  await shop.locator('[data-testid="widget-message"]', { hasText: "five colours" }).waitFor();
+  await console_.locator('[data-testid="read-receipt"]').first().waitFor();
+
+  step("the customer writes again and the agent gets it live");
+  await byTest(shop, "widget-input").fill("Great, thank you!");
+  await byTest(shop, "widget-send").click();
+  await console_.locator('[data-testid="chat-log"] [data-testid="message"]', { hasText: "thank you" }).waitFor();
+  await shop.screenshot({ path: join(out, "widget.png") });
+  await console_.screenshot({ path: join(out, "console.png") });
+
+  step("the widget drops its connection; what the agent sends meanwhile arrives once, in order, after it reconnects");
+  await shop.evaluate(() => window.chatWidget.connection.stop());
+  await byTest(shop, "widget-status").filter({ hasText: "offline" }).waitFor();
+  await byTest(console_, "note-toggle").uncheck();
+  for (const text of ["While you were away: 1", "While you were away: 2"]) {
+    await byTest(console_, "composer").fill(text);
+    await byTest(console_, "send").click();
+    await console_.locator('[data-testid="chat-log"] [data-testid="message"]', { hasText: text }).waitFor();
+  }
+  await byTest(shop, "widget-status").filter({ hasText: "online" }).waitFor();
+  await shop.locator('[data-testid="widget-message"]', { hasText: "away: 2" }).waitFor();
+  const afterGap = await shop.locator('[data-testid="widget-message"]').allTextContents();
+  if (afterGap.filter(t => t.includes("away")).join("|") !== "While you were away: 1Alice|While you were away: 2Alice") throw new Error("after the reconnect the widget shows " + JSON.stringify(afterGap));
+
+  step("a reload of the widget shows the history once");
+  await shop.reload();
+  await byTest(shop, "widget-status").filter({ hasText: "online" }).waitFor();
+  await shop.locator('[data-testid="widget-message"]', { hasText: "away: 2" }).waitFor();
+  const texts = await shop.locator('[data-testid="widget-message"]').allTextContents();
+  const expected = ["Hello, is the wool scarf in stock?", "Yes, in five colours. It ships today.", "Great, thank you!", "While you were away: 1", "While you were away: 2"];
+  const seen = texts.map(t => expected.find(e => t.startsWith(e)) ?? t);
+  if (JSON.stringify(seen) !== JSON.stringify(expected)) throw new Error("after the reload the widget shows " + JSON.stringify(texts));
+  if (texts.some(t => t.includes("VIP"))) throw new Error("the customer saw the private note");
+  await shop.screenshot({ path: join(out, "widget-after-reload.png") });
+
+  step("the agent resolves the conversation");
+  await byTest(console_, "resolve").click();
+  await byTest(console_, "chat-status").filter({ hasText: "resolved" }).waitFor();
+  await console_.screenshot({ path: join(out, "console-resolved.png") });
+  console.log("OK");
+} catch (error) {
+  console.log("FAILED: " + (error.stack || error));
+  for (const [name, page] of [["shop", shop], ["console", console_]]) {
+    if (page) await page.screenshot({ path: join(out, `failure-${name}.png`) }).catch(() => {});
+  }
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
