@@ -40,9 +40,9 @@ internal sealed class SampleHostProcess : IAsyncDisposable
     /// <summary>The folder holding this host's SQLite database.</summary>
     public string DataDirectory { get; private set; } = string.Empty;
 
-    public static async Task<SampleHostProcess> StartAsync(IDictionary<string, string>? environment = null)
+    public static async Task<SampleHostProcess> StartAsync(IDictionary<string, string>? environment = null, string? directory = null, string assembly = "Chat.SampleHost.dll")
     {
-        var hostDir = Metadata("SampleHostDir");
+        var hostDir = directory ?? Metadata("SampleHostDir");
         var dataDir = Directory.CreateTempSubdirectory("chat-sample-data-").FullName;
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet")
@@ -52,7 +52,7 @@ internal sealed class SampleHostProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(hostDir, "Chat.SampleHost.dll"));
+        start.ArgumentList.Add(Path.Combine(hostDir, assembly));
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port}");
         start.Environment["Logging__Console__FormatterName"] = "simple";
