@@ -267,7 +267,8 @@
       const items = (o.items || []).map(i => `${i.name} × ${i.quantity}`).join(", ");
       el.textContent = `Order ${o.orderNumber}: ${o.status}${o.total != null ? " · ¥" + o.total : ""}${items ? " · " + items : ""}${parcels ? " · " + parcels : ""}`;
     } else {
-      el.textContent = `Order ${card.orderNumber}: ${card.type === "not_found" ? "not found" : "unavailable"}${card.reason ? " (" + card.reason + ")" : ""}`;
+      const what = card.orderNumber ? `Order ${card.orderNumber}` : card.source;
+      el.textContent = `${what}: ${card.type === "not_found" ? "not found" : "unavailable"}${card.reason ? " (" + card.reason + ")" : ""}`;
     }
     return el;
   }
@@ -356,7 +357,7 @@
     if (sources.length === 0) panel.textContent = "No ERP plugin is active.";
     for (const source of sources) {
       if (!source.isAvailable) {
-        panel.appendChild(renderCard({ type: "unavailable", orderNumber: source.source, reason: source.unavailableReason }));
+        panel.appendChild(renderCard({ type: "unavailable", source: source.source, reason: source.unavailableReason }));
         continue;
       }
       if (source.orders.length === 0) {

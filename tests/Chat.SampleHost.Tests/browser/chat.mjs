@@ -92,10 +92,22 @@ try {
   if (texts.some(t => t.includes("VIP"))) throw new Error("the customer saw the private note");
   await shop.screenshot({ path: join(out, "widget-after-reload.png") });
 
+  step("the customer panel looks an order up; the ERP is out of reach here, so its card says it is unavailable");
+  await byTest(console_, "order-lookup").fill("2026112012345");
+  await byTest(console_, "order-lookup").press("Enter");
+  await console_.locator('[data-testid="context"] [data-testid="order-card"]', { hasText: "unavailable" }).waitFor({ timeout: 20_000 });
+
   step("the agent resolves the conversation");
   await byTest(console_, "resolve").click();
   await byTest(console_, "chat-status").filter({ hasText: "resolved" }).waitFor();
   await console_.screenshot({ path: join(out, "console-resolved.png") });
+
+  step("the agent reopens it and transfers it to Bob");
+  await byTest(console_, "reopen").click();
+  await byTest(console_, "chat-status").filter({ hasNotText: "resolved" }).waitFor();
+  await byTest(console_, "transfer-target").selectOption("agent:bob");
+  await byTest(console_, "transfer").click();
+  await byTest(console_, "chat-status").filter({ hasText: "bob" }).waitFor();
   console.log("OK");
 } catch (error) {
   console.log("FAILED: " + (error.stack || error));
