@@ -2,6 +2,7 @@
 // Chromium; the agent's private note never reaches the customer; a reload of the widget shows the history once; the
 // customer's read receipt reaches the agent. Usage: node chat.mjs <base url> <screenshot folder>. Exits 1 on failure.
 import { chromium } from "playwright-core";
+import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -96,6 +97,24 @@ try {
   await byTest(console_, "order-lookup").fill("2026112012345");
   await byTest(console_, "order-lookup").press("Enter");
   await console_.locator('[data-testid="context"] [data-testid="order-card"]', { hasText: "unavailable" }).waitFor({ timeout: 20_000 });
+
+  step("a platform customer writes through the generic channel; the reply's delivery state shows in the console");
+  const body = JSON.stringify({ id: "platform-msg-1", userId: "platform-user-1", userName: "Platform customer", content: "Hi from another platform" });
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const signature = "v1=" + createHmac("sha256", "demo-webhook-secret-replace-me").update(timestamp + "." + body).digest("hex");
+  const pushed = await fetch(base + "/chat/channels/webhook/webhook", { method: "POST", body, headers: { "Content-Type": "application/json", "X-Chat-Timestamp": timestamp, "X-Chat-Signature": signature } });
+  if (pushed.status !== 200) throw new Error("the signed push got " + pushed.status + ": " + await pushed.text());
+  const platformConversation = console_.locator('[data-testid="mine"] [data-testid="conversation"]', { hasText: "webhook" });
+  await platformConversation.waitFor();
+  await platformConversation.click();
+  await console_.locator('[data-testid="chat-log"] [data-testid="message"]', { hasText: "another platform" }).waitFor();
+  await byTest(console_, "composer").fill("Thanks, we will look into it.");
+  await byTest(console_, "send").click();
+  // The demo host has no OutboundUrl for this channel: the delivery fails, and the agent is told why.
+  await console_.locator('[data-testid="delivery"]', { hasText: "OutboundUrl is not set" }).waitFor({ timeout: 20_000 });
+  await console_.screenshot({ path: join(out, "console-delivery.png") });
+  await console_.locator('[data-testid="mine"] [data-testid="conversation"]', { hasText: /· web(?!hook)/ }).first().click();
+  await console_.locator('[data-testid="chat-log"] [data-testid="message"]', { hasText: "wool scarf" }).waitFor();
 
   step("the agent resolves the conversation");
   await byTest(console_, "resolve").click();
