@@ -33,7 +33,7 @@ internal sealed class DouyinApi
     public async Task<string?> SendAsync(string token, JsonObject body, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post,
-            PluginResponses.Combine(_options.ApiBaseAddress, "im/send/msg/?open_id=" + Uri.EscapeDataString(_options.AccountOpenId)))
+            PlatformHttp.Combine(_options.ApiBaseAddress, "im/send/msg/?open_id=" + Uri.EscapeDataString(_options.AccountOpenId)))
         {
             Content = JsonContent.Create(body),
         };
@@ -45,7 +45,7 @@ internal sealed class DouyinApi
 
     private async Task<(string, TimeSpan)> FetchTokenAsync(CancellationToken cancellationToken)
     {
-        using var response = await _http.CreateClient(nameof(DouyinApi)).PostAsync(PluginResponses.Combine(_options.ApiBaseAddress, "oauth/client_token/"),
+        using var response = await _http.CreateClient(nameof(DouyinApi)).PostAsync(PlatformHttp.Combine(_options.ApiBaseAddress, "oauth/client_token/"),
             JsonContent.Create(new JsonObject
             {
                 ["client_key"] = _options.ClientKey,

@@ -22,6 +22,14 @@ internal sealed class ErpOrders(IErpOrderSource source, HybridCache cache, IOpti
 
     public string Name => source.Name;
 
+    /// <summary>Why a lookup failed, for the agent.</summary>
+    public static string Describe(Exception ex) => ex switch
+    {
+        OperationCanceledException => "The ERP did not answer in time.",
+        JushuitanApiException api => "The ERP refused the lookup (" + api.Message + ").",
+        _ => "The ERP could not be reached.",
+    };
+
     public async Task<OrderInfo?> GetAsync(string orderNumber, CancellationToken cancellationToken)
     {
         var entry = await cache.GetOrCreateAsync(
@@ -87,7 +95,7 @@ internal sealed class JushuitanContextProvider(ErpOrders orders, IOptions<Jushui
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is OperationCanceledException or HttpRequestException or InvalidDataException or JushuitanApiException)
         {
-            return CustomerContext.Unavailable(Name, OrderCardPlugin.Describe(ex));
+            return CustomerContext.Unavailable(Name, ErpOrders.Describe(ex));
         }
     }
 }

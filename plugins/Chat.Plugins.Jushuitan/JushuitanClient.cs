@@ -56,7 +56,7 @@ internal sealed class JushuitanClient(IOptions<JushuitanOptions> options, IHttpC
         var form = Form(o, biz.ToJsonString(), time.GetUtcNow().ToUnixTimeSeconds());
         using var content = new FormUrlEncodedContent(form);
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-www-form-urlencoded") { CharSet = "UTF-8" };
-        using var response = await http.CreateClient(nameof(JushuitanClient)).PostAsync(PluginResponses.Combine(o.ApiBaseAddress, path), content, cancellationToken).ConfigureAwait(false);
+        using var response = await http.CreateClient(nameof(JushuitanClient)).PostAsync(PlatformHttp.Combine(o.ApiBaseAddress, path), content, cancellationToken).ConfigureAwait(false);
         var json = await PlatformHttp.ReadObjectAsync(response, "Jushuitan", cancellationToken).ConfigureAwait(false);
         var code = json["code"] is JsonValue value && value.TryGetValue<long>(out var c) ? c : 0;
         if (code != 0)

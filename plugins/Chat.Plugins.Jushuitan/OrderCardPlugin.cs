@@ -78,16 +78,9 @@ internal sealed class OrderCardPlugin : IChannelPlugin
         }
         catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException or InvalidDataException or JushuitanApiException)
         {
-            return new OrderCard("unavailable", _orders.Name, number) { Reason = Describe(ex) };
+            return new OrderCard("unavailable", _orders.Name, number) { Reason = ErpOrders.Describe(ex) };
         }
     }
-
-    internal static string Describe(Exception ex) => ex switch
-    {
-        OperationCanceledException => "The ERP did not answer in time.",
-        JushuitanApiException api => "The ERP refused the lookup (" + api.Message + ").",
-        _ => "The ERP could not be reached.",
-    };
 
     /// <summary>One card: <c>order</c>, <c>not_found</c> or <c>unavailable</c>.</summary>
     internal sealed record OrderCard(string Type, string Source, string OrderNumber)

@@ -33,7 +33,7 @@ internal sealed class WeChatApi
     public async Task SendAsync(string accessToken, JsonObject body, CancellationToken cancellationToken)
     {
         var client = _http.CreateClient(nameof(WeChatApi));
-        var uri = PluginResponses.Combine(_options.ApiBaseAddress, "cgi-bin/message/custom/send?access_token=" + Uri.EscapeDataString(accessToken));
+        var uri = PlatformHttp.Combine(_options.ApiBaseAddress, "cgi-bin/message/custom/send?access_token=" + Uri.EscapeDataString(accessToken));
         using var response = await client.PostAsync(uri, JsonContent.Create(body), cancellationToken).ConfigureAwait(false);
         await ThrowOnErrorAsync(response, cancellationToken).ConfigureAwait(false);
     }
@@ -42,14 +42,14 @@ internal sealed class WeChatApi
     {
         var client = _http.CreateClient(nameof(WeChatApi));
         using var response = _options.UseStableToken
-            ? await client.PostAsync(PluginResponses.Combine(_options.ApiBaseAddress, "cgi-bin/stable_token"), JsonContent.Create(new JsonObject
+            ? await client.PostAsync(PlatformHttp.Combine(_options.ApiBaseAddress, "cgi-bin/stable_token"), JsonContent.Create(new JsonObject
             {
                 ["grant_type"] = "client_credential",
                 ["appid"] = _options.AppId,
                 ["secret"] = _options.AppSecret,
                 ["force_refresh"] = false,
             }), cancellationToken).ConfigureAwait(false)
-            : await client.GetAsync(PluginResponses.Combine(_options.ApiBaseAddress,
+            : await client.GetAsync(PlatformHttp.Combine(_options.ApiBaseAddress,
                 $"cgi-bin/token?grant_type=client_credential&appid={Uri.EscapeDataString(_options.AppId)}&secret={Uri.EscapeDataString(_options.AppSecret)}"), cancellationToken).ConfigureAwait(false);
         var json = await ThrowOnErrorAsync(response, cancellationToken).ConfigureAwait(false);
         var token = json["access_token"]?.GetValue<string>();

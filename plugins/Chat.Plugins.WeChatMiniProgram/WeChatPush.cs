@@ -19,10 +19,10 @@ internal sealed class WeChatPush
     /// <exception cref="FormatException">Neither well-formed JSON object nor an <c>&lt;xml&gt;</c> document.</exception>
     public static WeChatPush Parse(ReadOnlySpan<byte> body)
     {
-        var start = 0;
-        while (start < body.Length && (body[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' || (start == 0 && body.StartsWith("\uFEFF"u8))))
+        var start = body.StartsWith("\uFEFF"u8) ? 3 : 0;
+        while (start < body.Length && body[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
         {
-            start += body[start] == 0xEF ? 3 : 1;
+            start++;
         }
 
         if (start == body.Length)

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Chat.Plugins.Shared;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Chat.Plugins.Webhook;
@@ -94,14 +95,14 @@ internal sealed class WebhookChannel : IWebhookHandler, IChannelSender
             return ValueTask.FromResult(PluginResponses.BadRequest("Malformed JSON: " + ex.Message));
         }
 
-        if (payload?.Validate() is { } error)
-        {
-            return ValueTask.FromResult(PluginResponses.BadRequest(error));
-        }
-
         if (payload is null)
         {
             return ValueTask.FromResult(PluginResponses.BadRequest("The body is empty."));
+        }
+
+        if (payload.Validate() is { } error)
+        {
+            return ValueTask.FromResult(PluginResponses.BadRequest(error));
         }
 
         var message = new InboundMessage
@@ -240,6 +241,6 @@ internal sealed class WebhookChannel : IWebhookHandler, IChannelSender
 /// <summary>Binds the options from the plugin's configuration section.</summary>
 internal sealed class WebhookStartup : IPluginStartup
 {
-    public void ConfigureServices(PluginStartupContext context, Microsoft.Extensions.DependencyInjection.IServiceCollection services) =>
-        Microsoft.Extensions.DependencyInjection.OptionsConfigurationServiceCollectionExtensions.Configure<WebhookChannelOptions>(services, context.Configuration);
+    public void ConfigureServices(PluginStartupContext context, IServiceCollection services) =>
+        services.Configure<WebhookChannelOptions>(context.Configuration);
 }

@@ -11,10 +11,6 @@ internal sealed class AccessTokenCache(Func<CancellationToken, Task<(string Toke
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private Entry? _current;
-    private int _fetches;
-
-    /// <summary>How many times the token was fetched from the platform.</summary>
-    public int Fetches => Volatile.Read(ref _fetches);
 
     /// <summary>The current token, fetching a new one when there is none or it is about to expire.</summary>
     public async ValueTask<string> GetAsync(CancellationToken cancellationToken)
@@ -34,7 +30,6 @@ internal sealed class AccessTokenCache(Func<CancellationToken, Task<(string Toke
                 return entry.Token; // another caller refreshed it while this one waited
             }
 
-            Interlocked.Increment(ref _fetches);
             var (token, lifetime) = await fetch(cancellationToken).ConfigureAwait(false);
             if (string.IsNullOrEmpty(token) || token.Length > MaxTokenLength)
             {

@@ -4,9 +4,16 @@ using System.Text.Json.Nodes;
 
 namespace Chat.Plugins.Shared;
 
-/// <summary>What every platform API call here shares: reading a JSON answer, and a token refreshed once when refused.</summary>
+/// <summary>What every platform API call here shares: the URI under a base address, reading a JSON answer, and a token refreshed once when refused.</summary>
 internal static class PlatformHttp
 {
+    /// <summary>An absolute URI of <paramref name="pathAndQuery"/> under a configured base address.</summary>
+    public static Uri Combine(Uri baseAddress, string pathAndQuery)
+    {
+        var root = baseAddress.AbsoluteUri.EndsWith('/') ? baseAddress : new Uri(baseAddress.AbsoluteUri + "/");
+        return new Uri(root, pathAndQuery.TrimStart('/'));
+    }
+
     /// <summary>The answer's JSON object; an HTTP error, malformed or empty JSON throws (the caller retries those).</summary>
     /// <exception cref="HttpRequestException">The status code is not a success.</exception>
     /// <exception cref="InvalidDataException">The body is not a JSON object.</exception>

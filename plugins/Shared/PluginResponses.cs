@@ -8,11 +8,4 @@ internal static class PluginResponses
     public static WebhookResult BadRequest(string reason) => WebhookResult.ReplyOnly(WebhookResponse.Text(400, reason));
 
     public static WebhookResult MethodNotAllowed(string method) => WebhookResult.ReplyOnly(WebhookResponse.Text(405, $"Method {method} is not supported."));
-
-    /// <summary>An absolute URI of <paramref name="pathAndQuery"/> under a configured base address.</summary>
-    public static Uri Combine(Uri baseAddress, string pathAndQuery)
-    {
-        var root = baseAddress.AbsoluteUri.EndsWith('/') ? baseAddress : new Uri(baseAddress.AbsoluteUri + "/");
-        return new Uri(root, pathAndQuery.TrimStart('/'));
-    }
 }

@@ -78,9 +78,17 @@ public sealed class WebhookFuzzTests
             "{\"event\":\"verify_webhook\",\"client_key\":\"abc\",\"content\":{\"challenge\":12345}}",
             "{\"event\":\"im_recall_msg\",\"client_key\":\"abc\",\"from_user_id\":\"c1\",\"content\":{\"server_message_id\":\"s\"}}",
         };
-        await FuzzAsync(6, seeds, body => handler.HandleAsync(DouyinTests.Push(Encoding.UTF8.GetString(body), signature: DouyinWebhookHandler.Sign(FakePlatform.DouyinClientSecret, body)) is var r
-            ? new WebhookRequest { Method = r.Method, Path = r.Path, Headers = r.Headers, Body = body }
-            : null!, default));
+        await FuzzAsync(6, seeds, body => handler.HandleAsync(new WebhookRequest
+        {
+            Method = "POST",
+            Path = "/",
+            Headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+            {
+                ["X-Douyin-Signature"] = DouyinWebhookHandler.Sign(FakePlatform.DouyinClientSecret, body),
+                ["Msg-Id"] = "fuzz",
+            },
+            Body = body,
+        }, default));
     }
 
     [Fact]
