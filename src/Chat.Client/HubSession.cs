@@ -17,6 +17,7 @@ internal sealed class HubSession : IAsyncDisposable
     private readonly ChatClientOptions _options;
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<long, long> _lastSeq = new();
+    private readonly ConcurrentDictionary<(long ConversationId, bool IsPrivate), ChatMessage> _templates = new();
     private readonly Func<ChatMessage, Task> _deliver;
     private readonly Task _pump;
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -86,13 +87,40 @@ internal sealed class HubSession : IAsyncDisposable
 
     public long LastSeq(long conversationId) => _lastSeq.GetValueOrDefault(conversationId);
 
-    /// <summary>Sends a message and delivers the stored copy from the answer (the hub does not push it back to its sender).</summary>
+    /// <summary>
+    /// Sends a message and delivers the stored copy (the hub does not push it back to its sender): from the answer, or
+    /// rebuilt from the request and the conversation's template when the answer leaves it out.
+    /// </summary>
     public async Task<SendResult> SendAsync(SendRequest request, CancellationToken cancellationToken)
     {
         var result = await InvokeWithRetryAsync<SendResult>(ChatHubMethods.Send, [request], cancellationToken).ConfigureAwait(false);
+        var key = (request.ConversationId, request.IsPrivate);
         if (result.Message is { } stored)
         {
+            if (result.IsTemplate)
+            {
+                _templates[key] = stored;
+            }
+
             _work.Writer.TryWrite(new Work(stored));
+        }
+        else if (_templates.TryGetValue(key, out var template))
+        {
+            _work.Writer.TryWrite(new Work(template with
+            {
+                Id = result.Id,
+                Seq = result.Seq,
+                CreatedAt = result.CreatedAt,
+                Kind = request.Kind,
+                Content = request.Content,
+                ClientMessageId = request.ClientMessageId,
+            }));
+        }
+        else
+        {
+            // The template's answer was lost with a connection, or a parallel send's answer overtook it: the message
+            // comes from the conversation's history instead.
+            _work.Writer.TryWrite(new Work(request.ConversationId, null));
         }
 
         return result;
@@ -242,7 +270,7 @@ internal sealed class HubSession : IAsyncDisposable
 
         public Work(ChatMessage message) => Message = message;
 
-        public Work(long conversationId, TaskCompletionSource done) => (ConversationId, Done) = (conversationId, done);
+        public Work(long conversationId, TaskCompletionSource? done) => (ConversationId, Done) = (conversationId, done);
 
         private Work()
         {

@@ -55,6 +55,64 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task A_send_is_answered_in_full_only_when_the_sender_cannot_rebuild_it_and_clients_rebuild_it_as_stored()
+    {
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), chat: c => c.AddPlugin<ShoutingPlugin>("shouting"));
+        await using var agent = server.Agent("alice");
+        var agentInbox = new Received();
+        agent.MessageReceived += agentInbox.AddAsync;
+        await agent.StartAsync();
+        await using var customer = server.Customer("c-answers");
+        var customerInbox = new Received();
+        customer.MessageReceived += customerInbox.AddAsync;
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await agent.AcceptAsync(conversation.Id);
+        SendRequest Text(string id, string content) => new() { ConversationId = conversation.Id, ClientMessageId = id, Content = content };
+
+        // The connection's first send carries the stored message as its template; the next ones only id, seq and time.
+        var first = await customer.SendAsync(Text("a-1", "hello"));
+        Assert.True(first is { IsTemplate: true, Message.Content: "hello" }, "the first answer carries the template");
+        var second = await customer.SendAsync(Text("a-2", "second"));
+        Assert.True(second is { Message: null, IsTemplate: false, IsDuplicate: false, Seq: 2 }, "a plain send is answered without the message");
+        Assert.True(second.CreatedAt >= first.CreatedAt);
+
+        // A plugin changed it: in full, and not a template. A retry: in full, the original's id and seq.
+        var changed = await customer.SendAsync(Text("a-3", "shout: where is it?"));
+        Assert.Equal(("SHOUT: WHERE IS IT?", false), (changed.Message?.Content, changed.IsTemplate));
+        var retry = await customer.SendAsync(Text("a-2", "second"));
+        Assert.True(retry is { IsDuplicate: true, Message: not null, IsTemplate: false }, "a retry is answered in full");
+        Assert.Equal((second.Id, second.Seq), (retry.Id, retry.Seq));
+
+        // Replies and private notes have a template each.
+        Assert.True((await agent.ReplyAsync(conversation.Id, "r-1")).IsTemplate);
+        Assert.True((await agent.NoteAsync(conversation.Id, "n-1")).IsTemplate);
+        Assert.Null((await agent.ReplyAsync(conversation.Id, "r-2")).Message);
+        Assert.Null((await agent.NoteAsync(conversation.Id, "n-2")).Message);
+        Assert.Null((await customer.SendTextAsync("third")).Message);
+
+        // Another connection of the same customer gets its own template.
+        await using (var otherDevice = server.Customer("c-answers"))
+        {
+            await otherDevice.StartAsync();
+            await otherDevice.StartConversationAsync();
+            Assert.True((await otherDevice.SendTextAsync("from my phone")).IsTemplate);
+        }
+
+        // Every client delivered its own messages exactly as history holds them, in order.
+        var history = (await agent.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id })).Messages;
+        Assert.Equal(9, history.Count);
+        var forCustomer = history.Where(m => !m.Metadata.ContainsKey(MessageMetadataKeys.Private)).ToList();
+        await customerInbox.WaitForAsync(conversation.Id, forCustomer.Count, "the customer");
+        await agentInbox.WaitForAsync(conversation.Id, history.Count, "the agent");
+        Assert.Equal(forCustomer.Select(Shape), customerInbox.In(conversation.Id).Select(Shape));
+        Assert.Equal(history.Select(Shape), agentInbox.In(conversation.Id).Select(Shape));
+
+        static string Shape(ChatMessage m) =>
+            System.Text.Json.JsonSerializer.Serialize(m with { Metadata = new SortedDictionary<string, string>(m.Metadata.ToDictionary(), StringComparer.Ordinal) }, ChatJson.Options);
+    }
+
+    [Fact]
     public async Task Private_notes_reach_agents_and_never_the_customer()
     {
         await using var server = await StartServerAsync();
@@ -381,5 +439,21 @@ public abstract class HubTests(StoreKind kind)
 }
 
 public sealed class SqliteHubTests() : HubTests(StoreKind.Sqlite);
+
+/// <summary>An in-host pipeline plugin that changes the messages it is asked to: "shout:" messages are upper-cased.</summary>
+public sealed class ShoutingPlugin : Chat.Plugins.IChannelPlugin
+{
+    public int Priority => 0;
+
+    public ValueTask OnMessageAsync(Chat.Plugins.MessageContext context, CancellationToken cancellationToken)
+    {
+        if (context.Message.Content.StartsWith("shout:", StringComparison.Ordinal))
+        {
+            context.Message = context.Message with { Content = context.Message.Content.ToUpperInvariant() };
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}
 
 public sealed class PostgresHubTests() : HubTests(StoreKind.Postgres);

@@ -16,6 +16,7 @@
     customerRead: 0,
     deliveries: new Map(),    // message id -> latest DeliveryEvent
     recalled: new Set(),      // platform message ids recalled
+    templates: new Map(),     // "conversation id:private" -> the stored message sends of it are rebuilt from
     typingTimer: null,
     lastTypingSent: 0,
   };
@@ -203,6 +204,18 @@
     }
   }
 
+  // A send's answer carries the stored message only when the sender cannot rebuild it: a plugin changed it, a retry,
+  // or the connection's first of the conversation (a template, kept). Otherwise: the template with what was sent.
+  function storedCopy(result, request, templates) {
+    const key = request.conversationId + ":" + Boolean(request.isPrivate);
+    if (result.message) {
+      if (result.isTemplate) templates.set(key, result.message);
+      return result.message;
+    }
+    const template = templates.get(key);
+    return template && { ...template, id: result.id, seq: result.seq, createdAt: result.createdAt, kind: request.kind, content: request.content, clientMessageId: request.clientMessageId };
+  }
+
   function render(message) {
     if (state.messages.has(message.id)) return;
     const meta = message.metadata || {};
@@ -308,7 +321,8 @@
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await state.connection.invoke("Send", request);
-        render(result.message);
+        const stored = storedCopy(result, request, state.templates);
+        if (stored) render(stored); else resume(request.conversationId);
         return;
       } catch (error) {
         if (state.connection.state === "Connected" || attempt > 20) { alert(error.message); return; }

@@ -50,6 +50,7 @@
   let agentRead = 0;
   const shown = new Map();  // message id -> element
   const pending = [];       // sends not yet answered, in order
+  let template = null;      // the stored message this connection's sends are rebuilt from
   let flushing = false;
   let typingTimer = null;
   let lastTypingSent = 0;
@@ -118,10 +119,15 @@
       while (pending.length && connection.state === "Connected" && conversation) {
         const item = pending[0];
         try {
-          const result = await connection.invoke("Send", { conversationId: conversation.id, clientMessageId: item.clientMessageId, kind: "text", content: item.content });
+          const request = { conversationId: conversation.id, clientMessageId: item.clientMessageId, kind: "text", content: item.content };
+          const result = await connection.invoke("Send", request);
           pending.shift();
           item.el.remove();
-          render(result.message);
+          // The answer carries the stored message only when it cannot be rebuilt from the request (a plugin changed
+          // it, a retry, or the first send of this connection: the template kept for the next ones).
+          if (result.message && result.isTemplate) template = result.message;
+          const stored = result.message || (template && { ...template, id: result.id, seq: result.seq, createdAt: result.createdAt, content: request.content, clientMessageId: request.clientMessageId });
+          if (stored) render(stored); else await resume();
         } catch (error) {
           if (connection.state !== "Connected") return; // sent again, with the same id, after the reconnect
           pending.shift();

@@ -23,6 +23,12 @@ public sealed class SendRequest
 }
 
 /// <summary>What a hub answers to a send, once the message is durably stored.</summary>
+/// <remarks>
+/// The hub does not push a message back to the connection that sent it, and most answers leave the stored message
+/// out, because it is what the sender sent: the first answer of a connection for a conversation (and for notes or
+/// replies) carries it in full as a template (<see cref="IsTemplate"/>), and later ones only when it cannot be
+/// rebuilt from the request. Chat.Client does this for its callers.
+/// </remarks>
 public sealed class SendResult
 {
     /// <summary>The message's id.</summary>
@@ -31,14 +37,26 @@ public sealed class SendResult
     /// <summary>The message's gap-free position in its conversation.</summary>
     public long Seq { get; init; }
 
+    /// <summary>When the message was stored.</summary>
+    public DateTimeOffset CreatedAt { get; init; }
+
     /// <summary>True when the message was a retry of one already stored; <see cref="Id"/> and <see cref="Seq"/> are the original's.</summary>
     public bool IsDuplicate { get; init; }
 
     /// <summary>
-    /// The stored message. The hub does not push a message back to the connection that sent it: the sender shows it
-    /// from here (Chat.Client delivers it to its own message event, in seq order with the rest).
+    /// The stored message, when the sender cannot rebuild it from its request: a plugin changed it, the send was a
+    /// retry (the original is returned), or it is this connection's first of its conversation (notes and replies
+    /// counted apart). Null otherwise: the stored message is then the <see cref="IsTemplate"/> message of the same
+    /// conversation (and privacy) with this request's kind, content and client message id and this answer's
+    /// <see cref="Id"/>, <see cref="Seq"/> and <see cref="CreatedAt"/>.
     /// </summary>
     public ChatMessage? Message { get; init; }
+
+    /// <summary>
+    /// True when <see cref="Message"/> is exactly the request as sent: keep it as the template that later answers
+    /// for the same conversation and privacy (<see cref="SendRequest.IsPrivate"/>) leave out.
+    /// </summary>
+    public bool IsTemplate { get; init; }
 }
 
 /// <summary>Asks for the messages of a conversation after a seq.</summary>

@@ -154,7 +154,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
     {
         var agent = Caller;
         var conversation = await service.GetForAgentAsync(agent, request?.ConversationId ?? 0, Context.ConnectionAborted);
-        return await service.SendAsync(agent, conversation, request!, Context.ConnectionId, Context.ConnectionAborted);
+        return SendAnswers.Create(Context, request!, await service.SendAsync(agent, conversation, request!, Context.ConnectionId, Context.ConnectionAborted));
     }
 
     /// <summary>The messages after a seq, private notes included.</summary>

@@ -27,7 +27,7 @@ internal sealed class CustomerHub(ConversationService service, IHubContext<Agent
     public async Task<SendResult> Send(SendRequest request)
     {
         var conversation = await OwnAsync(request?.ConversationId ?? 0);
-        return await service.SendAsync(Caller, conversation, request!, Context.ConnectionId, Context.ConnectionAborted);
+        return SendAnswers.Create(Context, request!, await service.SendAsync(Caller, conversation, request!, Context.ConnectionId, Context.ConnectionAborted));
     }
 
     /// <summary>The messages after a seq (private notes left out), and joins the conversation's live messages.</summary>

@@ -71,7 +71,7 @@ internal sealed partial class ConversationService(
     /// Sends a customer's or an agent's message through the hub. The sending connection (<paramref name="senderConnectionId"/>)
     /// gets the stored message in the answer instead of a push.
     /// </summary>
-    public async Task<SendResult> SendAsync(ChatCaller sender, Conversation conversation, SendRequest request, string? senderConnectionId, CancellationToken cancellationToken)
+    public async Task<StoredSend> SendAsync(ChatCaller sender, Conversation conversation, SendRequest request, string? senderConnectionId, CancellationToken cancellationToken)
     {
         Validate(sender, request);
         var draft = new ChatMessage
@@ -86,8 +86,8 @@ internal sealed partial class ConversationService(
             ClientMessageId = request.ClientMessageId,
             Metadata = request.IsPrivate ? PrivateMetadata : DeliversToPlatform(sender, conversation) ? DeliverMetadata : NoMetadata,
         };
-        var result = await StoreAsync(draft, conversation, senderConnectionId, cancellationToken).ConfigureAwait(false);
-        return new SendResult { Id = result.Message.Id, Seq = result.Message.Seq, IsDuplicate = result.IsDuplicate, Message = result.Message };
+        var (result, asSent) = await StoreAsync(draft, conversation, senderConnectionId, cancellationToken).ConfigureAwait(false);
+        return new StoredSend(result, asSent);
     }
 
     /// <summary>Stores one message a channel plugin took from a platform push.</summary>
@@ -109,7 +109,7 @@ internal sealed partial class ConversationService(
             PlatformTimestamp = inbound.PlatformTimestamp,
             Metadata = InboundMetadata(inbound.Metadata),
         };
-        return await StoreAsync(draft, conversation, senderConnectionId: null, cancellationToken).ConfigureAwait(false);
+        return (await StoreAsync(draft, conversation, senderConnectionId: null, cancellationToken).ConfigureAwait(false)).Result;
     }
 
     /// <summary>A platform message is never a private note and never goes back out to its platform: those keys are the hub's.</summary>
@@ -234,7 +234,8 @@ internal sealed partial class ConversationService(
         return best;
     }
 
-    private async Task<AppendResult> StoreAsync(ChatMessage draft, Conversation conversation, string? senderConnectionId, CancellationToken cancellationToken)
+    /// <summary>Runs the pipeline, stores and publishes a message; <c>AsSent</c> tells whether the pipeline left the draft as it was.</summary>
+    private async Task<(AppendResult Result, bool AsSent)> StoreAsync(ChatMessage draft, Conversation conversation, string? senderConnectionId, CancellationToken cancellationToken)
     {
         var context = new MessageContext(draft, conversation);
         await pipeline.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
@@ -245,9 +246,10 @@ internal sealed partial class ConversationService(
 
         // Acknowledged only after this returns: the store completes the append after its batch commits.
         var result = await messages.AppendAsync(context.Message, cancellationToken).ConfigureAwait(false);
+        var asSent = ReferenceEquals(context.Message, draft);
         if (result.IsDuplicate)
         {
-            return result;
+            return (result, asSent);
         }
 
         if (result.Message.Metadata.ContainsKey(MessageMetadataKeys.Deliver))
@@ -261,7 +263,7 @@ internal sealed partial class ConversationService(
             await OnCustomerMessageAsync(conversation, result.ConversationStatus, cancellationToken).ConfigureAwait(false);
         }
 
-        return result;
+        return (result, asSent);
     }
 
     private async Task OnCustomerMessageAsync(Conversation conversation, ConversationStatus? statusAtAppend, CancellationToken cancellationToken)

@@ -65,6 +65,8 @@ try {
   await byTest(shop, "widget-input").fill("Great, thank you!");
   await byTest(shop, "widget-send").click();
   await console_.locator('[data-testid="chat-log"] [data-testid="message"]', { hasText: "thank you" }).waitFor();
+  // Stored, not pending: the answer to this second send leaves the message out, and the widget rebuilds it.
+  await shop.locator('.chatw-msg.customer[data-seq]', { hasText: "thank you" }).waitFor();
   await shop.screenshot({ path: join(out, "widget.png") });
   await console_.screenshot({ path: join(out, "console.png") });
 
