@@ -1,5 +1,4 @@
 using System.Buffers.Text;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -56,7 +55,12 @@ public static class ChatJson
             throw new JsonException("Expected a 64-bit integer as a number or a string of digits.");
         }
 
-        public override void Write(Utf8JsonWriter writer, long value, JsonSerializerOptions options) =>
-            writer.WriteStringValue(value.ToString(CultureInfo.InvariantCulture));
+        public override void Write(Utf8JsonWriter writer, long value, JsonSerializerOptions options)
+        {
+            // Formatted on the stack: every id and seq of every message goes through here.
+            Span<byte> digits = stackalloc byte[20];
+            Utf8Formatter.TryFormat(value, digits, out var written);
+            writer.WriteStringValue(digits[..written]);
+        }
     }
 }
