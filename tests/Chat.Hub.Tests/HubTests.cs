@@ -113,6 +113,28 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task A_client_without_the_template_reads_its_message_back_from_history()
+    {
+        await using var server = await StartServerAsync();
+        await using var customer = server.Customer("c-no-template");
+        var inbox = new Received();
+        customer.MessageReceived += inbox.AddAsync;
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+
+        // The template's answer never reaches the client's own bookkeeping (as when it is lost with a connection) ...
+        var first = await customer.Connection.InvokeAsync<SendResult>(ChatHubMethods.Send, new SendRequest { ConversationId = conversation.Id, ClientMessageId = "t-1", Content = "first" });
+        Assert.True(first.IsTemplate);
+
+        // ... so the next answer, without the message, cannot be rebuilt: the client reads both from history, in order.
+        var second = await customer.SendTextAsync("second");
+        Assert.Null(second.Message);
+        await inbox.WaitForAsync(conversation.Id, 2, "the customer");
+        Assert.Equal([("first", 1L), ("second", 2L)], inbox.In(conversation.Id).Select(m => (m.Content, m.Seq)));
+        Assert.Equal(second.Id, inbox.In(conversation.Id)[1].Id);
+    }
+
+    [Fact]
     public async Task Private_notes_reach_agents_and_never_the_customer()
     {
         await using var server = await StartServerAsync();

@@ -1,6 +1,5 @@
 using Chat.Hub.Services;
 using Chat.Protocol;
-using Chat.Storage;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Chat.Hub.Hubs;
@@ -24,21 +23,26 @@ internal static class SendAnswers
             return new SendResult { Id = stored.Id, Seq = stored.Seq, CreatedAt = stored.CreatedAt, IsDuplicate = result.IsDuplicate, Message = stored };
         }
 
-        // A connection's calls run one at a time (SignalR's default of one parallel invocation per client), and
-        // the set lives and dies with the connection: a reconnected client gets its templates again.
+        // What the client holds: per conversation and privacy, the template it was last given, known here by its
+        // metadata (one instance for every send of a kind, so a change, such as a conversation's platform sender
+        // coming or going, sends a new template). The map lives and dies with the connection: a reconnected client
+        // is given its templates again.
         var items = connection.Items;
-        if (!items.TryGetValue(TemplatesKey, out var value) || value is not HashSet<(long, bool)> templates)
+        if (!items.TryGetValue(TemplatesKey, out var value) || value is not Dictionary<(long, bool), IReadOnlyDictionary<string, string>> templates)
         {
             templates = [];
             items[TemplatesKey] = templates;
         }
 
+        var key = (stored.ConversationId, request.IsPrivate);
         lock (templates)
         {
-            if (!templates.Add((stored.ConversationId, request.IsPrivate)))
+            if (templates.TryGetValue(key, out var metadata) && ReferenceEquals(metadata, stored.Metadata))
             {
                 return new SendResult { Id = stored.Id, Seq = stored.Seq, CreatedAt = stored.CreatedAt };
             }
+
+            templates[key] = stored.Metadata;
         }
 
         return new SendResult { Id = stored.Id, Seq = stored.Seq, CreatedAt = stored.CreatedAt, Message = stored, IsTemplate = true };
