@@ -111,7 +111,12 @@
       state.connection.invoke("ListConversations", "open", false, 200),
       state.connection.invoke("ListConversations", "pending", false, 200),
     ]);
-    [...queue, ...open, ...pending].forEach(c => state.conversations.set(c.id, c));
+    // The lists are a snapshot that an event (an assignment, say) may have overtaken while they were on their way:
+    // keep whichever copy changed last. The times are ISO 8601 in UTC, so they compare as strings.
+    [...queue, ...open, ...pending].forEach(c => {
+      const known = state.conversations.get(c.id);
+      state.conversations.set(c.id, known && known.updatedAt >= c.updatedAt ? known : c);
+    });
     renderLists();
   }
 
