@@ -211,13 +211,13 @@
 
   // A send's answer carries the stored message only when the sender cannot rebuild it: a plugin changed it, a retry,
   // or the connection's first of the conversation (a template, kept). Otherwise: the template with what was sent.
-  function storedCopy(result, request, templates) {
+  function storedCopy(result, request) {
     const key = request.conversationId + ":" + Boolean(request.isPrivate);
     if (result.message) {
-      if (result.isTemplate) templates.set(key, result.message);
+      if (result.isTemplate) state.templates.set(key, result.message);
       return result.message;
     }
-    const template = templates.get(key);
+    const template = state.templates.get(key);
     return template && { ...template, id: result.id, seq: result.seq, createdAt: result.createdAt, kind: request.kind, content: request.content, clientMessageId: request.clientMessageId };
   }
 
@@ -326,7 +326,7 @@
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await state.connection.invoke("Send", request);
-        const stored = storedCopy(result, request, state.templates);
+        const stored = storedCopy(result, request);
         if (stored) render(stored); else resume(request.conversationId);
         return;
       } catch (error) {

@@ -126,7 +126,7 @@
           // The answer carries the stored message only when it cannot be rebuilt from the request (a plugin changed
           // it, a retry, or the first send of this connection: the template kept for the next ones).
           if (result.message && result.isTemplate) template = result.message;
-          const stored = result.message || (template && { ...template, id: result.id, seq: result.seq, createdAt: result.createdAt, content: request.content, clientMessageId: request.clientMessageId });
+          const stored = result.message || (template && { ...template, id: result.id, seq: result.seq, createdAt: result.createdAt, kind: request.kind, content: request.content, clientMessageId: request.clientMessageId });
           if (stored) render(stored); else await resume();
         } catch (error) {
           if (connection.state !== "Connected") return; // sent again, with the same id, after the reconnect

@@ -69,7 +69,7 @@ internal sealed partial class ConversationService(
 
     /// <summary>
     /// Sends a customer's or an agent's message through the hub. The sending connection (<paramref name="senderConnectionId"/>)
-    /// gets the stored message in the answer instead of a push.
+    /// is answered (<see cref="Hubs.SendAnswers"/>) instead of pushed to.
     /// </summary>
     public async Task<StoredSend> SendAsync(ChatCaller sender, Conversation conversation, SendRequest request, string? senderConnectionId, CancellationToken cancellationToken)
     {
@@ -86,8 +86,7 @@ internal sealed partial class ConversationService(
             ClientMessageId = request.ClientMessageId,
             Metadata = request.IsPrivate ? PrivateMetadata : DeliversToPlatform(sender, conversation) ? DeliverMetadata : NoMetadata,
         };
-        var (result, asSent) = await StoreAsync(draft, conversation, senderConnectionId, cancellationToken).ConfigureAwait(false);
-        return new StoredSend(result, asSent);
+        return await StoreAsync(draft, conversation, senderConnectionId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Stores one message a channel plugin took from a platform push.</summary>
@@ -234,8 +233,8 @@ internal sealed partial class ConversationService(
         return best;
     }
 
-    /// <summary>Runs the pipeline, stores and publishes a message; <c>AsSent</c> tells whether the pipeline left the draft as it was.</summary>
-    private async Task<(AppendResult Result, bool AsSent)> StoreAsync(ChatMessage draft, Conversation conversation, string? senderConnectionId, CancellationToken cancellationToken)
+    /// <summary>Runs the pipeline, stores and publishes a message.</summary>
+    private async Task<StoredSend> StoreAsync(ChatMessage draft, Conversation conversation, string? senderConnectionId, CancellationToken cancellationToken)
     {
         var context = new MessageContext(draft, conversation);
         await pipeline.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
@@ -246,10 +245,10 @@ internal sealed partial class ConversationService(
 
         // Acknowledged only after this returns: the store completes the append after its batch commits.
         var result = await messages.AppendAsync(context.Message, cancellationToken).ConfigureAwait(false);
-        var asSent = ReferenceEquals(context.Message, draft);
+        var sent = new StoredSend(result, AsSent: ReferenceEquals(context.Message, draft));
         if (result.IsDuplicate)
         {
-            return (result, asSent);
+            return sent;
         }
 
         if (result.Message.Metadata.ContainsKey(MessageMetadataKeys.Deliver))
@@ -263,7 +262,7 @@ internal sealed partial class ConversationService(
             await OnCustomerMessageAsync(conversation, result.ConversationStatus, cancellationToken).ConfigureAwait(false);
         }
 
-        return (result, asSent);
+        return sent;
     }
 
     private async Task OnCustomerMessageAsync(Conversation conversation, ConversationStatus? statusAtAppend, CancellationToken cancellationToken)
