@@ -102,6 +102,7 @@ public static class ChatHubBuilderExtensions
             ConfigureHub(hub, o.Value);
             hub.StatefulReconnectBufferSize = o.Value.AgentReconnectBufferBytes;
         });
+        services.TryAddSingleton<ChatConnections>();
         services.TryAddSingleton<ChatHubFilter>();
         return chat;
     }

@@ -253,6 +253,31 @@ public abstract class HubTests(StoreKind kind)
             Assert.Equal(Enumerable.Range(1, count).Select(i => (long)i), seqs); // every one, once, in order
             Assert.Equal(Enumerable.Range(1, count).Select(i => $"message {i}"), inbox.In(conversation.Id).Select(m => m.Content));
         }
+
+        // What the hub keeps per connection went with each cut one: only the two open connections have any (the
+        // customer reconnects as a new connection; the agent's stateful reconnect keeps its connection).
+        var connections = server.Services.GetRequiredService<Chat.Hub.Hubs.ChatConnections>();
+        await Eventually.TrueAsync(() => connections.Count == 2, $"state of the 2 open connections only ({connections.Count} after {cuts} cuts)");
+    }
+
+    [Fact]
+    public async Task What_the_hub_keeps_per_connection_goes_with_the_connection()
+    {
+        await using var server = await StartServerAsync();
+        var connections = server.Services.GetRequiredService<Chat.Hub.Hubs.ChatConnections>();
+        await using var agent = server.Agent("alice");
+        await agent.StartAsync();
+        await using var customer = server.Customer("c-state");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await customer.SendAsync(new SendRequest { ConversationId = conversation.Id, ClientMessageId = "m-1", Content = "hello" });
+        await agent.ReplyAsync(conversation.Id, "hi");
+        Assert.Equal(2, connections.Count);
+
+        await customer.DisposeAsync();
+        await Eventually.TrueAsync(() => connections.Count == 1, "the closed customer connection's state released");
+        await agent.DisposeAsync();
+        await Eventually.TrueAsync(() => connections.Count == 0, "the closed agent connection's state released");
     }
 
     [Fact]

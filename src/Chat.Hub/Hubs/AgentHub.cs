@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Chat.Hub.Hubs;
 
 /// <summary>The agent-facing hub (<c>{prefix}/agent</c>): presence, the queue, the conversation lifecycle and replies, within the agent's tenant.</summary>
-internal sealed class AgentHub(ConversationService service, AgentRegistry registry, IConversationStore conversations, IHubContext<CustomerHub> customers, IOptions<ChatHubOptions> options)
+internal sealed class AgentHub(ConversationService service, AgentRegistry registry, IConversationStore conversations, IHubContext<CustomerHub> customers, IOptions<ChatHubOptions> options, ChatConnections connections)
     : Microsoft.AspNetCore.SignalR.Hub
 {
     private const int MaxCapacity = 100;
@@ -154,7 +154,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
     {
         var agent = Caller;
         var conversation = await service.GetForAgentAsync(agent, request?.ConversationId ?? 0, Context.ConnectionAborted);
-        return SendAnswers.Create(Context, request!, await service.SendAsync(agent, conversation, request!, Context.ConnectionId, Context.ConnectionAborted));
+        return SendAnswers.Create(connections[Context.ConnectionId], request!, await service.SendAsync(agent, conversation, request!, Context.ConnectionId, Context.ConnectionAborted));
     }
 
     /// <summary>The messages after a seq, private notes included.</summary>

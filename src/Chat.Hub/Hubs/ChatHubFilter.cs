@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Chat.Hub.Services;
 using Chat.Storage;
 using Microsoft.AspNetCore.SignalR;
@@ -10,22 +9,42 @@ namespace Chat.Hub.Hubs;
 /// Around every call of the framework's hubs: the per-connection call rate limit, and the translation of a refused
 /// request or a storage failure into a <see cref="HubException"/> whose message the caller sees.
 /// </summary>
-internal sealed class ChatHubFilter(IOptions<ChatHubOptions> options) : IHubFilter
+internal sealed class ChatHubFilter(IOptions<ChatHubOptions> options, ChatConnections connections) : IHubFilter
 {
-    private static readonly object BucketKey = new();
+    public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
+    {
+        var o = options.Value;
+        var id = context.Context.ConnectionId;
+        connections.Add(id, new ChatConnection(o.CallBurst, o.CallsPerSecond));
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A refused connection is never told OnDisconnectedAsync.
+            connections.Remove(id);
+            throw;
+        }
+    }
+
+    public async Task OnDisconnectedAsync(HubLifetimeContext context, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next)
+    {
+        try
+        {
+            await next(context, exception).ConfigureAwait(false);
+        }
+        finally
+        {
+            connections.Remove(context.Context.ConnectionId);
+        }
+    }
 
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
-        var o = options.Value;
-        var items = invocationContext.Context.Items;
-        if (!items.TryGetValue(BucketKey, out var value) || value is not TokenBucket bucket)
+        if (!connections[invocationContext.Context.ConnectionId].TryTakeCall())
         {
-            bucket = new TokenBucket(o.CallBurst, o.CallsPerSecond);
-            items[BucketKey] = bucket;
-        }
-
-        if (!bucket.TryTake())
-        {
+            var o = options.Value;
             throw new HubException($"Rate limit: a connection may make {o.CallsPerSecond} calls per second (bursts of {o.CallBurst}); {invocationContext.HubMethodName} was refused, slow down and retry.");
         }
 
@@ -40,31 +59,6 @@ internal sealed class ChatHubFilter(IOptions<ChatHubOptions> options) : IHubFilt
         catch (ChatStorageException)
         {
             throw new HubException("Storage is unavailable: nothing was stored. Retry with the same ClientMessageId.");
-        }
-    }
-
-    /// <summary>A token bucket; a connection's calls run one at a time, the lock only guards against parallel invocations.</summary>
-    private sealed class TokenBucket(int capacity, int perSecond)
-    {
-        private readonly Lock _lock = new();
-        private double _tokens = capacity;
-        private long _last = Stopwatch.GetTimestamp();
-
-        public bool TryTake()
-        {
-            lock (_lock)
-            {
-                var now = Stopwatch.GetTimestamp();
-                _tokens = Math.Min(capacity, _tokens + (Stopwatch.GetElapsedTime(_last, now).TotalSeconds * perSecond));
-                _last = now;
-                if (_tokens < 1)
-                {
-                    return false;
-                }
-
-                _tokens -= 1;
-                return true;
-            }
         }
     }
 }

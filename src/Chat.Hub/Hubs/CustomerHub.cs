@@ -9,10 +9,8 @@ namespace Chat.Hub.Hubs;
 /// The customer-facing hub (<c>{prefix}/customer</c>): a visitor's own conversation only. It has no agent operation,
 /// so a customer connection cannot call one. Groups belong to one hub: events for agents go through the agent hub's context.
 /// </summary>
-internal sealed class CustomerHub(ConversationService service, IHubContext<AgentHub> agents) : Microsoft.AspNetCore.SignalR.Hub
+internal sealed class CustomerHub(ConversationService service, IHubContext<AgentHub> agents, ChatConnections connections) : Microsoft.AspNetCore.SignalR.Hub
 {
-    private static readonly object OwnedKey = new();
-
     private ChatCaller Caller => ChatCaller.Customer(Context.User!);
 
     /// <summary>Starts the visitor's conversation, or returns the one they have.</summary>
@@ -27,7 +25,7 @@ internal sealed class CustomerHub(ConversationService service, IHubContext<Agent
     public async Task<SendResult> Send(SendRequest request)
     {
         var conversation = await OwnAsync(request?.ConversationId ?? 0);
-        return SendAnswers.Create(Context, request!, await service.SendAsync(Caller, conversation, request!, Context.ConnectionId, Context.ConnectionAborted));
+        return SendAnswers.Create(connections[Context.ConnectionId], request!, await service.SendAsync(Caller, conversation, request!, Context.ConnectionId, Context.ConnectionAborted));
     }
 
     /// <summary>The messages after a seq (private notes left out), and joins the conversation's live messages.</summary>
@@ -61,19 +59,20 @@ internal sealed class CustomerHub(ConversationService service, IHubContext<Agent
     {
         // Ownership never changes: the connection remembers the conversation it last proved (a visitor has one per
         // channel, so this is nearly always a hit) and asks the store otherwise.
-        if (Context.Items.TryGetValue(OwnedKey, out var cached) && cached is Conversation known && known.Id == conversationId)
+        var connection = connections[Context.ConnectionId];
+        if (connection.Owned is { } known && known.Id == conversationId)
         {
             return known;
         }
 
         var conversation = await service.GetForCustomerAsync(Caller, conversationId, Context.ConnectionAborted);
-        Context.Items[OwnedKey] = conversation;
+        connection.Owned = conversation;
         return conversation;
     }
 
     private Task JoinAsync(Conversation conversation)
     {
-        Context.Items[OwnedKey] = conversation;
+        connections[Context.ConnectionId].Owned = conversation;
         return Groups.AddToGroupAsync(Context.ConnectionId, HubGroups.Customers(conversation.TenantId, conversation.Id), Context.ConnectionAborted);
     }
 }

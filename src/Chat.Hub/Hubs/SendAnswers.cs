@@ -1,6 +1,5 @@
 using Chat.Hub.Services;
 using Chat.Protocol;
-using Microsoft.AspNetCore.SignalR;
 
 namespace Chat.Hub.Hubs;
 
@@ -12,9 +11,7 @@ namespace Chat.Hub.Hubs;
 /// </summary>
 internal static class SendAnswers
 {
-    private static readonly object TemplatesKey = new();
-
-    public static SendResult Create(HubCallerContext connection, SendRequest request, StoredSend sent)
+    public static SendResult Create(ChatConnection connection, SendRequest request, StoredSend sent)
     {
         var (result, asSent) = sent;
         var stored = result.Message;
@@ -25,26 +22,10 @@ internal static class SendAnswers
 
         // What the client holds: per conversation and privacy, the template it was last given, known here by its
         // metadata (one instance for every send of a kind, so a change, such as a conversation's platform sender
-        // coming or going, sends a new template). The map lives and dies with the connection: a reconnected client
+        // coming or going, sends a new template). The record lives and dies with the connection: a reconnected client
         // is given its templates again.
-        var items = connection.Items;
-        if (!items.TryGetValue(TemplatesKey, out var value) || value is not Dictionary<(long, bool), IReadOnlyDictionary<string, string>> templates)
-        {
-            templates = [];
-            items[TemplatesKey] = templates;
-        }
-
-        var key = (stored.ConversationId, request.IsPrivate);
-        lock (templates)
-        {
-            if (templates.TryGetValue(key, out var metadata) && ReferenceEquals(metadata, stored.Metadata))
-            {
-                return new SendResult { Id = stored.Id, Seq = stored.Seq, CreatedAt = stored.CreatedAt };
-            }
-
-            templates[key] = stored.Metadata;
-        }
-
-        return new SendResult { Id = stored.Id, Seq = stored.Seq, CreatedAt = stored.CreatedAt, Message = stored, IsTemplate = true };
+        return connection.HoldsTemplate(stored.ConversationId, request.IsPrivate, stored.Metadata)
+            ? new SendResult { Id = stored.Id, Seq = stored.Seq, CreatedAt = stored.CreatedAt }
+            : new SendResult { Id = stored.Id, Seq = stored.Seq, CreatedAt = stored.CreatedAt, Message = stored, IsTemplate = true };
     }
 }
