@@ -6,8 +6,9 @@ using Microsoft.Extensions.Options;
 namespace Chat.Hub.Hubs;
 
 /// <summary>
-/// Around every call of the framework's hubs: the per-connection call rate limit, and the translation of a refused
-/// request or a storage failure into a <see cref="HubException"/> whose message the caller sees.
+/// Around every connection and call of the framework's hubs: the connection's <see cref="ChatConnection"/> from connect to
+/// disconnect, the per-connection call rate limit, and the translation of a refused request or a storage failure into a
+/// <see cref="HubException"/> whose message the caller sees.
 /// </summary>
 internal sealed class ChatHubFilter(IOptions<ChatHubOptions> options, ChatConnections connections) : IHubFilter
 {
