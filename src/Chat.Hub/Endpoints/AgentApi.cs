@@ -10,9 +10,12 @@ using Microsoft.Extensions.Options;
 
 namespace Chat.Hub.Endpoints;
 
-/// <summary>Read-only REST for agents: conversation lists and history, within the agent's tenant.</summary>
+/// <summary>Read-only REST for agents, within the agent's tenant: conversation lists, history and the customer context panel.</summary>
 internal static class AgentApi
 {
+    /// <summary>How long the context panel waits for the slowest context provider.</summary>
+    private static readonly TimeSpan ContextTimeout = TimeSpan.FromSeconds(5);
+
     public static async Task<IResult> ListConversationsAsync(HttpContext http, IConversationStore conversations, IOptions<ChatHubOptions> options,
         ConversationStatus? status, string? assignee, int? limit)
     {
@@ -95,8 +98,6 @@ internal static class AgentApi
         var answers = await Task.WhenAll(catalog.GetServices<ICustomerContextProvider>().Select(provider => AskAsync(provider, query, timeout.Token)));
         return Results.Json(answers, ChatJson.Options);
     }
-
-    private static readonly TimeSpan ContextTimeout = TimeSpan.FromSeconds(5);
 
     private static async Task<CustomerContext> AskAsync(ICustomerContextProvider provider, CustomerContextQuery query, CancellationToken cancellationToken)
     {

@@ -13,34 +13,39 @@ internal sealed class CustomerHub(ConversationService service, IHubContext<Agent
 {
     private ChatCaller Caller => ChatCaller.Customer(Context.User!);
 
+    /// <summary>This connection's state; a call looks it up once.</summary>
+    private ChatConnection Connection => connections[Context.ConnectionId];
+
     /// <summary>Starts the visitor's conversation, or returns the one they have.</summary>
     public async Task<Conversation> StartConversation()
     {
         var conversation = await service.StartCustomerConversationAsync(Caller, Context.ConnectionAborted);
-        await JoinAsync(conversation);
+        await JoinAsync(Connection, conversation);
         return conversation;
     }
 
     /// <summary>Sends a message; answers once it is stored.</summary>
     public async Task<SendResult> Send(SendRequest request)
     {
-        var conversation = await OwnAsync(request?.ConversationId ?? 0);
-        return SendAnswers.Create(connections[Context.ConnectionId], request!, await service.SendAsync(Caller, conversation, request!, Context.ConnectionId, Context.ConnectionAborted));
+        var connection = Connection;
+        var conversation = await OwnAsync(connection, request?.ConversationId ?? 0);
+        return SendAnswers.Create(connection, request!, await service.SendAsync(Caller, conversation, request!, Context.ConnectionId, Context.ConnectionAborted));
     }
 
     /// <summary>The messages after a seq (private notes left out), and joins the conversation's live messages.</summary>
     public async Task<MessagePage> Resume(ResumeRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var conversation = await OwnAsync(request.ConversationId);
-        await JoinAsync(conversation);
+        var connection = Connection;
+        var conversation = await OwnAsync(connection, request.ConversationId);
+        await JoinAsync(connection, conversation);
         return await service.ReadAsync(conversation.TenantId, conversation.Id, request.AfterSeq, request.Limit, includePrivate: false, Context.ConnectionAborted);
     }
 
     /// <summary>Tells the agents the customer is typing.</summary>
     public async Task Typing(long conversationId)
     {
-        var conversation = await OwnAsync(conversationId);
+        var conversation = await OwnAsync(Connection, conversationId);
         var caller = Caller;
         await agents.Clients.Group(HubGroups.Agents(conversation.TenantId)).SendAsync(ChatHubMethods.TypingReceived,
             new TypingEvent { ConversationId = conversation.Id, SenderKind = SenderKind.Customer, SenderId = caller.Id }, Context.ConnectionAborted);
@@ -49,17 +54,16 @@ internal sealed class CustomerHub(ConversationService service, IHubContext<Agent
     /// <summary>Tells the agents the customer has read up to a seq.</summary>
     public async Task MarkRead(long conversationId, long seq)
     {
-        var conversation = await OwnAsync(conversationId);
+        var conversation = await OwnAsync(Connection, conversationId);
         var caller = Caller;
         await agents.Clients.Group(HubGroups.Agents(conversation.TenantId)).SendAsync(ChatHubMethods.ReadReceived,
             new ReadEvent { ConversationId = conversation.Id, ReaderKind = SenderKind.Customer, ReaderId = caller.Id, Seq = seq }, Context.ConnectionAborted);
     }
 
-    private async Task<Conversation> OwnAsync(long conversationId)
+    private async Task<Conversation> OwnAsync(ChatConnection connection, long conversationId)
     {
         // Ownership never changes: the connection remembers the conversation it last proved (a visitor has one per
         // channel, so this is nearly always a hit) and asks the store otherwise.
-        var connection = connections[Context.ConnectionId];
         if (connection.Owned is { } known && known.Id == conversationId)
         {
             return known;
@@ -70,9 +74,9 @@ internal sealed class CustomerHub(ConversationService service, IHubContext<Agent
         return conversation;
     }
 
-    private Task JoinAsync(Conversation conversation)
+    private Task JoinAsync(ChatConnection connection, Conversation conversation)
     {
-        connections[Context.ConnectionId].Owned = conversation;
+        connection.Owned = conversation;
         return Groups.AddToGroupAsync(Context.ConnectionId, HubGroups.Customers(conversation.TenantId, conversation.Id), Context.ConnectionAborted);
     }
 }
