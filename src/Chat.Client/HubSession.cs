@@ -50,6 +50,13 @@ internal sealed class HubSession : IAsyncDisposable
 
         Connection = builder.Build();
         Connection.On<ChatMessage>(ChatHubMethods.MessageReceived, message => _work.Writer.TryWrite(new Work(message)));
+        Connection.On<ChatMessage[]>(ChatHubMethods.MessagesReceived, messages =>
+        {
+            foreach (var message in messages)
+            {
+                _work.Writer.TryWrite(new Work(message));
+            }
+        });
         Connection.Reconnecting += _ =>
         {
             if (_connected.Task.IsCompleted)

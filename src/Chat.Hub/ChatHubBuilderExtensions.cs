@@ -58,6 +58,7 @@ public static class ChatHubBuilderExtensions
 
         services.TryAddSingleton<VisitorKeyRing>();
         services.TryAddSingleton<AgentRegistry>();
+        services.TryAddSingleton<AgentFeed>();
         services.TryAddSingleton<ConversationService>();
         services.TryAddSingleton<OutboxWorker>();
         services.AddHostedService(static sp => sp.GetRequiredService<OutboxWorker>());

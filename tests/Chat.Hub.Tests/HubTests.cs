@@ -1,4 +1,5 @@
 using Chat.Client;
+using Chat.Hub.Hubs;
 using Chat.Hub.Tests.Infrastructure;
 using Chat.Protocol;
 using Microsoft.AspNetCore.SignalR;
@@ -343,6 +344,87 @@ public abstract class HubTests(StoreKind kind)
         foreach (var client in clients)
         {
             await client.DisposeAsync();
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Agents_get_a_burst_once_each_in_order_whether_pushed_one_by_one_or_in_batches(bool messagePack)
+    {
+        await using var server = await StartServerAsync(o => (o.CallsPerSecond, o.CallBurst) = (1000, 1000));
+        var aliceInbox = new Received();
+        await using var alice = server.Agent("alice", messagePack: messagePack);
+        alice.MessageReceived += aliceInbox.AddAsync;
+        await alice.StartAsync();
+
+        // A plain SignalR agent connection that counts the pushes themselves.
+        long singles = 0, batches = 0, batched = 0;
+        var raw = new HubConnectionBuilder()
+            .WithUrl(server.Url + "/chat/agent", o => o.AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.AgentToken("bob")))
+            .AddJsonProtocol(o => ChatJson.Apply(o.PayloadSerializerOptions))
+            .Build();
+        var rawSeen = new System.Collections.Concurrent.ConcurrentBag<(long, long)>();
+        raw.On<ChatMessage>(ChatHubMethods.MessageReceived, m => { Interlocked.Increment(ref singles); rawSeen.Add((m.ConversationId, m.Seq)); });
+        raw.On<ChatMessage[]>(ChatHubMethods.MessagesReceived, ms =>
+        {
+            Interlocked.Increment(ref batches);
+            Interlocked.Add(ref batched, ms.Length);
+            foreach (var m in ms)
+            {
+                rawSeen.Add((m.ConversationId, m.Seq));
+            }
+        });
+        await raw.StartAsync();
+
+        // Ten customers send twenty messages each, all at once.
+        var customers = Enumerable.Range(0, 10).Select(i => server.Customer($"burst-{i}", messagePack: messagePack)).ToList();
+        var conversationIds = new List<long>();
+        foreach (var customer in customers)
+        {
+            await customer.StartAsync();
+            conversationIds.Add((await customer.StartConversationAsync()).Id);
+        }
+
+        await Task.WhenAll(customers.Select(c => Task.WhenAll(Enumerable.Range(0, 20).Select(i => c.SendTextAsync($"message {i}")))));
+        foreach (var id in conversationIds)
+        {
+            await aliceInbox.WaitForAsync(id, 20, "alice");
+        }
+
+        await Eventually.TrueAsync(() => rawSeen.Count >= 200, $"the plain connection to see 200 messages (has {rawSeen.Count})");
+        await Task.Delay(200);
+        foreach (var id in conversationIds)
+        {
+            Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), aliceInbox.In(id).Select(m => m.Seq));
+        }
+
+        Assert.Equal(200, rawSeen.Distinct().Count());
+        Assert.Equal(200, singles + batched); // each message pushed once, alone or in a batch
+
+        // A batch as the hub sends it under load, pushed by hand so the client's handling does not depend on timing:
+        // a new agent follows what it first hears, skips what it already has, and fills a gap from history.
+        var carolInbox = new Received();
+        await using var carol = server.Agent("carol", messagePack: messagePack);
+        carol.MessageReceived += carolInbox.AddAsync;
+        await carol.StartAsync();
+        var first = conversationIds[0];
+        var stored = (await carol.ResumeAsync(new ResumeRequest { ConversationId = first })).Messages;
+        var agents = server.Services.GetRequiredService<IHubContext<AgentHub>>().Clients.Group("a:default");
+        await agents.SendAsync(ChatHubMethods.MessagesReceived, stored.Take(5).ToArray());
+        await carolInbox.WaitForAsync(first, 5, "carol");
+        await agents.SendAsync(ChatHubMethods.MessagesReceived, stored.Skip(3).Take(4).ToArray()); // 4 to 7: 4 and 5 again
+        await carolInbox.WaitForAsync(first, 7, "carol");
+        await agents.SendAsync(ChatHubMethods.MessagesReceived, stored.Skip(8).Take(2).ToArray()); // 9 and 10: 8 is missing
+        await carolInbox.WaitForAsync(first, 20, "carol"); // the catch-up reads on to the end of the history
+        await Task.Delay(200);
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), carolInbox.In(first).Select(m => m.Seq));
+        Assert.Equal(20, aliceInbox.In(first).Count); // alice had them all: nothing delivered twice
+
+        await raw.DisposeAsync();
+        foreach (var customer in customers)
+        {
+            await customer.DisposeAsync();
         }
     }
 

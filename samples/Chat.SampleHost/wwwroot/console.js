@@ -61,6 +61,8 @@
       .build();
     state.connection = connection;
     connection.on("MessageReceived", onMessage);
+    // Under load the hub sends several messages in one push, in the order they were stored.
+    connection.on("MessagesReceived", messages => { for (const message of messages) onMessage(message); });
     connection.on("ConversationChanged", upsert);
     connection.on("TypingReceived", event => {
       if (event.conversationId !== state.current || event.senderKind !== "customer") return;

@@ -48,6 +48,13 @@ public static class ChatHubMethods
     /// <summary>Event to both sides: a stored <see cref="ChatMessage"/>.</summary>
     public const string MessageReceived = nameof(MessageReceived);
 
+    /// <summary>
+    /// Event to agents: several stored messages at once (an array of <see cref="ChatMessage"/>, in the order they were
+    /// stored), sent instead of as many <see cref="MessageReceived"/> events when messages arrive faster than an agent
+    /// connection is written to. A client handles both.
+    /// </summary>
+    public const string MessagesReceived = nameof(MessagesReceived);
+
     /// <summary>Event to both sides: a <see cref="TypingEvent"/>.</summary>
     public const string TypingReceived = nameof(TypingReceived);
 

@@ -21,7 +21,7 @@ internal sealed partial class ConversationService(
     IMessageStore messages,
     IConversationStore conversations,
     IHubContext<CustomerHub> customers,
-    IHubContext<AgentHub> agents,
+    AgentFeed agentFeed,
     AgentRegistry registry,
     IPluginCatalog catalog,
     OutboxWorker outboxWorker,
@@ -297,7 +297,9 @@ internal sealed partial class ConversationService(
 
     private async Task PublishMessageAsync(ChatMessage message, string? senderConnectionId)
     {
-        IReadOnlyList<string> except = senderConnectionId is null ? [] : [senderConnectionId];
+        // The sending connection has its answer and is left out; it is a connection of the hub of its sender's kind.
+        var senderKind = message.Sender.Kind;
+        IReadOnlyList<string> except = senderConnectionId is null || senderKind != SenderKind.Customer ? [] : [senderConnectionId];
         // Delivery is best effort: a connection that misses it gets it from Resume. Not cancelled by the sender.
         try
         {
@@ -306,7 +308,8 @@ internal sealed partial class ConversationService(
                 await customers.Clients.GroupExcept(HubGroups.Customers(message.TenantId, message.ConversationId), except).SendAsync(ChatHubMethods.MessageReceived, message, CancellationToken.None).ConfigureAwait(false);
             }
 
-            await agents.Clients.GroupExcept(HubGroups.Agents(message.TenantId), except).SendAsync(ChatHubMethods.MessageReceived, message, CancellationToken.None).ConfigureAwait(false);
+            // Queued for the tenant's agents: the sender's answer does not wait for the agents' connections.
+            await agentFeed.PublishMessageAsync(message, senderKind == SenderKind.Agent ? senderConnectionId : null).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -318,7 +321,7 @@ internal sealed partial class ConversationService(
     {
         try
         {
-            await agents.Clients.Group(HubGroups.Agents(conversation.TenantId)).SendAsync(ChatHubMethods.ConversationChanged, conversation, CancellationToken.None).ConfigureAwait(false);
+            await agentFeed.PublishAsync(conversation.TenantId, ChatHubMethods.ConversationChanged, conversation).ConfigureAwait(false);
             await customers.Clients.Group(HubGroups.Customers(conversation.TenantId, conversation.Id)).SendAsync(ChatHubMethods.ConversationChanged, conversation, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -20,7 +20,7 @@ internal sealed partial class OutboxWorker(
     IOutboxStore outbox,
     IMessageStore messages,
     IPluginCatalog catalog,
-    IHubContext<AgentHub> agents,
+    AgentFeed agentFeed,
     IOptions<ChatHubOptions> options,
     TimeProvider time,
     ILogger<OutboxWorker> logger) : BackgroundService
@@ -146,7 +146,7 @@ internal sealed partial class OutboxWorker(
 
         try
         {
-            await agents.Clients.Group(HubGroups.Agents(message.TenantId)).SendAsync(ChatHubMethods.DeliveryChanged, new DeliveryEvent
+            await agentFeed.PublishAsync(message.TenantId, ChatHubMethods.DeliveryChanged, new DeliveryEvent
             {
                 ConversationId = message.ConversationId,
                 MessageId = message.Id,
@@ -154,7 +154,7 @@ internal sealed partial class OutboxWorker(
                 Status = result.Status,
                 Reason = result.Reason,
                 Attempt = entry.Attempt,
-            }, CancellationToken.None).ConfigureAwait(false);
+            }).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -1,0 +1,184 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Chat.Hub.Hubs;
+using Chat.Protocol;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging;
+
+namespace Chat.Hub.Services;
+
+/// <summary>
+/// What a tenant's agents hear about messages, conversations and deliveries, in the order it happened, without making
+/// the sender wait for the agents' connections. One queue and one sending loop per tenant: while a push is being
+/// written, what arrives meanwhile waits and goes out next, consecutive messages as one
+/// <see cref="ChatHubMethods.MessagesReceived"/> push (a single message stays a <see cref="ChatHubMethods.MessageReceived"/>).
+/// Under load a tenant's agents get one write per batch instead of one per message; at rest nothing waits.
+/// </summary>
+/// <remarks>
+/// Pushes are best effort, as before (an agent that misses one gets it from <c>Resume</c>). A full queue holds the
+/// publisher back until the loop catches up, so a tenant whose agents cannot keep up slows its senders down instead
+/// of growing without bound.
+/// </remarks>
+internal sealed partial class AgentFeed : IAsyncDisposable
+{
+    /// <summary>A batch stops growing once its messages' estimated size passes this.</summary>
+    private const int MaxBatchBytes = 256 * 1024;
+
+    private readonly Func<string, string, object, IReadOnlyList<string>, Task> _send;
+    private readonly ILogger<AgentFeed> _logger;
+    private readonly int _capacity;
+    private readonly int _maxBatch;
+    private readonly ConcurrentDictionary<string, TenantQueue> _tenants = new(StringComparer.Ordinal);
+    private bool _disposed;
+
+    public AgentFeed(IHubContext<AgentHub> agents, ILogger<AgentFeed> logger)
+        : this((group, method, payload, except) => agents.Clients.GroupExcept(group, except).SendAsync(method, payload, CancellationToken.None), logger)
+    {
+    }
+
+    /// <param name="send">Pushes one method with one argument to a group, except some connections.</param>
+    /// <param name="logger">Where failed pushes are logged.</param>
+    /// <param name="capacity">How many pushes a tenant's queue holds before publishers wait.</param>
+    /// <param name="maxBatch">The most messages in one <see cref="ChatHubMethods.MessagesReceived"/> push.</param>
+    internal AgentFeed(Func<string, string, object, IReadOnlyList<string>, Task> send, ILogger<AgentFeed> logger, int capacity = 8192, int maxBatch = 128)
+    {
+        _send = send;
+        _logger = logger;
+        _capacity = capacity;
+        _maxBatch = maxBatch;
+    }
+
+    /// <summary>Queues a stored message for the tenant's agents, except the connection that sent it.</summary>
+    public ValueTask PublishMessageAsync(ChatMessage message, string? exceptConnectionId) =>
+        EnqueueAsync(message.TenantId, new Push(ChatHubMethods.MessageReceived, message, exceptConnectionId));
+
+    /// <summary>Queues any other event (a changed conversation, a delivery) for the tenant's agents, after what came before it.</summary>
+    public ValueTask PublishAsync(string tenantId, string method, object payload) =>
+        EnqueueAsync(tenantId, new Push(method, payload, null));
+
+    public async ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        foreach (var tenant in _tenants.Values)
+        {
+            tenant.Queue.Writer.TryComplete();
+        }
+
+        await Task.WhenAll(_tenants.Values.Select(static t => t.Loop ?? Task.CompletedTask)).ConfigureAwait(false);
+    }
+
+    private ValueTask EnqueueAsync(string tenantId, Push push)
+    {
+        if (_disposed)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var tenant = _tenants.GetOrAdd(tenantId, static (id, feed) => new TenantQueue(feed, id), this);
+        tenant.EnsureStarted();
+        if (tenant.Queue.Writer.TryWrite(push))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        return WaitAsync(tenant, push);
+
+        static async ValueTask WaitAsync(TenantQueue tenant, Push push)
+        {
+            try
+            {
+                await tenant.Queue.Writer.WriteAsync(push).ConfigureAwait(false);
+            }
+            catch (ChannelClosedException)
+            {
+                // Shutting down: the push is dropped, and agents catch up from Resume when they connect again.
+            }
+        }
+    }
+
+    private async Task RunAsync(string tenantId, ChannelReader<Push> reader)
+    {
+        var group = HubGroups.Agents(tenantId);
+        var batch = new List<ChatMessage>(_maxBatch);
+        Push? next = null;
+        while (next is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            if (next is null && !reader.TryRead(out next))
+            {
+                continue;
+            }
+
+            var push = next;
+            next = null;
+            IReadOnlyList<string> except = push.Except is null ? [] : [push.Except];
+            object payload = push.Payload;
+            var method = push.Method;
+            if (method == ChatHubMethods.MessageReceived)
+            {
+                // Consecutive messages with the same exception go as one push.
+                batch.Clear();
+                batch.Add((ChatMessage)push.Payload);
+                var bytes = EstimatedBytes((ChatMessage)push.Payload);
+                while (batch.Count < _maxBatch && bytes < MaxBatchBytes && reader.TryRead(out next))
+                {
+                    if (next.Method != ChatHubMethods.MessageReceived || next.Except != push.Except)
+                    {
+                        break;
+                    }
+
+                    batch.Add((ChatMessage)next.Payload);
+                    bytes += EstimatedBytes((ChatMessage)next.Payload);
+                    next = null;
+                }
+
+                if (batch.Count > 1)
+                {
+                    method = ChatHubMethods.MessagesReceived;
+                    payload = batch.ToArray();
+                }
+            }
+
+            try
+            {
+                await _send(group, method, payload, except).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                LogPushFailed(_logger, ex, method, tenantId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// An upper estimate of a message's size in a push (JSON may escape a character as six bytes), so a batch stays
+    /// well under the clients' default 1 MB buffers.
+    /// </summary>
+    private static int EstimatedBytes(ChatMessage message) => 512 + (6 * message.Content.Length);
+
+    [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "Could not push {Method} to the agents of tenant '{TenantId}'; they catch up from Resume.")]
+    private static partial void LogPushFailed(ILogger logger, Exception exception, string method, string tenantId);
+
+    private sealed record Push(string Method, object Payload, string? Except);
+
+    /// <summary>A tenant's queue; its loop starts with its first push (a queue that lost a race to be added never starts one).</summary>
+    private sealed class TenantQueue(AgentFeed feed, string tenantId)
+    {
+        private int _started;
+
+        public Channel<Push> Queue { get; } = Channel.CreateBounded<Push>(new BoundedChannelOptions(feed._capacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+
+        public Task? Loop { get; private set; }
+
+        public void EnsureStarted()
+        {
+            if (Volatile.Read(ref _started) == 0 && Interlocked.Exchange(ref _started, 1) == 0)
+            {
+                Loop = Task.Run(() => feed.RunAsync(tenantId, Queue.Reader));
+            }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+using System.Collections.Concurrent;
+using Chat.Hub.Services;
+using Chat.Hub.Tests.Infrastructure;
+using Chat.Protocol;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+
+namespace Chat.Hub.Tests;
+
+/// <summary>
+/// The agents' feed on its own, with the group send replaced by a recorder that can be held: what it batches, in which
+/// order, and what a failed push does. The real send over SignalR is covered end to end in <see cref="HubTests"/>.
+/// </summary>
+public sealed class AgentFeedTests
+{
+    [Fact]
+    public async Task Messages_that_arrive_while_a_push_is_written_go_out_next_as_one_push_in_order()
+    {
+        var sends = new Recorder();
+        await using var feed = new AgentFeed(sends.SendAsync, new FakeLogger<AgentFeed>());
+        sends.Hold();
+
+        await feed.PublishMessageAsync(Message("t1", 1, 1), exceptConnectionId: null);
+        await sends.WaitForAsync(1); // the first push is being written (held)
+        for (var seq = 2; seq <= 6; seq++)
+        {
+            await feed.PublishMessageAsync(Message("t1", 1, seq), exceptConnectionId: null);
+        }
+
+        sends.Release();
+        await sends.WaitForAsync(2);
+
+        var (group, method, payload, except) = sends.Calls[0];
+        Assert.Equal(("a:t1", ChatHubMethods.MessageReceived, 1L), (group, method, ((ChatMessage)payload).Seq));
+        Assert.Empty(except);
+        (group, method, payload, except) = sends.Calls[1];
+        Assert.Equal(("a:t1", ChatHubMethods.MessagesReceived), (group, method));
+        Assert.Equal([2L, 3L, 4L, 5L, 6L], ((ChatMessage[])payload).Select(m => m.Seq));
+        Assert.Empty(except);
+        await Task.Delay(100);
+        Assert.Equal(2, sends.Calls.Count);
+    }
+
+    [Fact]
+    public async Task Other_events_keep_their_place_and_an_agents_own_message_is_not_batched_with_others()
+    {
+        var sends = new Recorder();
+        await using var feed = new AgentFeed(sends.SendAsync, new FakeLogger<AgentFeed>());
+        sends.Hold();
+        await feed.PublishMessageAsync(Message("t1", 1, 1), null);
+        await sends.WaitForAsync(1);
+
+        await feed.PublishMessageAsync(Message("t1", 1, 2), null);
+        await feed.PublishAsync("t1", ChatHubMethods.ConversationChanged, "conversation 1 changed");
+        await feed.PublishMessageAsync(Message("t1", 1, 3), null);
+        await feed.PublishMessageAsync(Message("t1", 1, 4, SenderKind.Agent), "agent-connection");
+        await feed.PublishMessageAsync(Message("t1", 1, 5), null);
+        await feed.PublishMessageAsync(Message("t1", 1, 6), null);
+        await feed.PublishMessageAsync(Message("t2", 9, 1), null); // another tenant: its own queue and loop
+        sends.Release();
+        await sends.WaitForAsync(7);
+
+        var calls = sends.Calls;
+        Assert.Equal(
+            [
+                ("a:t1", ChatHubMethods.MessageReceived, "1", ""),
+                ("a:t1", ChatHubMethods.MessageReceived, "2", ""),
+                ("a:t1", ChatHubMethods.ConversationChanged, "conversation 1 changed", ""),
+                ("a:t1", ChatHubMethods.MessageReceived, "3", ""),
+                ("a:t1", ChatHubMethods.MessageReceived, "4", "agent-connection"),
+                ("a:t1", ChatHubMethods.MessagesReceived, "5,6", ""),
+            ],
+            calls.Where(c => c.Group == "a:t1").Select(c => (c.Group, c.Method, Describe(c.Payload), string.Join(",", c.Except))));
+        Assert.Equal(("a:t2", ChatHubMethods.MessageReceived, "1"), calls.Where(c => c.Group == "a:t2").Select(c => (c.Group, c.Method, Describe(c.Payload))).Single());
+    }
+
+    [Fact]
+    public async Task A_batch_is_bounded_by_count_and_by_size()
+    {
+        var sends = new Recorder();
+        await using var feed = new AgentFeed(sends.SendAsync, new FakeLogger<AgentFeed>(), capacity: 1000, maxBatch: 4);
+        sends.Hold();
+        await feed.PublishMessageAsync(Message("t1", 1, 1), null);
+        await sends.WaitForAsync(1);
+        for (var seq = 2; seq <= 7; seq++)
+        {
+            await feed.PublishMessageAsync(Message("t1", 1, seq), null);
+        }
+
+        // Two large messages (about 120,000 characters each, so estimated at over 256 KiB together with escaping).
+        await feed.PublishMessageAsync(Message("t1", 1, 8) with { Content = new string('x', 120_000) }, null);
+        await feed.PublishMessageAsync(Message("t1", 1, 9) with { Content = new string('x', 120_000) }, null);
+        sends.Release();
+        await sends.WaitForAsync(4);
+
+        Assert.Equal(["1", "2,3,4,5", "6,7,8", "9"], sends.Calls.Select(c => Describe(c.Payload)));
+    }
+
+    [Fact]
+    public async Task A_failed_push_is_logged_and_the_next_ones_still_go_out()
+    {
+        var sends = new Recorder { FailFirst = true };
+        var logger = new FakeLogger<AgentFeed>();
+        await using var feed = new AgentFeed(sends.SendAsync, logger);
+
+        await feed.PublishMessageAsync(Message("t1", 1, 1), null);
+        await sends.WaitForAsync(1);
+        await feed.PublishMessageAsync(Message("t1", 1, 2), null);
+        await sends.WaitForAsync(2);
+
+        Assert.Equal("2", Describe(sends.Calls[1].Payload));
+        var entry = Assert.Single(logger.Collector.GetSnapshot());
+        Assert.Equal((LogLevel.Warning, 42), (entry.Level, entry.Id.Id));
+        Assert.Contains("tenant 't1'", entry.Message, StringComparison.Ordinal);
+        Assert.IsType<IOException>(entry.Exception);
+    }
+
+    [Fact]
+    public async Task A_full_queue_holds_the_publisher_back_until_the_push_in_writing_is_done()
+    {
+        var sends = new Recorder();
+        await using var feed = new AgentFeed(sends.SendAsync, new FakeLogger<AgentFeed>(), capacity: 2, maxBatch: 10);
+        sends.Hold();
+        await feed.PublishMessageAsync(Message("t1", 1, 1), null);
+        await sends.WaitForAsync(1);
+        await feed.PublishMessageAsync(Message("t1", 1, 2), null);
+        await feed.PublishMessageAsync(Message("t1", 1, 3), null);
+
+        var held = feed.PublishMessageAsync(Message("t1", 1, 4), null).AsTask();
+        await Task.Delay(100);
+        Assert.False(held.IsCompleted, "the publisher waits while the tenant's queue is full");
+
+        sends.Release();
+        await held.WaitAsync(TimeSpan.FromSeconds(10));
+        await sends.WaitForAsync(2);
+        await Task.Delay(100);
+        Assert.Equal(["1", "2,3,4"], sends.Calls.Select(c => Describe(c.Payload))); // 4 took 2's place as the loop read 2
+    }
+
+    private static string Describe(object payload) => payload switch
+    {
+        ChatMessage m => m.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ChatMessage[] batch => string.Join(",", batch.Select(m => m.Seq)),
+        _ => payload.ToString() ?? "",
+    };
+
+    private static ChatMessage Message(string tenant, long conversation, long seq, SenderKind sender = SenderKind.Customer) => new()
+    {
+        TenantId = tenant,
+        ConversationId = conversation,
+        Seq = seq,
+        Id = (conversation * 1000) + seq,
+        ChannelId = "web",
+        Direction = sender == SenderKind.Customer ? MessageDirection.Inbound : MessageDirection.Outbound,
+        Sender = new MessageSender(sender, sender == SenderKind.Customer ? "c-1" : "alice"),
+        Kind = MessageKind.Text,
+        Content = $"message {seq}",
+    };
+
+    /// <summary>Records group sends; can hold them (the push "being written") until released.</summary>
+    private sealed class Recorder
+    {
+        private readonly ConcurrentQueue<(string Group, string Method, object Payload, IReadOnlyList<string> Except)> _calls = new();
+        private TaskCompletionSource _gate = CompletedGate();
+
+        public bool FailFirst { get; init; }
+
+        public IReadOnlyList<(string Group, string Method, object Payload, IReadOnlyList<string> Except)> Calls => _calls.ToArray();
+
+        public void Hold() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Release() => _gate.TrySetResult();
+
+        public async Task SendAsync(string group, string method, object payload, IReadOnlyList<string> except)
+        {
+            _calls.Enqueue((group, method, payload, except));
+            await _gate.Task;
+            if (FailFirst && _calls.Count == 1)
+            {
+                throw new IOException("the connection broke");
+            }
+        }
+
+        public Task WaitForAsync(int count) =>
+            Eventually.TrueAsync(() => _calls.Count >= count, $"{count} push(es) (has {_calls.Count})");
+
+        private static TaskCompletionSource CompletedGate()
+        {
+            var gate = new TaskCompletionSource();
+            gate.SetResult();
+            return gate;
+        }
+    }
+}
