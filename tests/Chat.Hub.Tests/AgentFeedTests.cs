@@ -16,12 +16,8 @@ public sealed class AgentFeedTests
     [Fact]
     public async Task Messages_that_arrive_while_a_push_is_written_go_out_next_as_one_push_in_order()
     {
-        var sends = new Recorder();
-        await using var feed = new AgentFeed(sends.SendAsync, new FakeLogger<AgentFeed>());
-        sends.Hold();
-
-        await feed.PublishMessageAsync(Message("t1", 1, 1), exceptConnectionId: null);
-        await sends.WaitForAsync(1); // the first push is being written (held)
+        var (sends, feed) = await WritingFirstPushAsync();
+        await using var _ = feed;
         for (var seq = 2; seq <= 6; seq++)
         {
             await feed.PublishMessageAsync(Message("t1", 1, seq), exceptConnectionId: null);
@@ -44,12 +40,8 @@ public sealed class AgentFeedTests
     [Fact]
     public async Task Other_events_keep_their_place_and_an_agents_own_message_is_not_batched_with_others()
     {
-        var sends = new Recorder();
-        await using var feed = new AgentFeed(sends.SendAsync, new FakeLogger<AgentFeed>());
-        sends.Hold();
-        await feed.PublishMessageAsync(Message("t1", 1, 1), null);
-        await sends.WaitForAsync(1);
-
+        var (sends, feed) = await WritingFirstPushAsync();
+        await using var _ = feed;
         await feed.PublishMessageAsync(Message("t1", 1, 2), null);
         await feed.PublishAsync("t1", ChatHubMethods.ConversationChanged, "conversation 1 changed");
         await feed.PublishMessageAsync(Message("t1", 1, 3), null);
@@ -77,11 +69,8 @@ public sealed class AgentFeedTests
     [Fact]
     public async Task A_batch_is_bounded_by_count_and_by_size()
     {
-        var sends = new Recorder();
-        await using var feed = new AgentFeed(sends.SendAsync, new FakeLogger<AgentFeed>(), capacity: 1000, maxBatch: 4);
-        sends.Hold();
-        await feed.PublishMessageAsync(Message("t1", 1, 1), null);
-        await sends.WaitForAsync(1);
+        var (sends, feed) = await WritingFirstPushAsync(maxBatch: 4);
+        await using var _ = feed;
         for (var seq = 2; seq <= 7; seq++)
         {
             await feed.PublishMessageAsync(Message("t1", 1, seq), null);
@@ -118,11 +107,8 @@ public sealed class AgentFeedTests
     [Fact]
     public async Task A_full_queue_holds_the_publisher_back_until_the_push_in_writing_is_done()
     {
-        var sends = new Recorder();
-        await using var feed = new AgentFeed(sends.SendAsync, new FakeLogger<AgentFeed>(), capacity: 2, maxBatch: 10);
-        sends.Hold();
-        await feed.PublishMessageAsync(Message("t1", 1, 1), null);
-        await sends.WaitForAsync(1);
+        var (sends, feed) = await WritingFirstPushAsync(capacity: 2);
+        await using var _ = feed;
         await feed.PublishMessageAsync(Message("t1", 1, 2), null);
         await feed.PublishMessageAsync(Message("t1", 1, 3), null);
 
@@ -135,6 +121,17 @@ public sealed class AgentFeedTests
         await sends.WaitForAsync(2);
         await Task.Delay(100);
         Assert.Equal(["1", "2,3,4"], sends.Calls.Select(c => Describe(c.Payload))); // 4 took 2's place as the loop read 2
+    }
+
+    /// <summary>A feed whose first push (message 1 of tenant t1) is being written and held there until released.</summary>
+    private static async Task<(Recorder Sends, AgentFeed Feed)> WritingFirstPushAsync(int capacity = 8192, int maxBatch = 128)
+    {
+        var sends = new Recorder();
+        var feed = new AgentFeed(sends.SendAsync, new FakeLogger<AgentFeed>(), capacity, maxBatch);
+        sends.Hold();
+        await feed.PublishMessageAsync(Message("t1", 1, 1), exceptConnectionId: null);
+        await sends.WaitForAsync(1);
+        return (sends, feed);
     }
 
     private static string Describe(object payload) => payload switch
