@@ -41,6 +41,7 @@ internal static class RedisServer
         process.OutputDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => process.Kill();
+        PostgresServer.WhenThisProcessEnds($"kill {process.Id}");
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (DateTime.UtcNow < deadline)
         {

@@ -60,6 +60,19 @@ internal static class PostgresServer
         return (await output).Trim();
     }
 
+    /// <summary>
+    /// Runs shell commands once this test process has ended, however it ends: a test runner may kill its test host
+    /// before <see cref="AppDomain.ProcessExit"/> handlers finish, which left throwaway servers running.
+    /// </summary>
+    public static void WhenThisProcessEnds(string shellCommands)
+    {
+        var start = new ProcessStartInfo("setsid") { UseShellExecute = false };
+        start.ArgumentList.Add("bash");
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add($"exec </dev/null >/dev/null 2>&1; while kill -0 {Environment.ProcessId}; do sleep 1; done; {shellCommands}");
+        Process.Start(start)!.Dispose();
+    }
+
     /// <summary>A directory PostgreSQL's own user can reach.</summary>
     public static string NewClusterDirectory()
     {
@@ -100,11 +113,8 @@ internal static class PostgresServer
         primary = await ScriptAsync("start", Path.Combine(dir, "primary"), primaryPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var standby = await ScriptAsync("standby", Path.Combine(dir, "standby"), FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             primaryPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            ScriptAsync("stop", Path.Combine(dir, "standby")).GetAwaiter().GetResult();
-            ScriptAsync("stop", Path.Combine(dir, "primary")).GetAwaiter().GetResult();
-        };
+        var script = Path.Combine(RepoRoot, "build", "pg-test-server.sh");
+        WhenThisProcessEnds($"bash '{script}' kill '{dir}/standby'; bash '{script}' kill '{dir}/primary'; rm -rf '{dir}'");
         return (primary, standby);
     }
 }
