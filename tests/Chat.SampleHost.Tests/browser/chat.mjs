@@ -1,6 +1,7 @@
 // A customer (the visitor widget on the demo shop) and an agent (the console) exchange messages both ways in headless
 // Chromium; the agent's private note never reaches the customer; a reload of the widget shows the history once; the
-// customer's read receipt reaches the agent. Usage: node chat.mjs <base url> <screenshot folder>. Exits 1 on failure.
+// customer's read receipt reaches the agent; a burst of platform pushes (which the hub sends the console partly as
+// MessagesReceived batches) shows each message once. Usage: node chat.mjs <base url> <screenshot folder>. Exits 1 on failure.
 import { chromium } from "playwright-core";
 import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
@@ -115,6 +116,21 @@ try {
   // The demo host has no OutboundUrl for this channel: the delivery fails, and the agent is told why.
   await console_.locator('[data-testid="delivery"]', { hasText: "OutboundUrl is not set" }).waitFor({ timeout: 20_000 });
   await console_.screenshot({ path: join(out, "console-delivery.png") });
+
+  step("a burst of twenty pushes at once (the hub batches what reaches the agents meanwhile) shows each message once");
+  const push = async i => {
+    const burst = JSON.stringify({ id: `platform-burst-${i}`, userId: "platform-user-1", userName: "Platform customer", content: `burst message ${i}` });
+    const at = String(Math.floor(Date.now() / 1000));
+    const signed = "v1=" + createHmac("sha256", "demo-webhook-secret-replace-me").update(at + "." + burst).digest("hex");
+    const answer = await fetch(base + "/chat/channels/webhook/webhook", { method: "POST", body: burst, headers: { "Content-Type": "application/json", "X-Chat-Timestamp": at, "X-Chat-Signature": signed } });
+    if (answer.status !== 200) throw new Error(`burst push ${i} got ${answer.status}: ${await answer.text()}`);
+  };
+  await Promise.all(Array.from({ length: 20 }, (_, i) => push(i)));
+  const burstMessages = console_.locator('[data-testid="chat-log"] [data-testid="message"]', { hasText: "burst message" });
+  await console_.waitForFunction(() => [...document.querySelectorAll('[data-testid="chat-log"] [data-testid="message"]')].filter(m => m.textContent.includes("burst message")).length >= 20);
+  await console_.waitForTimeout(500); // a message shown twice would show by now
+  const burstTexts = (await burstMessages.allTextContents()).map(t => t.match(/burst message \d+/)[0]);
+  if (burstTexts.length !== 20 || new Set(burstTexts).size !== 20) throw new Error("after the burst the console shows " + JSON.stringify(burstTexts));
   await console_.locator('[data-testid="mine"] [data-testid="conversation"]', { hasText: /· web(?!hook)/ }).first().click();
   await console_.locator('[data-testid="chat-log"] [data-testid="message"]', { hasText: "wool scarf" }).waitFor();
 
