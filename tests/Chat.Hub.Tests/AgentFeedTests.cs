@@ -123,6 +123,31 @@ public sealed class AgentFeedTests
         Assert.Equal(["1", "2,3,4"], sends.Calls.Select(c => Describe(c.Payload))); // 4 took 2's place as the loop read 2
     }
 
+    [Fact]
+    public async Task Shutdown_sends_what_is_queued_and_does_not_wait_for_a_push_that_never_ends()
+    {
+        var (sends, feed) = await WritingFirstPushAsync();
+        await feed.PublishMessageAsync(Message("t1", 1, 2), null);
+
+        // The first push never completes (a connection that is going away): disposing gives up on it after a while.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await feed.DisposeAsync();
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(30));
+        await feed.PublishMessageAsync(Message("t1", 1, 3), null); // after disposal: dropped, no error
+        Assert.Single(sends.Calls);
+
+        // A feed whose pushes complete sends what is queued before it is disposed.
+        var quick = new Recorder();
+        var second = new AgentFeed(quick.SendAsync, new FakeLogger<AgentFeed>());
+        for (var seq = 1; seq <= 3; seq++)
+        {
+            await second.PublishMessageAsync(Message("t1", 1, seq), null);
+        }
+
+        await second.DisposeAsync();
+        Assert.Equal("1,2,3", string.Join(",", quick.Calls.SelectMany(c => Describe(c.Payload).Split(','))));
+    }
+
     /// <summary>A feed whose first push (message 1 of tenant t1) is being written and held there until released.</summary>
     private static async Task<(Recorder Sends, AgentFeed Feed)> WritingFirstPushAsync(int capacity = 8192, int maxBatch = 128)
     {

@@ -64,7 +64,14 @@ internal sealed partial class AgentFeed : IAsyncDisposable
             tenant.Queue.Writer.TryComplete();
         }
 
-        await Task.WhenAll(_tenants.Values.Select(static t => t.Loop ?? Task.CompletedTask)).ConfigureAwait(false);
+        try
+        {
+            // What is queued goes out, but shutdown does not wait on a push stuck on a connection that is going away.
+            await Task.WhenAll(_tenants.Values.Select(static t => t.Loop ?? Task.CompletedTask)).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
     }
 
     private ValueTask EnqueueAsync(string tenantId, Push push)
