@@ -262,6 +262,50 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task An_agent_connection_gone_dark_holds_up_no_sender_and_the_other_agents_only_until_it_is_closed()
+    {
+        // A small stateful-reconnect buffer, so writes to the dark connection wait for an acknowledgement that never
+        // comes after about 60 messages; SignalR closes a connection it has not heard from in 10 s.
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind),
+            o => (o.CallsPerSecond, o.CallBurst, o.AgentReconnectBufferBytes) = (1000, 1000, 64 * 1024),
+            chat: c => c.Services.Configure<HubOptions<AgentHub>>(o => (o.ClientTimeoutInterval, o.KeepAliveInterval) = (TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1))));
+        await using var proxy = new TcpFaultProxy(server.Url);
+        await using var alice = new AgentChatClient(new ChatClientOptions
+        {
+            HubUrl = new Uri(proxy.Url + "/chat/agent"),
+            AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.AgentToken("alice")),
+        });
+        await alice.StartAsync();
+        var bobInbox = new Received();
+        await using var bob = server.Agent("bob");
+        bob.MessageReceived += bobInbox.AddAsync;
+        await bob.StartAsync();
+        await using var customer = server.Customer("c-dark");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await customer.SendTextAsync("before");
+        await bobInbox.WaitForAsync(conversation.Id, 1, "bob");
+
+        proxy.Freeze(); // alice's network goes dark: nothing carried, nothing closed
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var text = new string('x', 1000);
+        for (var i = 1; i <= 200; i++)
+        {
+            await customer.SendTextAsync($"{i}:{text}");
+        }
+
+        // Every send was answered while the tenant's pushes were still held up by alice's connection, well before
+        // SignalR could close it (the answers used to wait for the pushes).
+        Assert.True(bobInbox.In(conversation.Id).Count < 201, "the pushes were not held up at all; the test proves nothing");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"the sends took {watch.Elapsed}: they waited for the dark connection");
+
+        // Once SignalR closes alice's connection, bob gets the rest: every message once, in order.
+        await Eventually.TrueAsync(() => bobInbox.In(conversation.Id).Count >= 201, $"bob to get all 201 messages (has {bobInbox.In(conversation.Id).Count})", timeoutMs: 60_000);
+        await Task.Delay(200);
+        Assert.Equal(Enumerable.Range(1, 201).Select(i => (long)i), bobInbox.In(conversation.Id).Select(m => m.Seq));
+    }
+
+    [Fact]
     public async Task What_the_hub_keeps_per_connection_goes_with_the_connection()
     {
         await using var server = await StartServerAsync();

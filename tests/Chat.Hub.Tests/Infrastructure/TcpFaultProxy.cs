@@ -12,6 +12,7 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     private readonly int _targetPort;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accept;
+    private volatile TaskCompletionSource? _frozen;
 
     public TcpFaultProxy(string targetUrl)
     {
@@ -39,8 +40,12 @@ public sealed class TcpFaultProxy : IAsyncDisposable
         return cut;
     }
 
+    /// <summary>Stops carrying bytes either way without closing anything, as a network that went dark would.</summary>
+    public void Freeze() => _frozen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public async ValueTask DisposeAsync()
     {
+        _frozen?.TrySetResult();
         _stop.Cancel();
         _listener.Stop();
         CutAll();
@@ -88,6 +93,11 @@ public sealed class TcpFaultProxy : IAsyncDisposable
                 if (read == 0)
                 {
                     break;
+                }
+
+                if (_frozen is { } frozen)
+                {
+                    await frozen.Task;
                 }
 
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None);
