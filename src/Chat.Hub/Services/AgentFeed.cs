@@ -123,9 +123,10 @@ internal sealed partial class AgentFeed : IAsyncDisposable
             if (method == ChatHubMethods.MessageReceived)
             {
                 // Consecutive messages with the same exception go as one push.
+                var message = (ChatMessage)push.Payload;
                 batch.Clear();
-                batch.Add((ChatMessage)push.Payload);
-                var bytes = EstimatedBytes((ChatMessage)push.Payload);
+                batch.Add(message);
+                var bytes = EstimatedBytes(message);
                 while (batch.Count < _maxBatch && bytes < MaxBatchBytes && reader.TryRead(out next))
                 {
                     if (next.Method != ChatHubMethods.MessageReceived || next.Except != push.Except)
@@ -133,8 +134,9 @@ internal sealed partial class AgentFeed : IAsyncDisposable
                         break;
                     }
 
-                    batch.Add((ChatMessage)next.Payload);
-                    bytes += EstimatedBytes((ChatMessage)next.Payload);
+                    message = (ChatMessage)next.Payload;
+                    batch.Add(message);
+                    bytes += EstimatedBytes(message);
                     next = null;
                 }
 

@@ -40,7 +40,6 @@ internal static class RedisServer
 
         process.OutputDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => process.Kill();
         PostgresServer.WhenThisProcessEnds($"kill {process.Id}");
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (DateTime.UtcNow < deadline)
