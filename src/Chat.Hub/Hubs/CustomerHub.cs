@@ -7,9 +7,10 @@ namespace Chat.Hub.Hubs;
 
 /// <summary>
 /// The customer-facing hub (<c>{prefix}/customer</c>): a visitor's own conversation only. It has no agent operation,
-/// so a customer connection cannot call one. Groups belong to one hub: events for agents go through the agent hub's context.
+/// so a customer connection cannot call one. Events for the tenant's agents go through its <see cref="AgentFeed"/>,
+/// after the messages before them, and the customer's call does not wait for the agents' connections.
 /// </summary>
-internal sealed class CustomerHub(ConversationService service, IHubContext<AgentHub> agents, ChatConnections connections) : Microsoft.AspNetCore.SignalR.Hub
+internal sealed class CustomerHub(ConversationService service, AgentFeed agentFeed, ChatConnections connections) : Microsoft.AspNetCore.SignalR.Hub
 {
     private ChatCaller Caller => ChatCaller.Customer(Context.User!);
 
@@ -47,8 +48,8 @@ internal sealed class CustomerHub(ConversationService service, IHubContext<Agent
     {
         var conversation = await OwnAsync(Connection, conversationId);
         var caller = Caller;
-        await agents.Clients.Group(HubGroups.Agents(conversation.TenantId)).SendAsync(ChatHubMethods.TypingReceived,
-            new TypingEvent { ConversationId = conversation.Id, SenderKind = SenderKind.Customer, SenderId = caller.Id }, Context.ConnectionAborted);
+        await agentFeed.PublishAsync(conversation.TenantId, ChatHubMethods.TypingReceived,
+            new TypingEvent { ConversationId = conversation.Id, SenderKind = SenderKind.Customer, SenderId = caller.Id });
     }
 
     /// <summary>Tells the agents the customer has read up to a seq.</summary>
@@ -56,8 +57,8 @@ internal sealed class CustomerHub(ConversationService service, IHubContext<Agent
     {
         var conversation = await OwnAsync(Connection, conversationId);
         var caller = Caller;
-        await agents.Clients.Group(HubGroups.Agents(conversation.TenantId)).SendAsync(ChatHubMethods.ReadReceived,
-            new ReadEvent { ConversationId = conversation.Id, ReaderKind = SenderKind.Customer, ReaderId = caller.Id, Seq = seq }, Context.ConnectionAborted);
+        await agentFeed.PublishAsync(conversation.TenantId, ChatHubMethods.ReadReceived,
+            new ReadEvent { ConversationId = conversation.Id, ReaderKind = SenderKind.Customer, ReaderId = caller.Id, Seq = seq });
     }
 
     private async Task<Conversation> OwnAsync(ChatConnection connection, long conversationId)

@@ -8,8 +8,8 @@ using Microsoft.Extensions.Logging;
 namespace Chat.Hub.Services;
 
 /// <summary>
-/// What a tenant's agents hear about messages, conversations and deliveries, in the order it happened, without making
-/// the sender wait for the agents' connections. One queue and one sending loop per tenant: while a push is being
+/// What a tenant's agents hear (messages, conversation and delivery changes, customers' typing and read receipts), in
+/// the order it happened, without making the sender wait for the agents' connections. One queue and one sending loop per tenant: while a push is being
 /// written, what arrives meanwhile waits and goes out next, consecutive messages as one
 /// <see cref="ChatHubMethods.MessagesReceived"/> push (a single message stays a <see cref="ChatHubMethods.MessageReceived"/>).
 /// Under load a tenant's agents get one write per batch instead of one per message; at rest nothing waits.
@@ -52,7 +52,7 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     public ValueTask PublishMessageAsync(ChatMessage message, string? exceptConnectionId) =>
         EnqueueAsync(message.TenantId, new Push(ChatHubMethods.MessageReceived, message, exceptConnectionId));
 
-    /// <summary>Queues any other event (a changed conversation, a delivery) for the tenant's agents, after what came before it.</summary>
+    /// <summary>Queues any other event (a changed conversation, a delivery, typing, a read receipt) for the tenant's agents, after what came before it.</summary>
     public ValueTask PublishAsync(string tenantId, string method, object payload) =>
         EnqueueAsync(tenantId, new Push(method, payload, null));
 
