@@ -124,6 +124,32 @@ public sealed class AgentFeedTests
     }
 
     [Fact]
+    public async Task A_push_some_connection_does_not_take_holds_the_others_up_only_for_a_moment_until_such_pushes_pass_the_cap()
+    {
+        // Each push is about 566 bytes by the feed's estimate: two may be held, the third one held makes the loop wait.
+        var sends = new Recorder();
+        await using var feed = new AgentFeed(sends.SendAsync, new FakeLogger<AgentFeed>(), grace: TimeSpan.FromMilliseconds(200), maxHeldBytes: 1500);
+        sends.Hold(); // a connection that takes nothing more: every push from here on stays in writing
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await feed.PublishMessageAsync(Message("t1", 1, 1), null);
+        await sends.WaitForAsync(1);
+        await feed.PublishMessageAsync(Message("t1", 1, 2), null);
+        await sends.WaitForAsync(2); // after the grace of push 1, not after push 1
+        await feed.PublishMessageAsync(Message("t1", 1, 3), null);
+        await sends.WaitForAsync(3); // at once: while pushes are held the loop does not wait for new ones
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"the pushes took {watch.Elapsed}: the loop waited for the held ones");
+
+        // Three held pushes pass the cap: the loop waits for the oldest before it sends anything else.
+        await feed.PublishMessageAsync(Message("t1", 1, 4), null);
+        await Task.Delay(500);
+        Assert.Equal(3, sends.Calls.Count);
+
+        sends.Release();
+        await sends.WaitForAsync(4);
+        Assert.Equal(["1", "2", "3", "4"], sends.Calls.Select(c => Describe(c.Payload)));
+    }
+
+    [Fact]
     public async Task Shutdown_sends_what_is_queued_and_does_not_wait_for_a_push_that_never_ends()
     {
         var (sends, feed) = await WritingFirstPushAsync();
@@ -149,10 +175,11 @@ public sealed class AgentFeedTests
     }
 
     /// <summary>A feed whose first push (message 1 of tenant t1) is being written and held there until released.</summary>
+    /// <remarks>The loop waits for a push in writing for a minute here (its grace), so the tests can act meanwhile.</remarks>
     private static async Task<(Recorder Sends, AgentFeed Feed)> WritingFirstPushAsync(int capacity = 8192, int maxBatch = 128)
     {
         var sends = new Recorder();
-        var feed = new AgentFeed(sends.SendAsync, new FakeLogger<AgentFeed>(), capacity, maxBatch);
+        var feed = new AgentFeed(sends.SendAsync, new FakeLogger<AgentFeed>(), capacity, maxBatch, grace: TimeSpan.FromMinutes(1));
         sends.Hold();
         await feed.PublishMessageAsync(Message("t1", 1, 1), exceptConnectionId: null);
         await sends.WaitForAsync(1);

@@ -73,6 +73,9 @@ internal sealed class ChatConnections
         ? connection
         : throw new InvalidOperationException($"Connection {connectionId} is not open on a Chat hub.");
 
+    /// <summary>Whether a connection is open on a Chat hub.</summary>
+    public bool Contains(string connectionId) => _connections.ContainsKey(connectionId);
+
     public void Add(string connectionId, ChatConnection connection) => _connections[connectionId] = connection;
 
     public void Remove(string connectionId) => _connections.TryRemove(connectionId, out _);

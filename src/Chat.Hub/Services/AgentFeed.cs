@@ -15,9 +15,19 @@ namespace Chat.Hub.Services;
 /// Under load a tenant's agents get one write per batch instead of one per message; at rest nothing waits.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Pushes are best effort, as before (an agent that misses one gets it from <c>Resume</c>). A full queue holds the
 /// publisher back until the loop catches up, so a tenant whose agents cannot keep up slows its senders down instead
 /// of growing without bound.
+/// </para>
+/// <para>
+/// A push goes to every agent connection of the tenant at once, and SignalR writes it at once to each connection that
+/// is free; its task completes when the slowest connection has taken it. The loop waits for that only for a moment
+/// (<c>grace</c>): a connection that takes no more (an agent whose network went dark, whose socket buffer and
+/// stateful-reconnect buffer are full) keeps its pushes queued on its own write lock, in order, until it takes them
+/// or SignalR closes it, and the other agents go on getting theirs. While such pushes are held, the loop does not wait
+/// for new ones either; once they add up to <c>maxHeldBytes</c> it waits for the oldest, so memory stays bounded.
+/// </para>
 /// </remarks>
 internal sealed partial class AgentFeed : IAsyncDisposable
 {
@@ -28,6 +38,8 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     private readonly ILogger<AgentFeed> _logger;
     private readonly int _capacity;
     private readonly int _maxBatch;
+    private readonly TimeSpan _grace;
+    private readonly long _maxHeldBytes;
     private readonly ConcurrentDictionary<string, TenantQueue> _tenants = new(StringComparer.Ordinal);
     private bool _disposed;
 
@@ -40,12 +52,19 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     /// <param name="logger">Where failed pushes are logged.</param>
     /// <param name="capacity">How many pushes a tenant's queue holds before publishers wait.</param>
     /// <param name="maxBatch">The most messages in one <see cref="ChatHubMethods.MessagesReceived"/> push.</param>
-    internal AgentFeed(Func<string, string, object, IReadOnlyList<string>, Task> send, ILogger<AgentFeed> logger, int capacity = 8192, int maxBatch = 128)
+    /// <param name="grace">How long the loop waits for a push that some connection has not taken yet before it goes on
+    /// without it. Default 500 ms.</param>
+    /// <param name="maxHeldBytes">How many estimated bytes of pushes some connection has not taken yet the loop lets
+    /// pass before it waits for the oldest of them. Default 64 MiB.</param>
+    internal AgentFeed(Func<string, string, object, IReadOnlyList<string>, Task> send, ILogger<AgentFeed> logger, int capacity = 8192, int maxBatch = 128,
+        TimeSpan? grace = null, long maxHeldBytes = 64L * 1024 * 1024)
     {
         _send = send;
         _logger = logger;
         _capacity = capacity;
         _maxBatch = maxBatch;
+        _grace = grace ?? TimeSpan.FromMilliseconds(500);
+        _maxHeldBytes = maxHeldBytes;
     }
 
     /// <summary>Queues a stored message for the tenant's agents, except the connection that sent it.</summary>
@@ -107,6 +126,8 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     {
         var group = HubGroups.Agents(tenantId);
         var batch = new List<ChatMessage>(_maxBatch);
+        var held = new Queue<(Task Push, string Method, long Bytes)>(); // pushes some connection has not taken yet, oldest first
+        long heldBytes = 0;
         Push? next = null;
         while (next is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
         {
@@ -120,13 +141,14 @@ internal sealed partial class AgentFeed : IAsyncDisposable
             IReadOnlyList<string> except = push.Except is null ? [] : [push.Except];
             object payload = push.Payload;
             var method = push.Method;
+            long bytes = 512;
             if (method == ChatHubMethods.MessageReceived)
             {
                 // Consecutive messages with the same exception go as one push.
                 var message = (ChatMessage)push.Payload;
                 batch.Clear();
                 batch.Add(message);
-                var bytes = EstimatedBytes(message);
+                bytes = EstimatedBytes(message);
                 while (batch.Count < _maxBatch && bytes < MaxBatchBytes && reader.TryRead(out next))
                 {
                     if (next.Method != ChatHubMethods.MessageReceived || next.Except != push.Except)
@@ -147,14 +169,53 @@ internal sealed partial class AgentFeed : IAsyncDisposable
                 }
             }
 
+            Task task;
             try
             {
-                await _send(group, method, payload, except).ConfigureAwait(false);
+                task = _send(group, method, payload, except);
             }
             catch (Exception ex)
             {
                 LogPushFailed(_logger, ex, method, tenantId);
+                continue;
             }
+
+            while (held.TryPeek(out var oldest) && oldest.Push.IsCompleted)
+            {
+                held.Dequeue();
+                heldBytes -= oldest.Bytes;
+                Observe(oldest.Push, oldest.Method, tenantId);
+            }
+
+            if (!task.IsCompleted && held.Count == 0)
+            {
+                // Usually a connection busy for a moment: wait, so what arrives meanwhile goes out next as one batch.
+                await task.WaitAsync(_grace).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
+            if (task.IsCompleted)
+            {
+                Observe(task, method, tenantId);
+                continue;
+            }
+
+            // Some connection has not taken it (it stays queued there, in order): the others go on without it.
+            held.Enqueue((task, method, bytes));
+            heldBytes += bytes;
+            while (heldBytes > _maxHeldBytes && held.TryDequeue(out var oldest))
+            {
+                heldBytes -= oldest.Bytes;
+                await oldest.Push.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                Observe(oldest.Push, oldest.Method, tenantId);
+            }
+        }
+    }
+
+    private void Observe(Task push, string method, string tenantId)
+    {
+        if (push.IsFaulted)
+        {
+            LogPushFailed(_logger, push.Exception.GetBaseException(), method, tenantId);
         }
     }
 

@@ -43,6 +43,9 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     /// <summary>Stops carrying bytes either way without closing anything, as a network that went dark would.</summary>
     public void Freeze() => _frozen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Carries bytes again, as a network that came back would (what each side sent meanwhile goes through).</summary>
+    public void Thaw() => Interlocked.Exchange(ref _frozen, null)?.TrySetResult();
+
     public async ValueTask DisposeAsync()
     {
         _frozen?.TrySetResult();
