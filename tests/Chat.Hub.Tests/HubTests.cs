@@ -318,6 +318,64 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task A_customer_device_gone_dark_holds_up_neither_the_agents_replies_nor_the_customers_other_device()
+    {
+        // The phone keeps SignalR's stateful reconnect, whose server-side buffer (100 KB by default) is full after about
+        // 90 of these replies; writes to the dark phone then wait for acknowledgements that never come. SignalR closes a
+        // customer connection it has not heard from in 10 s (the devices ping every second).
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind),
+            o => (o.CallsPerSecond, o.CallBurst) = (1000, 1000),
+            chat: c => c.Services.Configure<HubOptions<CustomerHub>>(o => (o.ClientTimeoutInterval, o.KeepAliveInterval) = (TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1))));
+        var connections = server.Services.GetRequiredService<Chat.Hub.Hubs.ChatConnections>();
+        await using var proxy = new TcpFaultProxy(server.Url);
+        await using var agent = server.Agent("alice");
+        await agent.StartAsync();
+        await agent.SetPresenceAsync(AgentPresence.Online, 5);
+        var phoneInbox = new Received();
+        await using var phone = new CustomerChatClient(new ChatClientOptions
+        {
+            HubUrl = new Uri(proxy.Url + "/chat/customer"),
+            AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.VisitorToken("c-two-devices")),
+            StatefulReconnect = true,
+        });
+        phone.MessageReceived += phoneInbox.AddAsync;
+        phone.Connection.KeepAliveInterval = TimeSpan.FromSeconds(1);
+        await phone.StartAsync();
+        var laptopInbox = new Received();
+        await using var laptop = server.Customer("c-two-devices");
+        laptop.MessageReceived += laptopInbox.AddAsync;
+        laptop.Connection.KeepAliveInterval = TimeSpan.FromSeconds(1);
+        await laptop.StartAsync();
+        var conversation = await phone.StartConversationAsync();
+        Assert.Equal(conversation.Id, (await laptop.StartConversationAsync()).Id);
+        await Eventually.TrueAsync(() => GetConversation(server, conversation.Id).AssigneeId == "alice", "auto-assignment to the only online agent");
+        await agent.ReplyAsync(conversation.Id, "hello");
+        await phoneInbox.WaitForAsync(conversation.Id, 1, "the phone");
+        await laptopInbox.WaitForAsync(conversation.Id, 1, "the laptop");
+        var phoneConnection = phone.Connection.ConnectionId!;
+
+        proxy.Freeze(); // the phone's network goes dark: nothing carried, nothing closed
+        var text = new string('x', 1000);
+        for (var i = 2; i <= 150; i++)
+        {
+            await agent.ReplyAsync(conversation.Id, $"{i}:{text}");
+        }
+
+        // Every reply was answered, and the laptop got it, while the phone's connection was still open and took nothing.
+        await laptopInbox.WaitForAsync(conversation.Id, 150, "the laptop, while the phone is dark");
+        Assert.True(connections.Contains(phoneConnection), "the replies went through only once SignalR had closed the phone's connection: it held them up");
+        Assert.True(phoneInbox.In(conversation.Id).Count < 150, "the phone got everything through a dark network: the test proves nothing");
+
+        // Its network comes back after SignalR closed its connection: the phone reconnects and catches up, once each, in order.
+        await Eventually.TrueAsync(() => !connections.Contains(phoneConnection), "SignalR to close the phone's dark connection", timeoutMs: 60_000);
+        proxy.Thaw();
+        await phoneInbox.WaitForAsync(conversation.Id, 150, "the phone, after its network came back");
+        await Task.Delay(200);
+        Assert.Equal(Enumerable.Range(1, 150).Select(i => (long)i), phoneInbox.In(conversation.Id).Select(m => m.Seq));
+        Assert.Equal(Enumerable.Range(1, 150).Select(i => (long)i), laptopInbox.In(conversation.Id).Select(m => m.Seq));
+    }
+
+    [Fact]
     public async Task What_the_hub_keeps_per_connection_goes_with_the_connection()
     {
         await using var server = await StartServerAsync();
@@ -565,9 +623,16 @@ public abstract class HubTests(StoreKind kind)
         alice.ReadReceived += e => { lock (reads) { reads.Add(e); } };
         alice.ConversationChanged += c => { lock (changes) { changes.Add(c); } };
         await alice.StartAsync();
+        await using var bob = server.Agent("bob");
+        var bobHeard = new List<string>();
+        bob.TypingReceived += e => { lock (bobHeard) { bobHeard.Add($"typing {e.SenderKind} {e.SenderId}"); } };
+        bob.ReadReceived += e => { lock (bobHeard) { bobHeard.Add($"read {e.ReaderKind} {e.ReaderId} {e.Seq}"); } };
+        await bob.StartAsync();
         await using var customer = server.Customer("c-typing");
         var customerTyping = new List<TypingEvent>();
+        var customerReads = new List<ReadEvent>();
         customer.TypingReceived += e => { lock (customerTyping) { customerTyping.Add(e); } };
+        customer.ReadReceived += e => { lock (customerReads) { customerReads.Add(e); } };
         await customer.StartAsync();
         var conversation = await customer.StartConversationAsync();
         await alice.AcceptAsync(conversation.Id);
@@ -575,9 +640,16 @@ public abstract class HubTests(StoreKind kind)
         await customer.TypingAsync();
         await customer.MarkReadAsync(0);
         await alice.TypingAsync(conversation.Id);
-        await Eventually.TrueAsync(() => typing.Count == 1 && reads.Count == 1 && customerTyping.Count == 1, $"typing and read events ({typing.Count}, {reads.Count}, {customerTyping.Count})");
+        await alice.MarkReadAsync(conversation.Id, 0);
+        await Eventually.TrueAsync(
+            () => typing.Count == 1 && reads.Count == 1 && customerTyping.Count == 1 && customerReads.Count == 1 && bobHeard.Count == 4,
+            $"typing and read events ({typing.Count}, {reads.Count}, {customerTyping.Count}, {customerReads.Count}, {bobHeard.Count})");
         Assert.Equal((SenderKind.Customer, "c-typing"), (typing[0].SenderKind, typing[0].SenderId));
         Assert.Equal((SenderKind.Agent, "alice"), (customerTyping[0].SenderKind, customerTyping[0].SenderId));
+        Assert.Equal((SenderKind.Agent, "alice"), (customerReads[0].ReaderKind, customerReads[0].ReaderId));
+
+        // The other agents hear both sides, in the order it happened; alice does not hear her own (checked above: one of each).
+        Assert.Equal(["typing Customer c-typing", "read Customer c-typing 0", "typing Agent alice", "read Agent alice 0"], bobHeard);
 
         var transferred = await alice.TransferAsync(conversation.Id, "bob");
         Assert.Equal((ConversationStatus.Open, "bob"), (transferred.Status, transferred.AssigneeId));

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Chat.Hub.Hubs;
 
 /// <summary>The agent-facing hub (<c>{prefix}/agent</c>): presence, the queue, the conversation lifecycle and replies, within the agent's tenant.</summary>
-internal sealed class AgentHub(ConversationService service, AgentRegistry registry, IConversationStore conversations, IHubContext<CustomerHub> customers, IOptions<ChatHubOptions> options, ChatConnections connections)
+internal sealed class AgentHub(ConversationService service, AgentRegistry registry, IConversationStore conversations, AgentFeed agentFeed, IOptions<ChatHubOptions> options, ChatConnections connections)
     : Microsoft.AspNetCore.SignalR.Hub
 {
     private const int MaxCapacity = 100;
@@ -172,8 +172,8 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
         var agent = Caller;
         var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
         var typing = new TypingEvent { ConversationId = conversationId, SenderKind = SenderKind.Agent, SenderId = agent.Id };
-        await customers.Clients.Group(HubGroups.Customers(agent.TenantId, conversation.Id)).SendAsync(ChatHubMethods.TypingReceived, typing, Context.ConnectionAborted);
-        await Clients.OthersInGroup(HubGroups.Agents(agent.TenantId)).SendAsync(ChatHubMethods.TypingReceived, typing, Context.ConnectionAborted);
+        service.PushToCustomers(agent.TenantId, conversation.Id, ChatHubMethods.TypingReceived, typing);
+        await agentFeed.PublishAsync(agent.TenantId, ChatHubMethods.TypingReceived, typing, Context.ConnectionId);
     }
 
     /// <summary>Tells the customer and the other agents the caller has read up to a seq.</summary>
@@ -182,7 +182,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
         var agent = Caller;
         var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
         var read = new ReadEvent { ConversationId = conversationId, ReaderKind = SenderKind.Agent, ReaderId = agent.Id, Seq = seq };
-        await customers.Clients.Group(HubGroups.Customers(agent.TenantId, conversation.Id)).SendAsync(ChatHubMethods.ReadReceived, read, Context.ConnectionAborted);
-        await Clients.OthersInGroup(HubGroups.Agents(agent.TenantId)).SendAsync(ChatHubMethods.ReadReceived, read, Context.ConnectionAborted);
+        service.PushToCustomers(agent.TenantId, conversation.Id, ChatHubMethods.ReadReceived, read);
+        await agentFeed.PublishAsync(agent.TenantId, ChatHubMethods.ReadReceived, read, Context.ConnectionId);
     }
 }

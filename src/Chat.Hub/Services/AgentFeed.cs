@@ -71,9 +71,10 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     public ValueTask PublishMessageAsync(ChatMessage message, string? exceptConnectionId) =>
         EnqueueAsync(message.TenantId, new Push(ChatHubMethods.MessageReceived, message, exceptConnectionId));
 
-    /// <summary>Queues any other event (a changed conversation, a delivery, typing, a read receipt) for the tenant's agents, after what came before it.</summary>
-    public ValueTask PublishAsync(string tenantId, string method, object payload) =>
-        EnqueueAsync(tenantId, new Push(method, payload, null));
+    /// <summary>Queues any other event (a changed conversation, a delivery, typing, a read receipt) for the tenant's
+    /// agents, after what came before it, except the connection it came from (when it came from an agent).</summary>
+    public ValueTask PublishAsync(string tenantId, string method, object payload, string? exceptConnectionId = null) =>
+        EnqueueAsync(tenantId, new Push(method, payload, exceptConnectionId));
 
     public async ValueTask DisposeAsync()
     {

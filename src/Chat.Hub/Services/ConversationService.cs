@@ -295,39 +295,57 @@ internal sealed partial class ConversationService(
         }
     }
 
+    /// <summary>
+    /// Pushes an event to a conversation's customer connections without waiting for them: SignalR writes it at once to
+    /// every connection that is free, and one that takes nothing more (a device whose network went dark) keeps it
+    /// queued, in order, until it takes it or SignalR closes the connection. So a sender (an agent replying, a
+    /// platform's webhook) never waits for a customer's device; pushes are best effort, and a device that misses one
+    /// gets it from <c>Resume</c>. A push that fails is logged whenever it fails.
+    /// </summary>
+    internal void PushToCustomers(string tenantId, long conversationId, string method, object payload, string? exceptConnectionId = null)
+    {
+        var group = HubGroups.Customers(tenantId, conversationId);
+        Task push;
+        try
+        {
+            var clients = exceptConnectionId is null ? customers.Clients.Group(group) : customers.Clients.GroupExcept(group, [exceptConnectionId]);
+            push = clients.SendAsync(method, payload, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            LogPushFailed(logger, ex, method, conversationId);
+            return;
+        }
+
+        if (!push.IsCompletedSuccessfully)
+        {
+            LogIfFails(push, method, conversationId);
+        }
+    }
+
+    private void LogIfFails(Task push, string method, long conversationId) =>
+        push.ContinueWith(
+            failed => LogPushFailed(logger, failed.Exception!.GetBaseException(), method, conversationId),
+            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
     private async Task PublishMessageAsync(ChatMessage message, string? senderConnectionId)
     {
         // The sending connection has its answer and is left out; it is a connection of the hub of its sender's kind.
         var senderKind = message.Sender.Kind;
-        IReadOnlyList<string> except = senderConnectionId is null || senderKind != SenderKind.Customer ? [] : [senderConnectionId];
-        // Delivery is best effort: a connection that misses it gets it from Resume. Not cancelled by the sender.
-        try
+        if (!IsPrivate(message))
         {
-            if (!IsPrivate(message))
-            {
-                await customers.Clients.GroupExcept(HubGroups.Customers(message.TenantId, message.ConversationId), except).SendAsync(ChatHubMethods.MessageReceived, message, CancellationToken.None).ConfigureAwait(false);
-            }
+            PushToCustomers(message.TenantId, message.ConversationId, ChatHubMethods.MessageReceived, message,
+                senderKind == SenderKind.Customer ? senderConnectionId : null);
+        }
 
-            // Queued for the tenant's agents: the sender's answer does not wait for the agents' connections.
-            await agentFeed.PublishMessageAsync(message, senderKind == SenderKind.Agent ? senderConnectionId : null).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogPublishFailed(logger, ex, message.Id, message.ConversationId);
-        }
+        // Queued for the tenant's agents: the sender's answer does not wait for the agents' connections.
+        await agentFeed.PublishMessageAsync(message, senderKind == SenderKind.Agent ? senderConnectionId : null).ConfigureAwait(false);
     }
 
     private async Task PublishChangeAsync(Conversation conversation)
     {
-        try
-        {
-            await agentFeed.PublishAsync(conversation.TenantId, ChatHubMethods.ConversationChanged, conversation).ConfigureAwait(false);
-            await customers.Clients.Group(HubGroups.Customers(conversation.TenantId, conversation.Id)).SendAsync(ChatHubMethods.ConversationChanged, conversation, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogPublishFailed(logger, ex, 0, conversation.Id);
-        }
+        await agentFeed.PublishAsync(conversation.TenantId, ChatHubMethods.ConversationChanged, conversation).ConfigureAwait(false);
+        PushToCustomers(conversation.TenantId, conversation.Id, ChatHubMethods.ConversationChanged, conversation);
     }
 
     /// <summary>An agent's reply on a platform channel goes out through the channel's sender (the widget's channel has none).</summary>
@@ -374,6 +392,6 @@ internal sealed partial class ConversationService(
     [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "Conversation {ConversationId} of tenant {TenantId} assigned to agent {AgentId}")]
     private static partial void LogAssigned(ILogger logger, long conversationId, string tenantId, string agentId);
 
-    [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Could not push message {MessageId} of conversation {ConversationId} to connections; they get it on resume")]
-    private static partial void LogPublishFailed(ILogger logger, Exception exception, long messageId, long conversationId);
+    [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Could not push {Method} to the customers of conversation {ConversationId}; they get it on resume")]
+    private static partial void LogPushFailed(ILogger logger, Exception exception, string method, long conversationId);
 }
