@@ -38,20 +38,35 @@ internal static class StoreThroughput
         // the machine is shared and a rate moves by a quarter from one minute to the next. The summary is the median.
         var rounds = int.Parse(Argument(args, "--rounds") ?? "1", CultureInfo.InvariantCulture);
         var ratios = writerCounts.ToDictionary(w => w, _ => new List<double>());
-        for (var round = 1; round <= rounds; round++)
+        // Each run writes into a database of its own; they are dropped at the end, not between runs, because dropping a
+        // database forces a checkpoint, which would change the conditions of the run after it.
+        var databases = new List<BenchDatabase>();
+        try
         {
-            var copyRate = await CopyRateAsync(postgres, rows: 200_000);
-            Console.WriteLine($"| round {round}: PostgreSQL binary COPY (baseline) | - | {copyRate:N0} rows/s | 1.00 |");
-            foreach (var writers in writerCounts)
+            for (var round = 1; round <= rounds; round++)
             {
-                var rate = await AppendRateAsync(chat => chat.AddPostgresStorage(o =>
+                var copyRate = await CopyRateAsync(await BenchDatabase.CreateAsync(postgres, databases), rows: 200_000);
+                Console.WriteLine($"| round {round}: PostgreSQL binary COPY (baseline) | - | {copyRate:N0} rows/s | 1.00 |");
+                foreach (var writers in writerCounts)
                 {
-                    o.ConnectionString = CreateDatabase(postgres);
-                    o.MaxConcurrentBatches = concurrentBatches;
-                    o.BatchLinger = linger;
-                }), writers, duration);
-                ratios[writers].Add(rate / copyRate);
-                Console.WriteLine($"| round {round}: PostgreSQL store appends | {writers} | {rate:N0} msg/s | {rate / copyRate:F2} |");
+                    var database = await BenchDatabase.CreateAsync(postgres, databases);
+                    var rate = await AppendRateAsync(chat => chat.AddPostgresStorage(o =>
+                    {
+                        o.ConnectionString = database;
+                        o.MaxConcurrentBatches = concurrentBatches;
+                        o.BatchLinger = linger;
+                    }), writers, duration);
+                    ratios[writers].Add(rate / copyRate);
+                    Console.WriteLine($"| round {round}: PostgreSQL store appends | {writers} | {rate:N0} msg/s | {rate / copyRate:F2} |");
+                }
+            }
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            foreach (var database in databases)
+            {
+                await database.DropAsync();
             }
         }
 
@@ -120,9 +135,8 @@ internal static class StoreThroughput
         return count;
     }
 
-    private static async Task<double> CopyRateAsync(string server, int rows)
+    private static async Task<double> CopyRateAsync(string connectionString, int rows)
     {
-        var connectionString = CreateDatabase(server);
         {
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
@@ -175,17 +189,32 @@ internal static class StoreThroughput
         ClientMessageId = clientId,
     };
 
-    private static string CreateDatabase(string server)
+    /// <summary>A database of its own for one measured run, dropped at the end (the server may be the user's own).</summary>
+    private sealed class BenchDatabase
     {
-        var name = "chat_bench_" + Guid.NewGuid().ToString("N");
-        using (var connection = new NpgsqlConnection(server))
+        private readonly string _server;
+        private readonly string _name = "chat_bench_" + Guid.NewGuid().ToString("N");
+
+        private BenchDatabase(string server) => _server = server;
+
+        /// <summary>Creates a database, adds it to <paramref name="created"/> and returns its connection string.</summary>
+        public static async Task<string> CreateAsync(string server, List<BenchDatabase> created)
         {
-            connection.Open();
-            using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
-            command.ExecuteNonQuery();
+            var database = new BenchDatabase(server);
+            await database.ExecuteAsync($"CREATE DATABASE {database._name}");
+            created.Add(database);
+            return new NpgsqlConnectionStringBuilder(server) { Database = database._name, MaxPoolSize = 100 }.ConnectionString;
         }
 
-        return new NpgsqlConnectionStringBuilder(server) { Database = name, MaxPoolSize = 100 }.ConnectionString;
+        public Task DropAsync() => ExecuteAsync($"DROP DATABASE IF EXISTS {_name} WITH (FORCE)");
+
+        private async Task ExecuteAsync(string sql)
+        {
+            await using var connection = new NpgsqlConnection(_server);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand(sql, connection);
+            await command.ExecuteNonQueryAsync();
+        }
     }
 
     private static string? Argument(string[] args, string name)
