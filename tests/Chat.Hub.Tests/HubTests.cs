@@ -272,20 +272,14 @@ public abstract class HubTests(StoreKind kind)
             chat: c => c.Services.Configure<HubOptions<AgentHub>>(o => (o.ClientTimeoutInterval, o.KeepAliveInterval) = (TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1))));
         var connections = server.Services.GetRequiredService<Chat.Hub.Hubs.ChatConnections>();
         await using var proxy = new TcpFaultProxy(server.Url);
-        var aliceInbox = new Received();
         await using var alice = new AgentChatClient(new ChatClientOptions
         {
             HubUrl = new Uri(proxy.Url + "/chat/agent"),
             AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.AgentToken("alice")),
         });
-        alice.MessageReceived += aliceInbox.AddAsync;
-        alice.Connection.KeepAliveInterval = TimeSpan.FromSeconds(1);
-        await alice.StartAsync();
-        var bobInbox = new Received();
+        var aliceInbox = await StartPingingAsync(alice);
         await using var bob = server.Agent("bob");
-        bob.MessageReceived += bobInbox.AddAsync;
-        bob.Connection.KeepAliveInterval = TimeSpan.FromSeconds(1);
-        await bob.StartAsync();
+        var bobInbox = await StartPingingAsync(bob);
         await using var customer = server.Customer("c-dark");
         await customer.StartAsync();
         var conversation = await customer.StartConversationAsync();
@@ -302,19 +296,8 @@ public abstract class HubTests(StoreKind kind)
             await customer.SendTextAsync($"{i}:{text}");
         }
 
-        // Bob gets every message while alice's connection is still open and takes nothing (before, he waited until
-        // SignalR closed it; before that, the senders' answers waited too).
-        await bobInbox.WaitForAsync(conversation.Id, 201, "bob, while alice's connection is dark");
-        Assert.True(connections.Contains(aliceConnection), "bob got everything only once SignalR had closed alice's connection: it held him up");
-        Assert.True(aliceInbox.In(conversation.Id).Count < 201, "alice got everything through a dark network: the test proves nothing");
-
-        // Her network comes back after SignalR closed her connection: her client reconnects and catches up, once each, in order.
-        await Eventually.TrueAsync(() => !connections.Contains(aliceConnection), "SignalR to close alice's dark connection", timeoutMs: 60_000);
-        proxy.Thaw();
-        await aliceInbox.WaitForAsync(conversation.Id, 201, "alice, after her network came back");
-        await Task.Delay(200);
-        Assert.Equal(Enumerable.Range(1, 201).Select(i => (long)i), aliceInbox.In(conversation.Id).Select(m => m.Seq));
-        Assert.Equal(Enumerable.Range(1, 201).Select(i => (long)i), bobInbox.In(conversation.Id).Select(m => m.Seq));
+        // Every send was answered and bob got every message while alice's connection was still open and took nothing.
+        await AssertNobodyWaitedForTheDarkConnectionAsync(connections, proxy, conversation.Id, 201, ("alice", aliceConnection, aliceInbox), ("bob", bobInbox));
     }
 
     [Fact]
@@ -331,21 +314,15 @@ public abstract class HubTests(StoreKind kind)
         await using var agent = server.Agent("alice");
         await agent.StartAsync();
         await agent.SetPresenceAsync(AgentPresence.Online, 5);
-        var phoneInbox = new Received();
         await using var phone = new CustomerChatClient(new ChatClientOptions
         {
             HubUrl = new Uri(proxy.Url + "/chat/customer"),
             AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.VisitorToken("c-two-devices")),
             StatefulReconnect = true,
         });
-        phone.MessageReceived += phoneInbox.AddAsync;
-        phone.Connection.KeepAliveInterval = TimeSpan.FromSeconds(1);
-        await phone.StartAsync();
-        var laptopInbox = new Received();
+        var phoneInbox = await StartPingingAsync(phone);
         await using var laptop = server.Customer("c-two-devices");
-        laptop.MessageReceived += laptopInbox.AddAsync;
-        laptop.Connection.KeepAliveInterval = TimeSpan.FromSeconds(1);
-        await laptop.StartAsync();
+        var laptopInbox = await StartPingingAsync(laptop);
         var conversation = await phone.StartConversationAsync();
         Assert.Equal(conversation.Id, (await laptop.StartConversationAsync()).Id);
         await Eventually.TrueAsync(() => GetConversation(server, conversation.Id).AssigneeId == "alice", "auto-assignment to the only online agent");
@@ -361,18 +338,40 @@ public abstract class HubTests(StoreKind kind)
             await agent.ReplyAsync(conversation.Id, $"{i}:{text}");
         }
 
-        // Every reply was answered, and the laptop got it, while the phone's connection was still open and took nothing.
-        await laptopInbox.WaitForAsync(conversation.Id, 150, "the laptop, while the phone is dark");
-        Assert.True(connections.Contains(phoneConnection), "the replies went through only once SignalR had closed the phone's connection: it held them up");
-        Assert.True(phoneInbox.In(conversation.Id).Count < 150, "the phone got everything through a dark network: the test proves nothing");
+        // Every reply was answered and the laptop got it while the phone's connection was still open and took nothing.
+        await AssertNobodyWaitedForTheDarkConnectionAsync(connections, proxy, conversation.Id, 150, ("the phone", phoneConnection, phoneInbox), ("the laptop", laptopInbox));
+    }
 
-        // Its network comes back after SignalR closed its connection: the phone reconnects and catches up, once each, in order.
-        await Eventually.TrueAsync(() => !connections.Contains(phoneConnection), "SignalR to close the phone's dark connection", timeoutMs: 60_000);
+    /// <summary>Starts a client that pings every second (so a 10 s server timeout closes only a dark connection) and records what it gets.</summary>
+    private static async Task<Received> StartPingingAsync(ChatHubClient client)
+    {
+        var inbox = new Received();
+        client.MessageReceived += inbox.AddAsync;
+        client.Connection.KeepAliveInterval = TimeSpan.FromSeconds(1);
+        await client.StartAsync();
+        return inbox;
+    }
+
+    /// <summary>
+    /// After a burst sent while one connection's network was dark: the other side has every message while the dark
+    /// connection is still open (nobody waited for SignalR to close it); once SignalR has closed it and the network is
+    /// back, the dark side reconnects and catches up. Both get every message once, in order.
+    /// </summary>
+    private static async Task AssertNobodyWaitedForTheDarkConnectionAsync(
+        Chat.Hub.Hubs.ChatConnections connections, TcpFaultProxy proxy, long conversationId, int count,
+        (string Name, string ConnectionId, Received Inbox) dark, (string Name, Received Inbox) other)
+    {
+        await other.Inbox.WaitForAsync(conversationId, count, $"{other.Name}, while {dark.Name} is dark");
+        Assert.True(connections.Contains(dark.ConnectionId), $"{other.Name} got everything only once SignalR had closed the connection of {dark.Name}: it held things up");
+        Assert.True(dark.Inbox.In(conversationId).Count < count, $"{dark.Name} got everything through a dark network: the test proves nothing");
+
+        await Eventually.TrueAsync(() => !connections.Contains(dark.ConnectionId), $"SignalR to close the dark connection of {dark.Name}", timeoutMs: 60_000);
         proxy.Thaw();
-        await phoneInbox.WaitForAsync(conversation.Id, 150, "the phone, after its network came back");
+        await dark.Inbox.WaitForAsync(conversationId, count, $"{dark.Name}, once the network is back");
         await Task.Delay(200);
-        Assert.Equal(Enumerable.Range(1, 150).Select(i => (long)i), phoneInbox.In(conversation.Id).Select(m => m.Seq));
-        Assert.Equal(Enumerable.Range(1, 150).Select(i => (long)i), laptopInbox.In(conversation.Id).Select(m => m.Seq));
+        var all = Enumerable.Range(1, count).Select(i => (long)i).ToList();
+        Assert.Equal(all, dark.Inbox.In(conversationId).Select(m => m.Seq));
+        Assert.Equal(all, other.Inbox.In(conversationId).Select(m => m.Seq));
     }
 
     [Fact]
