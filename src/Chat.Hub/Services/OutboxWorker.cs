@@ -144,22 +144,16 @@ internal sealed partial class OutboxWorker(
             LogDeliveryFailed(logger, message.Id, message.ChannelId, result.Reason);
         }
 
-        try
+        // Queued for the tenant's agents (the feed logs a push that fails).
+        await agentFeed.PublishAsync(message.TenantId, ChatHubMethods.DeliveryChanged, new DeliveryEvent
         {
-            await agentFeed.PublishAsync(message.TenantId, ChatHubMethods.DeliveryChanged, new DeliveryEvent
-            {
-                ConversationId = message.ConversationId,
-                MessageId = message.Id,
-                Seq = message.Seq,
-                Status = result.Status,
-                Reason = result.Reason,
-                Attempt = entry.Attempt,
-            }).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogRecordFailed(logger, ex, message.Id);
-        }
+            ConversationId = message.ConversationId,
+            MessageId = message.Id,
+            Seq = message.Seq,
+            Status = result.Status,
+            Reason = result.Reason,
+            Attempt = entry.Attempt,
+        }).ConfigureAwait(false);
     }
 
     /// <summary>The customer's latest message before <paramref name="reply"/>, looked for among the messages just before it.</summary>
@@ -187,7 +181,7 @@ internal sealed partial class OutboxWorker(
     [LoggerMessage(EventId = 60, Level = LogLevel.Warning, Message = "Could not claim due deliveries from the outbox")]
     private static partial void LogClaimFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 61, Level = LogLevel.Warning, Message = "Could not record or announce the delivery of message {MessageId}")]
+    [LoggerMessage(EventId = 61, Level = LogLevel.Warning, Message = "Could not record the delivery of message {MessageId}")]
     private static partial void LogRecordFailed(ILogger logger, Exception exception, long messageId);
 
     [LoggerMessage(EventId = 62, Level = LogLevel.Warning, Message = "Delivery of message {MessageId} to channel {ChannelId} failed for good: {Reason}")]
