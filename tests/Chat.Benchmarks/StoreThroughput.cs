@@ -32,7 +32,9 @@ internal static class StoreThroughput
         var concurrentBatches = int.Parse(Argument(args, "--batches") ?? "2", CultureInfo.InvariantCulture);
         var linger = TimeSpan.FromMilliseconds(double.Parse(Argument(args, "--linger-ms") ?? "0", CultureInfo.InvariantCulture));
         var duration = TimeSpan.FromSeconds(seconds);
-        Console.WriteLine($"store-throughput: {seconds} s per run, {Conversations} conversations, {concurrentBatches} PostgreSQL batches in flight, linger {linger.TotalMilliseconds} ms, {Environment.ProcessorCount} cores");
+        // The databases' locale: the server's default, or an ICU locale such as en-US (what most shops' servers use).
+        var icuLocale = Argument(args, "--icu-locale");
+        Console.WriteLine($"store-throughput: {seconds} s per run, {Conversations} conversations, {concurrentBatches} PostgreSQL batches in flight, linger {linger.TotalMilliseconds} ms, database locale {icuLocale ?? "the server's default"}, {Environment.ProcessorCount} cores");
 
         // Rounds: each measures COPY and then the PostgreSQL store, so every ratio has a baseline from the same minute;
         // the machine is shared and a rate moves by a quarter from one minute to the next. The summary is the median.
@@ -45,11 +47,11 @@ internal static class StoreThroughput
         {
             for (var round = 1; round <= rounds; round++)
             {
-                var copyRate = await CopyRateAsync(await BenchDatabase.CreateAsync(postgres, databases), rows: 200_000);
+                var copyRate = await CopyRateAsync(await BenchDatabase.CreateAsync(postgres, icuLocale, databases), rows: 200_000);
                 Console.WriteLine($"| round {round}: PostgreSQL binary COPY (baseline) | - | {copyRate:N0} rows/s | 1.00 |");
                 foreach (var writers in writerCounts)
                 {
-                    var database = await BenchDatabase.CreateAsync(postgres, databases);
+                    var database = await BenchDatabase.CreateAsync(postgres, icuLocale, databases);
                     var rate = await AppendRateAsync(chat => chat.AddPostgresStorage(o =>
                     {
                         o.ConnectionString = database;
@@ -198,10 +200,17 @@ internal static class StoreThroughput
         private BenchDatabase(string server) => _server = server;
 
         /// <summary>Creates a database, adds it to <paramref name="created"/> and returns its connection string.</summary>
-        public static async Task<string> CreateAsync(string server, List<BenchDatabase> created)
+        public static async Task<string> CreateAsync(string server, string? icuLocale, List<BenchDatabase> created)
         {
+            if (icuLocale is not null && !System.Text.RegularExpressions.Regex.IsMatch(icuLocale, "^[A-Za-z0-9_@=-]+$"))
+            {
+                throw new ArgumentException($"--icu-locale '{icuLocale}' is not a locale name such as en-US.", nameof(icuLocale));
+            }
+
             var database = new BenchDatabase(server);
-            await database.ExecuteAsync($"CREATE DATABASE {database._name}");
+            await database.ExecuteAsync(icuLocale is null
+                ? $"CREATE DATABASE {database._name}"
+                : $"CREATE DATABASE {database._name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{icuLocale}' LOCALE 'C.UTF-8'");
             created.Add(database);
             return new NpgsqlConnectionStringBuilder(server) { Database = database._name, MaxPoolSize = 100 }.ConnectionString;
         }

@@ -9,27 +9,45 @@ namespace Chat.Storage.Tests.Infrastructure;
 /// <summary>
 /// The real PostgreSQL the tests use: <c>CHAT_TEST_POSTGRES</c> (and <c>CHAT_TEST_POSTGRES_STANDBY</c>) when set, as
 /// ./test.sh does; otherwise a throwaway primary and streaming standby started here with build/pg-test-server.sh.
-/// A server that cannot be had fails the tests; it never skips them.
+/// A server that cannot be had fails the tests; it never skips them. The databases made on a server given that way are
+/// dropped with psql once the test process has ended (a throwaway server is deleted whole).
 /// </summary>
 internal static class PostgresServer
 {
     private static readonly Lazy<Task<(string Primary, string Standby)>> Server = new(StartAsync);
+    private static readonly object DatabaseListLock = new();
+    private static string? _databaseList;
 
     public static string RepoRoot { get; } =
         typeof(PostgresServer).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!;
 
     public static Task<(string Primary, string Standby)> GetAsync() => Server.Value;
 
-    /// <summary>Creates a fresh database on the server (replicated to the standby) and returns both connection strings.</summary>
-    public static async Task<(string Primary, string Standby)> CreateDatabaseAsync()
+    /// <summary>
+    /// Creates a fresh database on the server (replicated to the standby) and returns both connection strings; with
+    /// <paramref name="icuLocale"/> (such as <c>en-US</c>) the database's default collation is that ICU locale's.
+    /// </summary>
+    public static async Task<(string Primary, string Standby)> CreateDatabaseAsync(string? icuLocale = null)
     {
         var (primary, standby) = await GetAsync();
         var name = "chat_test_" + Guid.NewGuid().ToString("N");
         await using (var connection = new NpgsqlConnection(primary))
         {
             await connection.OpenAsync();
-            await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+            await using var command = new NpgsqlCommand(
+                icuLocale is null
+                    ? $"CREATE DATABASE {name}"
+                    : $"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{icuLocale}' LOCALE 'C.UTF-8'",
+                connection);
             await command.ExecuteNonQueryAsync();
+        }
+
+        if (_databaseList is not null)
+        {
+            lock (DatabaseListLock)
+            {
+                File.AppendAllText(_databaseList, name + "\n");
+            }
         }
 
         return (WithDatabase(primary, name), WithDatabase(standby, name));
@@ -63,10 +81,16 @@ internal static class PostgresServer
     /// <summary>
     /// Runs shell commands once this test process has ended, however it ends: a test runner may kill its test host
     /// before <see cref="AppDomain.ProcessExit"/> handlers finish, which left throwaway servers running.
+    /// <paramref name="environment"/> is set in the shell's environment (not on its command line, which anyone may read).
     /// </summary>
-    public static void WhenThisProcessEnds(string shellCommands)
+    public static void WhenThisProcessEnds(string shellCommands, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo("setsid") { UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add("bash");
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add($"exec </dev/null >/dev/null 2>&1; while kill -0 {Environment.ProcessId}; do sleep 1; done; {shellCommands}");
@@ -94,6 +118,29 @@ internal static class PostgresServer
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>
+    /// Drops the databases this process makes on <paramref name="server"/> once it has ended. Not from a
+    /// <see cref="AppDomain.ProcessExit"/> handler: the test runner kills its test host about 100 ms after the run, which
+    /// cut such a handler short after a few of the databases.
+    /// </summary>
+    private static void DropDatabasesWhenThisProcessEnds(string server)
+    {
+        _databaseList = Path.Combine(Path.GetTempPath(), $"chat-test-databases-{Environment.ProcessId}-{Guid.NewGuid():N}.txt");
+        File.WriteAllText(_databaseList, "");
+        var b = new NpgsqlConnectionStringBuilder(server);
+        WhenThisProcessEnds(
+            "psql=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -n 1); " +
+            $"while read -r name; do \"$psql\" -qc \"DROP DATABASE IF EXISTS $name WITH (FORCE)\"; done < '{_databaseList}'; rm -f '{_databaseList}'",
+            new Dictionary<string, string?>
+            {
+                ["PGHOST"] = b.Host,
+                ["PGPORT"] = b.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["PGUSER"] = b.Username,
+                ["PGPASSWORD"] = b.Password,
+                ["PGDATABASE"] = b.Database,
+            });
+    }
+
     private static async Task<(string, string)> StartAsync()
     {
         var primary = Environment.GetEnvironmentVariable("CHAT_TEST_POSTGRES");
@@ -105,6 +152,7 @@ internal static class PostgresServer
                 throw new InvalidOperationException("CHAT_TEST_POSTGRES is set but CHAT_TEST_POSTGRES_STANDBY is not; the read/write split tests need both.");
             }
 
+            DropDatabasesWhenThisProcessEnds(primary);
             return (primary, standbyFromEnvironment);
         }
 

@@ -6,7 +6,7 @@ using Npgsql;
 
 namespace Chat.Storage.Tests.Postgres;
 
-/// <summary>What only the PostgreSQL store has: concurrent migrations, the read/write split.</summary>
+/// <summary>What only the PostgreSQL store has: concurrent migrations, byte-order identifiers, the read/write split, worker leases.</summary>
 public sealed class PostgresSpecificTests
 {
     [Fact]
@@ -90,6 +90,84 @@ public sealed class PostgresSpecificTests
         await a.DisposeAsync();
         await b.DisposeAsync();
         Assert.Equal(0L, await CountLeasesAsync(primary));
+    }
+
+    [Fact]
+    public async Task Identifiers_compare_byte_by_byte_in_a_linguistic_database_and_an_upgraded_one_still_finds_its_retries()
+    {
+        // A database whose default collation is linguistic (en-US sorts "apple" before "Zebra"; bytes put "Z" first),
+        // holding a conversation written by version 1 of the schema, whose identifier indexes used that collation.
+        var (primary, _) = await PostgresServer.CreateDatabaseAsync(icuLocale: "en-US");
+        await using (var connection = new NpgsqlConnection(primary))
+        {
+            await connection.OpenAsync();
+            var version1 = PostgresMigrator.Migrations.Single(m => m.Version == 1);
+            await using var command = new NpgsqlCommand($$"""
+                {{version1.Sql}};
+                CREATE TABLE chat.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+                INSERT INTO chat.schema_migrations (version, name) VALUES (1, '{{version1.Name}}');
+                INSERT INTO chat.contacts (tenant_id, id) VALUES ('shop', 7);
+                INSERT INTO chat.channel_identities (tenant_id, channel_id, platform_user_id, contact_id) VALUES ('shop', 'web', 'v7', 7);
+                INSERT INTO chat.conversations (tenant_id, id, channel_id, contact_id, last_seq) VALUES ('shop', 70, 'web', 7, 2);
+                INSERT INTO chat.messages (tenant_id, conversation_id, seq, id, channel_id, direction, sender_kind, sender_id, kind, content, client_message_id, created_at)
+                VALUES ('shop', 70, 1, 701, 'web', 0, 0, '7', 0, 'first', 'Zebra', now()),
+                       ('shop', 70, 2, 702, 'web', 0, 0, '7', 0, 'second', 'apple', now());
+                """, connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using var store = await StoreHost.StartAsync(chat => chat.AddPostgresStorage(primary));
+
+        // Version 2 was applied on start-up: every identifier column, and so every index key on one, compares bytes.
+        Assert.Equal(
+            ["channel_identities.channel_id", "channel_identities.platform_user_id", "channel_identities.tenant_id",
+             "contacts.tenant_id", "conversations.assignee_id", "conversations.channel_id", "conversations.team_id",
+             "conversations.tenant_id", "messages.channel_id", "messages.client_message_id", "messages.platform_message_id",
+             "messages.sender_id", "messages.tenant_id", "outbox.channel_id", "outbox.tenant_id", "tenants.tenant_id",
+             "worker_leases.tenant_id"],
+            await QueryStringsAsync(primary, """
+                SELECT c.relname || '.' || a.attname FROM pg_attribute a
+                  JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'chat' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+                   AND a.atttypid = 'text'::regtype AND a.attcollation = 'pg_catalog."C"'::regcollation
+                 ORDER BY (c.relname || '.' || a.attname) COLLATE "C"
+                """));
+        Assert.Empty(await QueryStringsAsync(primary, """
+            SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace
+             CROSS JOIN LATERAL unnest(x.indcollation::oid[]) AS k(coll)
+             WHERE n.nspname = 'chat' AND k.coll <> 0 AND k.coll <> 'pg_catalog."C"'::regcollation
+            """));
+
+        // The rebuilt unique index still finds the messages version 1 stored: their retries are duplicates, and a
+        // client message id that differs only in case is a new message with the next seq.
+        var contact = await store.Conversations.ResolveContactAsync("shop", new ChannelIdentity("web", "v7"), null, CancellationToken.None);
+        var conversation = await store.Conversations.GetOrCreateConversationAsync("shop", contact.Id, "web", CancellationToken.None);
+        Assert.Equal(70, conversation.Id);
+        var zebra = await store.Messages.AppendAsync(StoreConformanceTests.Message(conversation, "first", "Zebra"), CancellationToken.None);
+        var apple = await store.Messages.AppendAsync(StoreConformanceTests.Message(conversation, "second", "apple"), CancellationToken.None);
+        var appleAgain = await store.Messages.AppendAsync(StoreConformanceTests.Message(conversation, "second", "apple"), CancellationToken.None);
+        var capitalApple = await store.Messages.AppendAsync(StoreConformanceTests.Message(conversation, "third", "Apple"), CancellationToken.None);
+        Assert.Equal((true, 701L, 1L), (zebra.IsDuplicate, zebra.Message.Id, zebra.Message.Seq));
+        Assert.Equal((true, 702L, 2L), (apple.IsDuplicate, apple.Message.Id, apple.Message.Seq));
+        Assert.Equal((true, 702L, 2L), (appleAgain.IsDuplicate, appleAgain.Message.Id, appleAgain.Message.Seq));
+        Assert.Equal((false, 3L), (capitalApple.IsDuplicate, capitalApple.Message.Seq));
+        var history = await store.Messages.ReadAfterAsync(new MessageQuery { TenantId = "shop", ConversationId = 70 }, CancellationToken.None);
+        Assert.Equal(["Zebra", "apple", "Apple"], history.Select(m => m.ClientMessageId));
+    }
+
+    private static async Task<List<string>> QueryStringsAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
     }
 
     private static async Task<long> CountLeasesAsync(string connectionString)
