@@ -136,6 +136,14 @@ public static class ChatHubBuilderExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
         chat.AddHub();
         chat.Services.AddSignalR().AddStackExchangeRedis(configuration, static o => o.Configuration.ChannelPrefix = RedisChannel.Literal("chat"));
+        // Agents' connections are served by their own node, and the agents' feed carries its pushes between nodes
+        // (AgentFeedReplica): through SignalR's backplane, one dark agent connection held up its node's other agents.
+        chat.Services.AddSingleton<HubLifetimeManager<AgentHub>, DefaultHubLifetimeManager<AgentHub>>();
+        if (!chat.Services.Any(static d => d.ServiceType == typeof(AgentFeedReplica)))
+        {
+            chat.Services.AddSingleton<AgentFeedReplica>();
+            chat.Services.AddHostedService(static sp => sp.GetRequiredService<AgentFeedReplica>());
+        }
         return chat;
     }
 

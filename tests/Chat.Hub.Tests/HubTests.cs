@@ -264,23 +264,38 @@ public abstract class HubTests(StoreKind kind)
     [Fact]
     public async Task An_agent_connection_gone_dark_holds_up_neither_the_senders_nor_the_other_agents_and_its_agent_catches_up_later()
     {
-        // A small stateful-reconnect buffer, so writes to the dark connection wait for an acknowledgement that never
-        // comes after about 60 messages; SignalR closes an agent connection it has not heard from in 10 s (the agents'
-        // clients ping every second).
-        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind),
-            o => (o.CallsPerSecond, o.CallBurst, o.AgentReconnectBufferBytes) = (1000, 1000, 64 * 1024),
-            chat: c => c.Services.Configure<HubOptions<AgentHub>>(o => (o.ClientTimeoutInterval, o.KeepAliveInterval) = (TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1))));
-        var connections = server.Services.GetRequiredService<Chat.Hub.Hubs.ChatConnections>();
-        await using var proxy = new TcpFaultProxy(server.Url);
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), DarkAgentOptions, chat: DarkAgentTimeouts);
+        await AgentGoneDarkAsync(customers: server, agents: server);
+    }
+
+    /// <summary>
+    /// A small stateful-reconnect buffer, so writes to a dark agent connection wait for an acknowledgement that never
+    /// comes after about 60 messages.
+    /// </summary>
+    internal static readonly Action<ChatHubOptions> DarkAgentOptions =
+        o => (o.CallsPerSecond, o.CallBurst, o.AgentReconnectBufferBytes) = (1000, 1000, 64 * 1024);
+
+    /// <summary>SignalR closes an agent connection it has not heard from in 10 s (the agents' clients ping every second).</summary>
+    internal static readonly Action<IChatBuilder> DarkAgentTimeouts =
+        c => c.Services.Configure<HubOptions<AgentHub>>(o => (o.ClientTimeoutInterval, o.KeepAliveInterval) = (TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1)));
+
+    /// <summary>
+    /// A customer on <paramref name="customers"/> sends a burst while alice's network to <paramref name="agents"/> is
+    /// dark; bob, on the same node as alice, must get all of it while alice's connection is still open.
+    /// </summary>
+    internal static async Task AgentGoneDarkAsync(ChatTestServer customers, ChatTestServer agents)
+    {
+        var connections = agents.Services.GetRequiredService<Chat.Hub.Hubs.ChatConnections>();
+        await using var proxy = new TcpFaultProxy(agents.Url);
         await using var alice = new AgentChatClient(new ChatClientOptions
         {
             HubUrl = new Uri(proxy.Url + "/chat/agent"),
             AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.AgentToken("alice")),
         });
         var aliceInbox = await StartPingingAsync(alice);
-        await using var bob = server.Agent("bob");
+        await using var bob = agents.Agent("bob");
         var bobInbox = await StartPingingAsync(bob);
-        await using var customer = server.Customer("c-dark");
+        await using var customer = customers.Customer("c-dark");
         await customer.StartAsync();
         var conversation = await customer.StartConversationAsync();
         await customer.SendTextAsync("before");

@@ -23,9 +23,18 @@ public sealed class ScaleOutTests
         await using var agent = nodeB.Agent("alice");
         var agentInbox = new Received();
         agent.MessageReceived += agentInbox.AddAsync;
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        agent.TypingReceived += e => heard.Enqueue($"typing {e.SenderKind} {e.ConversationId}");
+        agent.ReadReceived += e => heard.Enqueue($"read {e.ReaderKind} {e.ConversationId} {e.Seq}");
         await agent.StartAsync();
+        await using var bob = nodeA.Agent("bob");
+        var bobSaw = new System.Collections.Concurrent.ConcurrentQueue<Conversation>();
+        bob.ConversationChanged += bobSaw.Enqueue;
+        await bob.StartAsync();
         Assert.Contains(await agent.GetQueueAsync(), c => c.Id == conversation.Id); // the queue is shared through the database
         await agent.AcceptAsync(conversation.Id);
+        // alice accepted on node B; bob, on node A, hears of it through the agents' feed.
+        await Eventually.TrueAsync(() => bobSaw.Any(c => c.Id == conversation.Id && c.AssigneeId == "alice"), "bob on node A to hear that alice took the conversation");
 
         var asked = await customer.SendTextAsync("hello from node A");
         await agentInbox.WaitForAsync(conversation.Id, 1, "the agent on node B");
@@ -33,8 +42,36 @@ public sealed class ScaleOutTests
         await customerInbox.WaitForAsync(conversation.Id, 2, "the customer on node A");
         Assert.Equal(["hello from node A", "hello from node B"], customerInbox.In(conversation.Id).Select(m => m.Content));
 
+        // What no node of this version sent on the tenant's feed channel (a push of a method it does not know, a
+        // payload of the wrong shape, bytes that are not JSON) is logged and dropped; the feed goes on.
+        await using (var redisClient = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(
+            StackExchange.Redis.ConfigurationOptions.Parse($"{redis},channelPrefix=chat")))
+        {
+            var channel = StackExchange.Redis.RedisChannel.Literal("Chat.AgentFeed:" + conversation.TenantId);
+            var subscriber = redisClient.GetSubscriber();
+            Assert.True(await subscriber.PublishAsync(channel, """{"n":"other-node","m":"SomethingNew","x":null,"p":{}}""") >= 1);
+            await subscriber.PublishAsync(channel, """{"n":"other-node","m":"TypingReceived","x":null,"p":[1,2]}""");
+            await subscriber.PublishAsync(channel, "not json");
+            await subscriber.PublishAsync(channel, """{"m":"TypingReceived"}""");
+        }
+
+        // The customer's typing and read receipt on node A reach alice on node B, in order.
+        await customer.TypingAsync();
+        await customer.MarkReadAsync(2);
+        await Eventually.TrueAsync(() => heard.Count >= 2, "alice on node B to hear the customer type and read");
+        Assert.Equal([$"typing Customer {conversation.Id}", $"read Customer {conversation.Id} 2"], heard);
+
         // Each node leased its own id-generator worker number (bits 12 to 21 of every id it makes).
         static long Worker(long id) => (id >> 12) & 0x3FF;
         Assert.NotEqual(Worker(asked.Id), Worker(answered.Id));
+    }
+
+    [Fact]
+    public async Task An_agent_connection_gone_dark_holds_up_neither_the_senders_nor_the_other_agents_on_its_node()
+    {
+        var storage = await TestStorage.CreateAsync(StoreKind.Postgres);
+        await using var nodeA = await ChatTestServer.StartAsync(storage, HubTests.DarkAgentOptions, redis: RedisServer.Configuration, chat: HubTests.DarkAgentTimeouts);
+        await using var nodeB = await ChatTestServer.StartAsync(storage, HubTests.DarkAgentOptions, redis: RedisServer.Configuration, chat: HubTests.DarkAgentTimeouts);
+        await HubTests.AgentGoneDarkAsync(customers: nodeA, agents: nodeB);
     }
 }

@@ -26,6 +26,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
 
         registry.Connect(agent.TenantId, agent.Id, Context.ConnectionId, options.Value.DefaultAgentCapacity, agent.Teams);
         await Groups.AddToGroupAsync(Context.ConnectionId, HubGroups.Agents(agent.TenantId));
+        await agentFeed.AgentConnectedAsync(agent.TenantId);
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)

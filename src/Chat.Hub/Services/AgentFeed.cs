@@ -28,6 +28,10 @@ namespace Chat.Hub.Services;
 /// or SignalR closes it, and the other agents go on getting theirs. While such pushes are held, the loop does not wait
 /// for new ones either; once they add up to <c>maxHeldBytes</c> it waits for the oldest, so memory stays bounded.
 /// </para>
+/// <para>
+/// With several nodes (<see cref="AgentFeedReplica"/>), each push this node's loop sends goes to the other nodes too,
+/// and each node's loop writes it to its own agent connections by the same rules.
+/// </para>
 /// </remarks>
 internal sealed partial class AgentFeed : IAsyncDisposable
 {
@@ -40,11 +44,12 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     private readonly int _maxBatch;
     private readonly TimeSpan _grace;
     private readonly long _maxHeldBytes;
+    private readonly AgentFeedReplica? _replica;
     private readonly ConcurrentDictionary<string, TenantQueue> _tenants = new(StringComparer.Ordinal);
     private bool _disposed;
 
-    public AgentFeed(IHubContext<AgentHub> agents, ILogger<AgentFeed> logger)
-        : this((group, method, payload, except) => agents.Clients.GroupExcept(group, except).SendAsync(method, payload, CancellationToken.None), logger)
+    public AgentFeed(IHubContext<AgentHub> agents, ILogger<AgentFeed> logger, AgentFeedReplica? replica = null)
+        : this((group, method, payload, except) => agents.Clients.GroupExcept(group, except).SendAsync(method, payload, CancellationToken.None), logger, replica: replica)
     {
     }
 
@@ -56,8 +61,9 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     /// without it. Default 500 ms.</param>
     /// <param name="maxHeldBytes">How many estimated bytes of pushes some connection has not taken yet the loop lets
     /// pass before it waits for the oldest of them. Default 64 MiB.</param>
+    /// <param name="replica">Carries the pushes to and from the other nodes; null on a single node.</param>
     internal AgentFeed(Func<string, string, object, IReadOnlyList<string>, Task> send, ILogger<AgentFeed> logger, int capacity = 8192, int maxBatch = 128,
-        TimeSpan? grace = null, long maxHeldBytes = 64L * 1024 * 1024)
+        TimeSpan? grace = null, long maxHeldBytes = 64L * 1024 * 1024, AgentFeedReplica? replica = null)
     {
         _send = send;
         _logger = logger;
@@ -65,6 +71,7 @@ internal sealed partial class AgentFeed : IAsyncDisposable
         _maxBatch = maxBatch;
         _grace = grace ?? TimeSpan.FromMilliseconds(500);
         _maxHeldBytes = maxHeldBytes;
+        _replica = replica;
     }
 
     /// <summary>Queues a stored message for the tenant's agents, except the connection that sent it.</summary>
@@ -75,6 +82,14 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     /// agents, after what came before it, except the connection it came from (when it came from an agent).</summary>
     public ValueTask PublishAsync(string tenantId, string method, object payload, string? exceptConnectionId = null) =>
         EnqueueAsync(tenantId, new Push(method, payload, exceptConnectionId));
+
+    /// <summary>
+    /// A tenant's agent connected to this node: with several nodes, this node now gets the tenant's pushes from the
+    /// others (from then on; the agent's client catches up on what came before from <c>Resume</c>).
+    /// </summary>
+    public Task AgentConnectedAsync(string tenantId) =>
+        _replica is null ? Task.CompletedTask : _replica.SubscribeAsync(tenantId, (method, payload, except) =>
+            EnqueueAsync(tenantId, new Push(method, payload, except, FromOtherNode: true)));
 
     public async ValueTask DisposeAsync()
     {
@@ -152,7 +167,7 @@ internal sealed partial class AgentFeed : IAsyncDisposable
                 bytes = EstimatedBytes(message);
                 while (batch.Count < _maxBatch && bytes < MaxBatchBytes && reader.TryRead(out next))
                 {
-                    if (next.Method != ChatHubMethods.MessageReceived || next.Except != push.Except)
+                    if (next.Method != ChatHubMethods.MessageReceived || next.Except != push.Except || next.FromOtherNode != push.FromOtherNode)
                     {
                         break;
                     }
@@ -168,6 +183,11 @@ internal sealed partial class AgentFeed : IAsyncDisposable
                     method = ChatHubMethods.MessagesReceived;
                     payload = batch.ToArray();
                 }
+            }
+
+            if (!push.FromOtherNode && _replica is not null)
+            {
+                await _replica.PublishAsync(tenantId, method, payload, push.Except).ConfigureAwait(false);
             }
 
             Task task;
@@ -229,7 +249,7 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "Could not push {Method} to the agents of tenant '{TenantId}'; they catch up from Resume.")]
     private static partial void LogPushFailed(ILogger logger, Exception exception, string method, string tenantId);
 
-    private sealed record Push(string Method, object Payload, string? Except);
+    private sealed record Push(string Method, object Payload, string? Except, bool FromOtherNode = false);
 
     /// <summary>A tenant's queue; its loop starts with its first push (a queue that lost a race to be added never starts one).</summary>
     private sealed class TenantQueue(AgentFeed feed, string tenantId)

@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Chat.Protocol;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Chat.Hub.Services;
+
+/// <summary>
+/// Carries each tenant's <see cref="AgentFeed"/> between nodes through Redis, so every node writes the feed to its own
+/// agent connections itself, with the feed's rules (batches, a connection that takes nothing holds up nobody else).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Agent connections are served by their own node (a node-local SignalR lifetime manager); only the feed's pushes
+/// travel, one Redis message each on the tenant's channel, in the order the publishing node's feed sends them. A node
+/// subscribes to a tenant's channel when that tenant's first agent connects to it. SignalR's Redis backplane would
+/// write a push to a node's connections itself and wait for the slowest of them before the next push on that channel,
+/// so one agent whose network went dark held up that node's other agents until SignalR closed the connection.
+/// </para>
+/// <para>
+/// Best effort, like every push: while Redis is unreachable the other nodes' agents miss pushes and catch up from
+/// <c>Resume</c>. A node ignores its own pushes coming back from Redis.
+/// </para>
+/// </remarks>
+internal sealed partial class AgentFeedReplica : IHostedService, IAsyncDisposable
+{
+    /// <summary>The payload type of each method the feed pushes, to read a push another node published.</summary>
+    private static readonly Dictionary<string, Type> PayloadTypes = new(StringComparer.Ordinal)
+    {
+        [ChatHubMethods.MessageReceived] = typeof(ChatMessage),
+        [ChatHubMethods.MessagesReceived] = typeof(ChatMessage[]),
+        [ChatHubMethods.ConversationChanged] = typeof(Conversation),
+        [ChatHubMethods.DeliveryChanged] = typeof(DeliveryEvent),
+        [ChatHubMethods.TypingReceived] = typeof(TypingEvent),
+        [ChatHubMethods.ReadReceived] = typeof(ReadEvent),
+    };
+
+    private readonly string _node = Guid.NewGuid().ToString("N");
+    private readonly ILogger<AgentFeedReplica> _logger;
+    private readonly Lazy<Task<IConnectionMultiplexer>> _redis;
+    private readonly ConcurrentDictionary<string, Lazy<Task>> _subscriptions = new(StringComparer.Ordinal);
+
+    public AgentFeedReplica(IOptions<RedisOptions> options, ILogger<AgentFeedReplica> logger)
+    {
+        _logger = logger;
+        var redis = options.Value;
+        _redis = new Lazy<Task<IConnectionMultiplexer>>(() => redis.ConnectionFactory is { } factory
+            ? factory(TextWriter.Null)
+            : ConnectAsync(redis.Configuration));
+    }
+
+    /// <summary>
+    /// Subscribes this node to a tenant's channel, once; <paramref name="deliver"/> gets each push another node
+    /// published, in its order. A failed subscription is logged and tried again with the tenant's next agent.
+    /// </summary>
+    public async Task SubscribeAsync(string tenantId, Func<string, object, string?, ValueTask> deliver)
+    {
+        var subscription = _subscriptions.GetOrAdd(tenantId, id => new Lazy<Task>(() => SubscribeCoreAsync(id, deliver)));
+        try
+        {
+            await subscription.Value.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            _subscriptions.TryRemove(new KeyValuePair<string, Lazy<Task>>(tenantId, subscription));
+            LogSubscribeFailed(_logger, ex, tenantId);
+        }
+    }
+
+    /// <summary>Connects to Redis as the host starts (without waiting: while Redis is down it keeps trying).</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = _redis.Value;
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Publishes a push of this node's feed to the other nodes, in the order of the calls; waits only for the
+    /// connection's set-up, never for Redis's answer.
+    /// </summary>
+    public async ValueTask PublishAsync(string tenantId, string method, object payload, string? exceptConnectionId)
+    {
+        try
+        {
+            var redis = _redis.Value.IsCompletedSuccessfully ? _redis.Value.Result : await _redis.Value.ConfigureAwait(false);
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                writer.WriteStartObject();
+                writer.WriteString("n"u8, _node);
+                writer.WriteString("m"u8, method);
+                writer.WriteString("x"u8, exceptConnectionId);
+                writer.WritePropertyName("p"u8);
+                JsonSerializer.Serialize(writer, payload, payload.GetType(), ChatJson.Options);
+                writer.WriteEndObject();
+            }
+
+            redis.GetSubscriber().Publish(Channel(tenantId), buffer.WrittenMemory, CommandFlags.FireAndForget);
+        }
+        catch (Exception ex) when (ex is RedisException or JsonException or NotSupportedException or ObjectDisposedException or TimeoutException)
+        {
+            LogPublishFailed(_logger, ex, method, tenantId);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_redis.IsValueCreated && _redis.Value.IsCompletedSuccessfully)
+        {
+            await _redis.Value.Result.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static RedisChannel Channel(string tenantId) => RedisChannel.Literal("Chat.AgentFeed:" + tenantId);
+
+    private static async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)
+    {
+        // Keep trying in the background when Redis is down at start-up, as SignalR's backplane does.
+        var options = configuration.Clone();
+        options.AbortOnConnectFail = false;
+        return await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+    }
+
+    private async Task SubscribeCoreAsync(string tenantId, Func<string, object, string?, ValueTask> deliver)
+    {
+        var redis = await _redis.Value.ConfigureAwait(false);
+        var queue = await redis.GetSubscriber().SubscribeAsync(Channel(tenantId)).ConfigureAwait(false);
+        // Handled one at a time, in order; the feed's queue takes a push at once unless it is full.
+        queue.OnMessage(async message =>
+        {
+            try
+            {
+                if (Read(message.Message) is var (method, payload, except))
+                {
+                    await deliver(method, payload, except).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex)
+            {
+                // Whatever another node (or anything else) put on the channel, the next push must still be read.
+                LogReadFailed(_logger, ex, tenantId);
+            }
+        });
+    }
+
+    /// <summary>Reads a push another node published; null for this node's own, or for a method this version does not know.</summary>
+    private (string Method, object Payload, string? Except)? Read(RedisValue value)
+    {
+        using var document = JsonDocument.Parse((ReadOnlyMemory<byte>)value);
+        var root = document.RootElement;
+        if (root.GetProperty("n"u8).ValueEquals(_node))
+        {
+            return null;
+        }
+
+        var method = root.GetProperty("m"u8).GetString()!;
+        if (!PayloadTypes.TryGetValue(method, out var type))
+        {
+            throw new NotSupportedException($"A push of '{method}', which this node does not know.");
+        }
+
+        var payload = root.GetProperty("p"u8).Deserialize(type, ChatJson.Options)
+            ?? throw new JsonException($"A push of '{method}' without a payload.");
+        return (method, payload, root.GetProperty("x"u8).GetString());
+    }
+
+    [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "Could not subscribe to the agents' feed of tenant '{TenantId}' in Redis; this node's agents of that tenant miss other nodes' pushes and catch up from Resume.")]
+    private static partial void LogSubscribeFailed(ILogger logger, Exception exception, string tenantId);
+
+    [LoggerMessage(EventId = 44, Level = LogLevel.Warning, Message = "Could not publish {Method} to the other nodes' agents of tenant '{TenantId}'; they catch up from Resume.")]
+    private static partial void LogPublishFailed(ILogger logger, Exception? exception, string method, string tenantId);
+
+    [LoggerMessage(EventId = 45, Level = LogLevel.Warning, Message = "Could not read a push from another node for the agents of tenant '{TenantId}'; they catch up from Resume.")]
+    private static partial void LogReadFailed(ILogger logger, Exception exception, string tenantId);
+}
