@@ -30,6 +30,8 @@ public sealed class ScaleOutTests
         await using var bob = nodeA.Agent("bob");
         var bobSaw = new System.Collections.Concurrent.ConcurrentQueue<Conversation>();
         bob.ConversationChanged += bobSaw.Enqueue;
+        var bobHeard = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        bob.TypingReceived += e => bobHeard.Enqueue($"typing {e.SenderKind} {e.ConversationId}");
         await bob.StartAsync();
         Assert.Contains(await agent.GetQueueAsync(), c => c.Id == conversation.Id); // the queue is shared through the database
         await agent.AcceptAsync(conversation.Id);
@@ -60,6 +62,9 @@ public sealed class ScaleOutTests
         await customer.MarkReadAsync(2);
         await Eventually.TrueAsync(() => heard.Count >= 2, "alice on node B to hear the customer type and read");
         Assert.Equal([$"typing Customer {conversation.Id}", $"read Customer {conversation.Id} 2"], heard);
+        // bob, on the customer's node, heard it once: a node does not pass on what it got from another.
+        await Task.Delay(300);
+        Assert.Equal([$"typing Customer {conversation.Id}"], bobHeard);
 
         // Each node leased its own id-generator worker number (bits 12 to 21 of every id it makes).
         static long Worker(long id) => (id >> 12) & 0x3FF;
