@@ -33,7 +33,9 @@ if [ -z "${CHAT_TEST_POSTGRES:-}" ]; then
   echo "== PostgreSQL primary on 127.0.0.1:$primary_port and a streaming standby"
   CHAT_TEST_POSTGRES=$(build/pg-test-server.sh start "$pg_dir/primary" "$primary_port")
   CHAT_TEST_POSTGRES_STANDBY=$(build/pg-test-server.sh standby "$pg_dir/standby" "$(free_port)" "$primary_port")
-  export CHAT_TEST_POSTGRES CHAT_TEST_POSTGRES_STANDBY
+  # The tests drop the databases they make on a server they are given, unless it is deleted whole, as this one is.
+  CHAT_TEST_POSTGRES_KEEP_DATABASES=1
+  export CHAT_TEST_POSTGRES CHAT_TEST_POSTGRES_STANDBY CHAT_TEST_POSTGRES_KEEP_DATABASES
 fi
 
 # What the tests need from Debian when it is missing: redis-server (scale-out tests, unless CHAT_TEST_REDIS names a

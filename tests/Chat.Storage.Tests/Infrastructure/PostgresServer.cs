@@ -10,7 +10,8 @@ namespace Chat.Storage.Tests.Infrastructure;
 /// The real PostgreSQL the tests use: <c>CHAT_TEST_POSTGRES</c> (and <c>CHAT_TEST_POSTGRES_STANDBY</c>) when set, as
 /// ./test.sh does; otherwise a throwaway primary and streaming standby started here with build/pg-test-server.sh.
 /// A server that cannot be had fails the tests; it never skips them. The databases made on a server given that way are
-/// dropped with psql once the test process has ended (a throwaway server is deleted whole).
+/// dropped with psql once the test process has ended, unless <c>CHAT_TEST_POSTGRES_KEEP_DATABASES</c> is 1 (./test.sh sets
+/// it for its throwaway server, which it deletes whole).
 /// </summary>
 internal static class PostgresServer
 {
@@ -152,7 +153,11 @@ internal static class PostgresServer
                 throw new InvalidOperationException("CHAT_TEST_POSTGRES is set but CHAT_TEST_POSTGRES_STANDBY is not; the read/write split tests need both.");
             }
 
-            DropDatabasesWhenThisProcessEnds(primary);
+            if (Environment.GetEnvironmentVariable("CHAT_TEST_POSTGRES_KEEP_DATABASES") != "1")
+            {
+                DropDatabasesWhenThisProcessEnds(primary);
+            }
+
             return (primary, standbyFromEnvironment);
         }
 
