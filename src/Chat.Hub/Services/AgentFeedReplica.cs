@@ -66,8 +66,15 @@ internal sealed partial class AgentFeedReplica : IHostedService, IAsyncDisposabl
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            _subscriptions.TryRemove(new KeyValuePair<string, Lazy<Task>>(tenantId, subscription));
             LogSubscribeFailed(_logger, ex, tenantId);
+            // The client may keep a handler of the failed attempt and subscribe it when Redis is back: drop it, so the
+            // tenant's next agent subscribes once again instead of twice.
+            if (_redis.Value.IsCompletedSuccessfully)
+            {
+                _ = _redis.Value.Result.GetSubscriber().UnsubscribeAsync(Channel(tenantId), handler: null, CommandFlags.FireAndForget);
+            }
+
+            _subscriptions.TryRemove(new KeyValuePair<string, Lazy<Task>>(tenantId, subscription));
         }
     }
 
