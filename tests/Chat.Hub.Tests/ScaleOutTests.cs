@@ -79,4 +79,17 @@ public sealed class ScaleOutTests
         await using var nodeB = await ChatTestServer.StartAsync(storage, HubTests.DarkAgentOptions, redis: RedisServer.Configuration, chat: HubTests.DarkAgentTimeouts);
         await HubTests.AgentGoneDarkAsync(customers: nodeA, agents: nodeB);
     }
+
+    [Fact]
+    public async Task With_redis_unreachable_a_node_starts_and_its_agents_connect_and_work()
+    {
+        // Nothing listens on that port; short Redis timeouts keep the test short.
+        var unreachable = $"127.0.0.1:{Storage.Tests.Infrastructure.PostgresServer.FreePort()},connectTimeout=500,asyncTimeout=1000,syncTimeout=1000";
+        await using var node = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(StoreKind.Postgres), redis: unreachable);
+
+        await using var alice = node.Agent("alice");
+        await alice.StartAsync(); // subscribing to the tenant's feed fails (logged); the connection does not
+        await alice.SetPresenceAsync(AgentPresence.Online, 3);
+        Assert.Empty(await alice.GetQueueAsync());
+    }
 }

@@ -43,6 +43,7 @@ internal sealed partial class AgentFeedReplica : IHostedService, IAsyncDisposabl
     private readonly ILogger<AgentFeedReplica> _logger;
     private readonly Lazy<Task<IConnectionMultiplexer>> _redis;
     private readonly ConcurrentDictionary<string, Lazy<Task>> _subscriptions = new(StringComparer.Ordinal);
+    private volatile bool _publishFailing;
 
     public AgentFeedReplica(IOptions<RedisOptions> options, ILogger<AgentFeedReplica> logger)
     {
@@ -64,8 +65,9 @@ internal sealed partial class AgentFeedReplica : IHostedService, IAsyncDisposabl
         {
             await subscription.Value.ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex)
         {
+            // Whatever went wrong, the agent stays connected and gets this node's own pushes.
             LogSubscribeFailed(_logger, ex, tenantId);
             // The client may keep a handler of the failed attempt and subscribe it when Redis is back: drop it, so the
             // tenant's next agent subscribes once again instead of twice.
@@ -109,10 +111,17 @@ internal sealed partial class AgentFeedReplica : IHostedService, IAsyncDisposabl
             }
 
             redis.GetSubscriber().Publish(Channel(tenantId), buffer.WrittenMemory, CommandFlags.FireAndForget);
+            _publishFailing = false;
         }
-        catch (Exception ex) when (ex is RedisException or JsonException or NotSupportedException or ObjectDisposedException or TimeoutException)
+        catch (Exception ex)
         {
-            LogPublishFailed(_logger, ex, method, tenantId);
+            // Whatever went wrong, the feed goes on with this node's agents. Logged when publishing starts failing, not
+            // for every push while Redis stays unreachable.
+            if (!_publishFailing)
+            {
+                _publishFailing = true;
+                LogPublishFailed(_logger, ex, method, tenantId);
+            }
         }
     }
 
@@ -180,8 +189,8 @@ internal sealed partial class AgentFeedReplica : IHostedService, IAsyncDisposabl
     [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "Could not subscribe to the agents' feed of tenant '{TenantId}' in Redis; this node's agents of that tenant miss other nodes' pushes and catch up from Resume.")]
     private static partial void LogSubscribeFailed(ILogger logger, Exception exception, string tenantId);
 
-    [LoggerMessage(EventId = 44, Level = LogLevel.Warning, Message = "Could not publish {Method} to the other nodes' agents of tenant '{TenantId}'; they catch up from Resume.")]
-    private static partial void LogPublishFailed(ILogger logger, Exception? exception, string method, string tenantId);
+    [LoggerMessage(EventId = 44, Level = LogLevel.Warning, Message = "Could not publish {Method} to the other nodes' agents of tenant '{TenantId}'; they catch up from Resume. Not logged again until a push has been published.")]
+    private static partial void LogPublishFailed(ILogger logger, Exception exception, string method, string tenantId);
 
     [LoggerMessage(EventId = 45, Level = LogLevel.Warning, Message = "Could not read a push from another node for the agents of tenant '{TenantId}'; they catch up from Resume.")]
     private static partial void LogReadFailed(ILogger logger, Exception exception, string tenantId);
