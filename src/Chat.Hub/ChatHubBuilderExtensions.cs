@@ -138,11 +138,15 @@ public static class ChatHubBuilderExtensions
         chat.Services.AddSignalR().AddStackExchangeRedis(configuration, static o => o.Configuration.ChannelPrefix = RedisChannel.Literal("chat"));
         // Agents' connections are served by their own node, and the agents' feed carries its pushes between nodes
         // (AgentFeedReplica): through SignalR's backplane, one dark agent connection held up its node's other agents.
+        // The nodes also tell each other which agents take conversations (AgentPresenceReplica), so any node assigns
+        // a conversation to any available agent.
         chat.Services.AddSingleton<HubLifetimeManager<AgentHub>, DefaultHubLifetimeManager<AgentHub>>();
-        if (!chat.Services.Any(static d => d.ServiceType == typeof(AgentFeedReplica)))
+        if (!chat.Services.Any(static d => d.ServiceType == typeof(RedisLink)))
         {
+            chat.Services.AddSingleton<RedisLink>();
+            chat.Services.AddHostedService(static sp => sp.GetRequiredService<RedisLink>());
             chat.Services.AddSingleton<AgentFeedReplica>();
-            chat.Services.AddHostedService(static sp => sp.GetRequiredService<AgentFeedReplica>());
+            chat.Services.AddHostedService<AgentPresenceReplica>();
         }
         return chat;
     }

@@ -1,5 +1,6 @@
 using Chat.Hub.Tests.Infrastructure;
 using Chat.Protocol;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Chat.Hub.Tests;
 
@@ -91,5 +92,63 @@ public sealed class ScaleOutTests
         await alice.StartAsync(); // subscribing to the tenant's feed fails (logged); the connection does not
         await alice.SetPresenceAsync(AgentPresence.Online, 3);
         Assert.Empty(await alice.GetQueueAsync());
+    }
+
+    [Fact]
+    public async Task A_conversation_on_one_node_goes_to_an_available_agent_on_another_until_that_agent_or_node_leaves()
+    {
+        var storage = await TestStorage.CreateAsync(StoreKind.Postgres);
+        var tenant = "shop-" + Guid.NewGuid().ToString("N")[..8]; // other test processes share this Redis
+        await using var nodeA = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration);
+        var nodeB = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration);
+        var registryA = nodeA.Services.GetRequiredService<Chat.Hub.Services.AgentRegistry>();
+        var conversationsA = nodeA.Services.GetRequiredService<Storage.IConversationStore>();
+        Conversation Get(long id) => conversationsA.GetConversationAsync(tenant, id, CancellationToken.None).AsTask().GetAwaiter().GetResult()!;
+
+        await using var alice = nodeB.Agent("alice", tenant);
+        var aliceInbox = new Received();
+        alice.MessageReceived += aliceInbox.AddAsync;
+        await alice.StartAsync();
+        Assert.False(registryA.AnyAvailable(tenant)); // connected is not available
+        await alice.SetPresenceAsync(AgentPresence.Online, 5);
+        await Eventually.TrueAsync(() => registryA.AnyAvailable(tenant), "node A to hear that alice, on node B, takes conversations");
+
+        // A customer on node A: node A gives the conversation to alice, who gets its messages on node B.
+        await using var ann = nodeA.Customer("c-ann", tenant);
+        await ann.StartAsync();
+        var first = await ann.StartConversationAsync();
+        await ann.SendTextAsync("hello");
+        await Eventually.TrueAsync(() => Get(first.Id).AssigneeId == "alice", "node A to assign the conversation to alice");
+        await aliceInbox.WaitForAsync(first.Id, 1, "alice on node B");
+
+        // alice goes offline: node A hears it at once and gives the next conversation to nobody.
+        await alice.SetPresenceAsync(AgentPresence.Offline, 5);
+        await Eventually.TrueAsync(() => !registryA.AnyAvailable(tenant), "node A to hear that alice went offline");
+        await using var bea = nodeA.Customer("c-bea", tenant);
+        await bea.StartAsync();
+        var second = await bea.StartConversationAsync();
+        await bea.SendTextAsync("anyone?");
+        await Task.Delay(300);
+        Assert.Equal((ConversationStatus.Queued, null), (Get(second.Id).Status, Get(second.Id).AssigneeId));
+
+        // Online again, she is given the waiting conversation; then her node stops, and node A forgets her at once.
+        await alice.SetPresenceAsync(AgentPresence.Online, 5);
+        await Eventually.TrueAsync(() => Get(second.Id).AssigneeId == "alice", "the waiting conversation to go to alice");
+        await Eventually.TrueAsync(() => registryA.AnyAvailable(tenant), "node A to hear that alice is back");
+        await nodeB.DisposeAsync();
+        await Eventually.TrueAsync(() => !registryA.AnyAvailable(tenant), "node A to forget alice when her node says it stops", timeoutMs: 3_000);
+
+        // A node that dies without a word: its last report holds for three of its heartbeats, then node A forgets it.
+        // Reports node A cannot read (not JSON, a capacity out of range) are skipped.
+        await using var redisClient = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(
+            StackExchange.Redis.ConfigurationOptions.Parse($"{RedisServer.Configuration},channelPrefix=chat"));
+        var channel = StackExchange.Redis.RedisChannel.Literal("Chat.AgentPresence");
+        await redisClient.GetSubscriber().PublishAsync(channel, "not json");
+        await redisClient.GetSubscriber().PublishAsync(channel, $$"""{"n":"ghost","h":1000,"a":[{"t":"{{tenant}}","i":"greedy","c":5000,"m":[]}]}""");
+        await redisClient.GetSubscriber().PublishAsync(channel, $$"""{"n":"ghost","h":1000,"a":[{"t":"{{tenant}}","i":"ghost-agent","c":3,"m":[]}]}""");
+        await Eventually.TrueAsync(() => registryA.Available(tenant, null).Select(a => a.AgentId).SequenceEqual(["ghost-agent"]), "node A to hear the ghost node's report");
+        var heard = System.Diagnostics.Stopwatch.StartNew();
+        await Eventually.TrueAsync(() => !registryA.AnyAvailable(tenant), "node A to forget the silent ghost node");
+        Assert.InRange(heard.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(6));
     }
 }

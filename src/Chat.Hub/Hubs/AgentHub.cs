@@ -54,11 +54,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
 
         var agent = Caller;
         var state = registry.Find(agent.TenantId, agent.Id) ?? registry.Connect(agent.TenantId, agent.Id, Context.ConnectionId, capacity, agent.Teams);
-        lock (state)
-        {
-            state.Presence = presence;
-            state.Capacity = capacity;
-        }
+        registry.SetPresence(state, presence, capacity);
 
         if (presence == AgentPresence.Online)
         {

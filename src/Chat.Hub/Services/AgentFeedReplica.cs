@@ -1,10 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Chat.Protocol;
-using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Chat.Hub.Services;
@@ -26,7 +23,7 @@ namespace Chat.Hub.Services;
 /// <c>Resume</c>. A node ignores its own pushes coming back from Redis.
 /// </para>
 /// </remarks>
-internal sealed partial class AgentFeedReplica : IHostedService, IAsyncDisposable
+internal sealed partial class AgentFeedReplica(RedisLink redis, ILogger<AgentFeedReplica> logger)
 {
     /// <summary>The payload type of each method the feed pushes, to read a push another node published.</summary>
     private static readonly Dictionary<string, Type> PayloadTypes = new(StringComparer.Ordinal)
@@ -39,20 +36,8 @@ internal sealed partial class AgentFeedReplica : IHostedService, IAsyncDisposabl
         [ChatHubMethods.ReadReceived] = typeof(ReadEvent),
     };
 
-    private readonly string _node = Guid.NewGuid().ToString("N");
-    private readonly ILogger<AgentFeedReplica> _logger;
-    private readonly Lazy<Task<IConnectionMultiplexer>> _redis;
     private readonly ConcurrentDictionary<string, Lazy<Task>> _subscriptions = new(StringComparer.Ordinal);
     private volatile bool _publishFailing;
-
-    public AgentFeedReplica(IOptions<RedisOptions> options, ILogger<AgentFeedReplica> logger)
-    {
-        _logger = logger;
-        var redis = options.Value;
-        _redis = new Lazy<Task<IConnectionMultiplexer>>(() => redis.ConnectionFactory is { } factory
-            ? factory(TextWriter.Null)
-            : ConnectAsync(redis.Configuration));
-    }
 
     /// <summary>
     /// Subscribes this node to a tenant's channel, once; <paramref name="deliver"/> gets each push another node
@@ -68,26 +53,14 @@ internal sealed partial class AgentFeedReplica : IHostedService, IAsyncDisposabl
         catch (Exception ex)
         {
             // Whatever went wrong, the agent stays connected and gets this node's own pushes.
-            LogSubscribeFailed(_logger, ex, tenantId);
+            LogSubscribeFailed(logger, ex, tenantId);
             // The client may keep a handler of the failed attempt and subscribe it when Redis is back: drop it, so the
             // tenant's next agent subscribes once again instead of twice.
-            if (_redis.Value.IsCompletedSuccessfully)
-            {
-                _ = _redis.Value.Result.GetSubscriber().UnsubscribeAsync(Channel(tenantId), handler: null, CommandFlags.FireAndForget);
-            }
+            _ = redis.ConnectionIfReady?.GetSubscriber().UnsubscribeAsync(Channel(tenantId), handler: null, CommandFlags.FireAndForget);
 
             _subscriptions.TryRemove(new KeyValuePair<string, Lazy<Task>>(tenantId, subscription));
         }
     }
-
-    /// <summary>Connects to Redis as the host starts (without waiting: while Redis is down it keeps trying).</summary>
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        _ = _redis.Value;
-        return Task.CompletedTask;
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
     /// Publishes a push of this node's feed to the other nodes, in the order of the calls; waits only for the
@@ -97,12 +70,12 @@ internal sealed partial class AgentFeedReplica : IHostedService, IAsyncDisposabl
     {
         try
         {
-            var redis = _redis.Value.IsCompletedSuccessfully ? _redis.Value.Result : await _redis.Value.ConfigureAwait(false);
+            var connection = redis.ConnectionIfReady ?? await redis.Connection.ConfigureAwait(false);
             var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
             using (var writer = new Utf8JsonWriter(buffer))
             {
                 writer.WriteStartObject();
-                writer.WriteString("n"u8, _node);
+                writer.WriteString("n"u8, redis.NodeId);
                 writer.WriteString("m"u8, method);
                 writer.WriteString("x"u8, exceptConnectionId);
                 writer.WritePropertyName("p"u8);
@@ -110,7 +83,7 @@ internal sealed partial class AgentFeedReplica : IHostedService, IAsyncDisposabl
                 writer.WriteEndObject();
             }
 
-            redis.GetSubscriber().Publish(Channel(tenantId), buffer.WrittenMemory, CommandFlags.FireAndForget);
+            connection.GetSubscriber().Publish(Channel(tenantId), buffer.WrittenMemory, CommandFlags.FireAndForget);
             _publishFailing = false;
         }
         catch (Exception ex)
@@ -120,33 +93,17 @@ internal sealed partial class AgentFeedReplica : IHostedService, IAsyncDisposabl
             if (!_publishFailing)
             {
                 _publishFailing = true;
-                LogPublishFailed(_logger, ex, method, tenantId);
+                LogPublishFailed(logger, ex, method, tenantId);
             }
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_redis.IsValueCreated && _redis.Value.IsCompletedSuccessfully)
-        {
-            await _redis.Value.Result.DisposeAsync().ConfigureAwait(false);
         }
     }
 
     private static RedisChannel Channel(string tenantId) => RedisChannel.Literal("Chat.AgentFeed:" + tenantId);
 
-    private static async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)
-    {
-        // Keep trying in the background when Redis is down at start-up, as SignalR's backplane does.
-        var options = configuration.Clone();
-        options.AbortOnConnectFail = false;
-        return await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
-    }
-
     private async Task SubscribeCoreAsync(string tenantId, Func<string, object, string?, ValueTask> deliver)
     {
-        var redis = await _redis.Value.ConfigureAwait(false);
-        var queue = await redis.GetSubscriber().SubscribeAsync(Channel(tenantId)).ConfigureAwait(false);
+        var connection = await redis.Connection.ConfigureAwait(false);
+        var queue = await connection.GetSubscriber().SubscribeAsync(Channel(tenantId)).ConfigureAwait(false);
         // Handled one at a time, in order; the feed's queue takes a push at once unless it is full.
         queue.OnMessage(async message =>
         {
@@ -160,7 +117,7 @@ internal sealed partial class AgentFeedReplica : IHostedService, IAsyncDisposabl
             catch (Exception ex)
             {
                 // Whatever another node (or anything else) put on the channel, the next push must still be read.
-                LogReadFailed(_logger, ex, tenantId);
+                LogReadFailed(logger, ex, tenantId);
             }
         });
     }
@@ -170,7 +127,7 @@ internal sealed partial class AgentFeedReplica : IHostedService, IAsyncDisposabl
     {
         using var document = JsonDocument.Parse((ReadOnlyMemory<byte>)value);
         var root = document.RootElement;
-        if (root.GetProperty("n"u8).ValueEquals(_node))
+        if (root.GetProperty("n"u8).ValueEquals(redis.NodeId))
         {
             return null;
         }

@@ -168,7 +168,7 @@ internal sealed partial class ConversationService(
     {
         if (!registry.AnyAvailable(conversation.TenantId))
         {
-            return conversation; // nobody on this node takes conversations now: no lock, no reads
+            return conversation; // nobody takes conversations now: no lock, no reads
         }
 
         var gate = _assignmentLocks.GetOrAdd(conversation.TenantId, static _ => new SemaphoreSlim(1, 1));
@@ -225,9 +225,9 @@ internal sealed partial class ConversationService(
             }
         }
 
-        if (best is not null && registry.Find(tenantId, best) is { } state)
+        if (best is not null)
         {
-            Interlocked.Exchange(ref state.LastAssigned, System.Diagnostics.Stopwatch.GetTimestamp());
+            registry.MarkAssigned(tenantId, best);
         }
 
         return best;
