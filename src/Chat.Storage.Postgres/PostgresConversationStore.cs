@@ -122,7 +122,16 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
         }).ConfigureAwait(false);
     }
 
-    public async ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken)
+    public async ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken) =>
+        await UpdateAsync(tenantId, conversationId, null, status, assigneeId, teamId, cancellationToken).ConfigureAwait(false)
+        ?? throw new ChatStorageException($"Conversation {conversationId} of tenant '{tenantId}' does not exist.");
+
+    public ValueTask<Conversation?> UpdateConversationIfAsync(string tenantId, long conversationId, ConversationStatus expectedStatus, string? expectedAssigneeId,
+        ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken) =>
+        UpdateAsync(tenantId, conversationId, (expectedStatus, expectedAssigneeId), status, assigneeId, teamId, cancellationToken);
+
+    private async ValueTask<Conversation?> UpdateAsync(string tenantId, long conversationId, (ConversationStatus Status, string? AssigneeId)? expected,
+        ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         if (!Enum.IsDefined(status))
@@ -132,9 +141,10 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
 
         return await Guard(async () =>
         {
+            // With an expectation, the row lock makes a concurrent update wait and then check it against the new row.
             await using var command = dataSources.Primary.CreateCommand($"""
                 UPDATE chat.conversations SET status = $3, assignee_id = $4, team_id = $5, updated_at = now()
-                 WHERE tenant_id = $1 AND id = $2
+                 WHERE tenant_id = $1 AND id = $2 {(expected is null ? "" : "AND status = $6 AND assignee_id IS NOT DISTINCT FROM $7")}
                 RETURNING {StoredRows.ConversationColumns}
                 """);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
@@ -142,10 +152,14 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
             command.Parameters.Add(new NpgsqlParameter<short> { TypedValue = (short)status });
             command.Parameters.Add(new NpgsqlParameter { Value = (object?)assigneeId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter { Value = (object?)teamId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            if (expected is { } e)
+            {
+                command.Parameters.Add(new NpgsqlParameter<short> { TypedValue = (short)e.Status });
+                command.Parameters.Add(new NpgsqlParameter { Value = (object?)e.AssigneeId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            }
+
             var found = await ReadConversationsAsync(command, tenantId, cancellationToken).ConfigureAwait(false);
-            return found.Count > 0
-                ? found[0]
-                : throw new ChatStorageException($"Conversation {conversationId} of tenant '{tenantId}' does not exist.");
+            return found.Count > 0 ? found[0] : null;
         }).ConfigureAwait(false);
     }
 

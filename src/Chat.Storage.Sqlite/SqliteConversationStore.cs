@@ -122,7 +122,16 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
         return ReadConversations(command, query.TenantId);
     }
 
-    public async ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken)
+    public async ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken) =>
+        await UpdateAsync(tenantId, conversationId, null, status, assigneeId, teamId, cancellationToken).ConfigureAwait(false)
+        ?? throw new ChatStorageException($"Conversation {conversationId} of tenant '{tenantId}' does not exist.");
+
+    public ValueTask<Conversation?> UpdateConversationIfAsync(string tenantId, long conversationId, ConversationStatus expectedStatus, string? expectedAssigneeId,
+        ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken) =>
+        UpdateAsync(tenantId, conversationId, (expectedStatus, expectedAssigneeId), status, assigneeId, teamId, cancellationToken);
+
+    private async ValueTask<Conversation?> UpdateAsync(string tenantId, long conversationId, (ConversationStatus Status, string? AssigneeId)? expected,
+        ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         if (!Enum.IsDefined(status))
@@ -132,20 +141,22 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
 
         return await database.WriteAsync((connection, transaction) =>
         {
+            // One writer at a time: the expectation is checked and the row changed in one step.
             using var command = SqliteMessageStore.Command(connection, transaction, $"""
                 UPDATE conversations SET status = $s, assignee_id = $a, team_id = $team, updated_at = $n WHERE tenant_id = $t AND id = $id
+                {(expected is null ? "" : "AND status = $es AND assignee_id IS $ea")}
                 RETURNING {StoredRows.ConversationColumns}
-                """, "$s", "$a", "$n", "$t", "$id", "$team");
+                """, "$s", "$a", "$n", "$t", "$id", "$team", "$es", "$ea");
             command.Parameters[0].Value = (int)status;
             command.Parameters[1].Value = (object?)assigneeId ?? DBNull.Value;
             command.Parameters[2].Value = database.NowMilliseconds();
             command.Parameters[3].Value = tenantId;
             command.Parameters[4].Value = conversationId;
             command.Parameters[5].Value = (object?)teamId ?? DBNull.Value;
+            command.Parameters[6].Value = expected is { } e ? (int)e.Status : DBNull.Value;
+            command.Parameters[7].Value = (object?)expected?.AssigneeId ?? DBNull.Value;
             var found = ReadConversations(command, tenantId);
-            return found.Count > 0
-                ? found[0]
-                : throw new ChatStorageException($"Conversation {conversationId} of tenant '{tenantId}' does not exist.");
+            return found.Count > 0 ? found[0] : null;
         }, cancellationToken).ConfigureAwait(false);
     }
 

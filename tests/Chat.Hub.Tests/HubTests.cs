@@ -557,6 +557,40 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task Of_two_agents_accepting_a_queued_conversation_at_once_one_gets_it_and_the_other_is_told()
+    {
+        await using var server = await StartServerAsync();
+        await using var alice = server.Agent("alice");
+        await using var bob = server.Agent("bob");
+        await alice.StartAsync();
+        await bob.StartAsync();
+        for (var i = 0; i < 8; i++)
+        {
+            await using var customer = server.Customer($"race-{i}");
+            await customer.StartAsync();
+            var conversation = await customer.StartConversationAsync(); // queued: nobody is online
+
+            var attempts = await Task.WhenAll(new[] { alice, bob }.Select(async agent =>
+            {
+                try
+                {
+                    return (Agent: agent == alice ? "alice" : "bob", Got: (await agent.AcceptAsync(conversation.Id)).AssigneeId, Refused: (string?)null);
+                }
+                catch (HubException ex)
+                {
+                    return (Agent: agent == alice ? "alice" : "bob", Got: (string?)null, Refused: ex.Message);
+                }
+            }));
+
+            var winner = Assert.Single(attempts, a => a.Got is not null);
+            Assert.Equal(winner.Agent, winner.Got);
+            var loser = Assert.Single(attempts, a => a.Refused is not null);
+            Assert.Contains($"already open with agent {winner.Agent}", loser.Refused);
+            Assert.Equal(winner.Agent, GetConversation(server, conversation.Id).AssigneeId);
+        }
+    }
+
+    [Fact]
     public async Task Assignment_balances_open_conversations_not_total_ones()
     {
         await using var server = await StartServerAsync();

@@ -48,4 +48,20 @@ public interface IConversationStore
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The changed conversation.</returns>
     ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sets a conversation's status, team and assignee only if it still has the status and assignee the caller read,
+    /// in one atomic step: of two agents or nodes that take the same queued conversation at once, one wins.
+    /// </summary>
+    /// <param name="tenantId">The tenant.</param>
+    /// <param name="conversationId">The conversation.</param>
+    /// <param name="expectedStatus">The status the caller read.</param>
+    /// <param name="expectedAssigneeId">The assignee the caller read, or null for none.</param>
+    /// <param name="status">The new status.</param>
+    /// <param name="assigneeId">The new assignee, or null for none.</param>
+    /// <param name="teamId">The new team, or null for none.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The changed conversation, or null when its status or assignee is no longer the expected one (or it does not exist).</returns>
+    ValueTask<Conversation?> UpdateConversationIfAsync(string tenantId, long conversationId, ConversationStatus expectedStatus, string? expectedAssigneeId,
+        ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken);
 }

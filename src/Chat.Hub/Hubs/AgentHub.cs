@@ -85,13 +85,25 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
     public async Task<Conversation> Accept(long conversationId)
     {
         var agent = Caller;
-        var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
-        if (conversation.Status == ConversationStatus.Open && conversation.AssigneeId is { } holder && holder != agent.Id)
+        for (var attempt = 1; ; attempt++)
         {
-            throw new HubException($"Conversation {conversationId} is already open with agent {holder}; ask for a transfer.");
-        }
+            var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
+            if (conversation.Status == ConversationStatus.Open && conversation.AssigneeId is { } holder && holder != agent.Id)
+            {
+                throw new HubException($"Conversation {conversationId} is already open with agent {holder}; ask for a transfer.");
+            }
 
-        return await service.ChangeAsync(conversation, ConversationStatus.Open, agent.Id, conversation.TeamId, Context.ConnectionAborted);
+            // Of two agents (or an agent and a node's assignment) taking it at once, one wins; the other looks again.
+            if (await service.ChangeIfAsync(conversation, ConversationStatus.Open, agent.Id, conversation.TeamId, Context.ConnectionAborted) is { } accepted)
+            {
+                return accepted;
+            }
+
+            if (attempt == 3)
+            {
+                throw new HubException($"Conversation {conversationId} keeps changing; try again.");
+            }
+        }
     }
 
     /// <summary>

@@ -163,6 +163,22 @@ internal sealed partial class ConversationService(
         return changed;
     }
 
+    /// <summary>
+    /// Changes a conversation as <see cref="ChangeAsync"/> does, but only if it still has the status and assignee of
+    /// <paramref name="conversation"/> (as read); null when another agent or node changed it first.
+    /// </summary>
+    public async Task<Conversation?> ChangeIfAsync(Conversation conversation, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken)
+    {
+        var changed = await conversations.UpdateConversationIfAsync(conversation.TenantId, conversation.Id, conversation.Status, conversation.AssigneeId,
+            status, assigneeId, teamId, cancellationToken).ConfigureAwait(false);
+        if (changed is not null)
+        {
+            await PublishChangeAsync(changed).ConfigureAwait(false);
+        }
+
+        return changed;
+    }
+
     /// <summary>Gives a queued conversation to the online agent with the fewest open conversations and free capacity.</summary>
     public async Task<Conversation> TryAssignAsync(Conversation conversation, CancellationToken cancellationToken)
     {
@@ -187,7 +203,13 @@ internal sealed partial class ConversationService(
                 return current;
             }
 
-            var assigned = await ChangeAsync(current, ConversationStatus.Open, agentId, current.TeamId, cancellationToken).ConfigureAwait(false);
+            // Another node may assign it, or an agent accept it, at the same moment: only one of them changes it.
+            var assigned = await ChangeIfAsync(current, ConversationStatus.Open, agentId, current.TeamId, cancellationToken).ConfigureAwait(false);
+            if (assigned is null)
+            {
+                return await conversations.GetConversationAsync(conversation.TenantId, conversation.Id, cancellationToken).ConfigureAwait(false) ?? current;
+            }
+
             LogAssigned(logger, conversation.Id, conversation.TenantId, agentId);
             return assigned;
         }

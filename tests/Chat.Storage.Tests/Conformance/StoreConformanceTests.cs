@@ -298,6 +298,28 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Of_concurrent_conditional_updates_of_a_queued_conversation_exactly_one_wins()
+    {
+        var conversation = await NewConversationAsync("cas");
+        Assert.Equal((ConversationStatus.Queued, null), (conversation.Status, conversation.AssigneeId));
+
+        var results = await Task.WhenAll(Enumerable.Range(1, 16).Select(i => Task.Run(() => _store.Conversations.UpdateConversationIfAsync(
+            Tenant, conversation.Id, ConversationStatus.Queued, null, ConversationStatus.Open, $"agent-{i}", "sales", CancellationToken.None).AsTask())));
+
+        var winner = Assert.Single(results, r => r is not null)!;
+        var stored = (await _store.Conversations.GetConversationAsync(Tenant, conversation.Id, CancellationToken.None))!;
+        Assert.Equal((ConversationStatus.Open, winner.AssigneeId, "sales"), (stored.Status, stored.AssigneeId, stored.TeamId));
+
+        // An expectation that no longer holds changes nothing; one that holds (an assignee, not null) changes it.
+        Assert.Null(await _store.Conversations.UpdateConversationIfAsync(Tenant, conversation.Id, ConversationStatus.Queued, null, ConversationStatus.Resolved, null, null, CancellationToken.None));
+        Assert.Null(await _store.Conversations.UpdateConversationIfAsync(Tenant, conversation.Id, ConversationStatus.Open, "someone-else", ConversationStatus.Resolved, null, null, CancellationToken.None));
+        Assert.Equal(stored.AssigneeId, (await _store.Conversations.GetConversationAsync(Tenant, conversation.Id, CancellationToken.None))!.AssigneeId);
+        var resolved = await _store.Conversations.UpdateConversationIfAsync(Tenant, conversation.Id, ConversationStatus.Open, winner.AssigneeId, ConversationStatus.Resolved, null, null, CancellationToken.None);
+        Assert.Equal((ConversationStatus.Resolved, null), (resolved!.Status, resolved.AssigneeId));
+        Assert.Null(await _store.Conversations.UpdateConversationIfAsync(Tenant, 42, ConversationStatus.Queued, null, ConversationStatus.Open, "agent-1", null, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Worker_leases_are_never_shared_and_can_be_renewed_and_released()
     {
         var leases = await Task.WhenAll(Enumerable.Range(0, 10).Select(i =>
