@@ -122,8 +122,10 @@ public static class ChatHubBuilderExtensions
     }
 
     /// <summary>
-    /// Connects the hubs of several nodes through Redis (the SignalR Redis backplane), so a customer on one node and
-    /// an agent on another reach each other.
+    /// Connects the hubs of several nodes through Redis, so a customer on one node and an agent on another reach each
+    /// other: customers' pushes through the SignalR Redis backplane, the agents' feed and which agents take
+    /// conversations through channels of the framework's own (each node serves its own agents' connections), so any
+    /// node assigns a conversation to any available agent.
     /// </summary>
     /// <param name="chat">The Chat builder.</param>
     /// <param name="configuration">The StackExchange.Redis configuration string, for example <c>localhost:6379</c>.</param>
