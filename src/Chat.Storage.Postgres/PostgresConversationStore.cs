@@ -123,15 +123,15 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
     }
 
     public async ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken) =>
-        await UpdateAsync(tenantId, conversationId, null, status, assigneeId, teamId, cancellationToken).ConfigureAwait(false)
+        await UpdateAsync(tenantId, conversationId, null, status, assigneeId, teamId, null, cancellationToken).ConfigureAwait(false)
         ?? throw new ChatStorageException($"Conversation {conversationId} of tenant '{tenantId}' does not exist.");
 
     public ValueTask<Conversation?> UpdateConversationIfAsync(string tenantId, long conversationId, ConversationStatus expectedStatus, string? expectedAssigneeId,
-        ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken) =>
-        UpdateAsync(tenantId, conversationId, (expectedStatus, expectedAssigneeId), status, assigneeId, teamId, cancellationToken);
+        ConversationStatus status, string? assigneeId, string? teamId, int? assigneeCapacity, CancellationToken cancellationToken) =>
+        UpdateAsync(tenantId, conversationId, (expectedStatus, expectedAssigneeId), status, assigneeId, teamId, assigneeCapacity, cancellationToken);
 
     private async ValueTask<Conversation?> UpdateAsync(string tenantId, long conversationId, (ConversationStatus Status, string? AssigneeId)? expected,
-        ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken)
+        ConversationStatus status, string? assigneeId, string? teamId, int? assigneeCapacity, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         if (!Enum.IsDefined(status))
@@ -139,27 +139,52 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
             throw new ArgumentOutOfRangeException(nameof(status), status, "Not a conversation status.");
         }
 
+        // With an expectation, the row lock makes a concurrent update wait and then check it against the new row.
+        var sql = $"""
+            UPDATE chat.conversations SET status = $3, assignee_id = $4, team_id = $5, updated_at = now()
+             WHERE tenant_id = $1 AND id = $2
+               {(expected is null ? "" : "AND status = $6 AND assignee_id IS NOT DISTINCT FROM $7")}
+               {(assigneeCapacity is null ? "" : "AND (SELECT count(*) FROM chat.conversations o WHERE o.tenant_id = $1 AND o.status = 1 AND o.assignee_id = $4 AND o.id <> $2) < $8")}
+            RETURNING {StoredRows.ConversationColumns}
+            """;
+        void AddParameters(NpgsqlParameterCollection parameters)
+        {
+            parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+            parameters.Add(new NpgsqlParameter<long> { TypedValue = conversationId });
+            parameters.Add(new NpgsqlParameter<short> { TypedValue = (short)status });
+            parameters.Add(new NpgsqlParameter { Value = (object?)assigneeId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            parameters.Add(new NpgsqlParameter { Value = (object?)teamId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            parameters.Add(new NpgsqlParameter<short> { TypedValue = (short)(expected?.Status ?? default) });
+            parameters.Add(new NpgsqlParameter { Value = (object?)expected?.AssigneeId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            parameters.Add(new NpgsqlParameter<long> { TypedValue = assigneeCapacity ?? 0 });
+        }
+
         return await Guard(async () =>
         {
-            // With an expectation, the row lock makes a concurrent update wait and then check it against the new row.
-            await using var command = dataSources.Primary.CreateCommand($"""
-                UPDATE chat.conversations SET status = $3, assignee_id = $4, team_id = $5, updated_at = now()
-                 WHERE tenant_id = $1 AND id = $2 {(expected is null ? "" : "AND status = $6 AND assignee_id IS NOT DISTINCT FROM $7")}
-                RETURNING {StoredRows.ConversationColumns}
-                """);
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
-            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = conversationId });
-            command.Parameters.Add(new NpgsqlParameter<short> { TypedValue = (short)status });
-            command.Parameters.Add(new NpgsqlParameter { Value = (object?)assigneeId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-            command.Parameters.Add(new NpgsqlParameter { Value = (object?)teamId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-            if (expected is { } e)
+            if (assigneeCapacity is null)
             {
-                command.Parameters.Add(new NpgsqlParameter<short> { TypedValue = (short)e.Status });
-                command.Parameters.Add(new NpgsqlParameter { Value = (object?)e.AssigneeId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+                await using var command = dataSources.Primary.CreateCommand(sql);
+                AddParameters(command.Parameters);
+                var found = await ReadConversationsAsync(command, tenantId, cancellationToken).ConfigureAwait(false);
+                return found.Count > 0 ? found[0] : null;
             }
 
-            var found = await ReadConversationsAsync(command, tenantId, cancellationToken).ConfigureAwait(false);
-            return found.Count > 0 ? found[0] : null;
+            // Changes giving one assignee conversations take turns (a transaction-scoped advisory lock on the tenant and
+            // assignee), and the update's count, in a statement after the lock, sees every one committed before.
+            await using var connection = await dataSources.Primary.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (var gate = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))", connection, transaction))
+            {
+                gate.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+                gate.Parameters.Add(new NpgsqlParameter<string> { TypedValue = assigneeId ?? "" });
+                await gate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await using var update = new NpgsqlCommand(sql, connection, transaction);
+            AddParameters(update.Parameters);
+            var changed = await ReadConversationsAsync(update, tenantId, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return changed.Count > 0 ? changed[0] : null;
         }).ConfigureAwait(false);
     }
 

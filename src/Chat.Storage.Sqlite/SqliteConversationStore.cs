@@ -123,15 +123,15 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
     }
 
     public async ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken) =>
-        await UpdateAsync(tenantId, conversationId, null, status, assigneeId, teamId, cancellationToken).ConfigureAwait(false)
+        await UpdateAsync(tenantId, conversationId, null, status, assigneeId, teamId, null, cancellationToken).ConfigureAwait(false)
         ?? throw new ChatStorageException($"Conversation {conversationId} of tenant '{tenantId}' does not exist.");
 
     public ValueTask<Conversation?> UpdateConversationIfAsync(string tenantId, long conversationId, ConversationStatus expectedStatus, string? expectedAssigneeId,
-        ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken) =>
-        UpdateAsync(tenantId, conversationId, (expectedStatus, expectedAssigneeId), status, assigneeId, teamId, cancellationToken);
+        ConversationStatus status, string? assigneeId, string? teamId, int? assigneeCapacity, CancellationToken cancellationToken) =>
+        UpdateAsync(tenantId, conversationId, (expectedStatus, expectedAssigneeId), status, assigneeId, teamId, assigneeCapacity, cancellationToken);
 
     private async ValueTask<Conversation?> UpdateAsync(string tenantId, long conversationId, (ConversationStatus Status, string? AssigneeId)? expected,
-        ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken)
+        ConversationStatus status, string? assigneeId, string? teamId, int? assigneeCapacity, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         if (!Enum.IsDefined(status))
@@ -141,12 +141,13 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
 
         return await database.WriteAsync((connection, transaction) =>
         {
-            // One writer at a time: the expectation is checked and the row changed in one step.
+            // One writer at a time: the expectation and the assignee's count are checked and the row changed in one step.
             using var command = SqliteMessageStore.Command(connection, transaction, $"""
                 UPDATE conversations SET status = $s, assignee_id = $a, team_id = $team, updated_at = $n WHERE tenant_id = $t AND id = $id
                 {(expected is null ? "" : "AND status = $es AND assignee_id IS $ea")}
+                {(assigneeCapacity is null ? "" : "AND (SELECT count(*) FROM conversations o WHERE o.tenant_id = $t AND o.status = 1 AND o.assignee_id = $a AND o.id <> $id) < $cap")}
                 RETURNING {StoredRows.ConversationColumns}
-                """, "$s", "$a", "$n", "$t", "$id", "$team", "$es", "$ea");
+                """, "$s", "$a", "$n", "$t", "$id", "$team", "$es", "$ea", "$cap");
             command.Parameters[0].Value = (int)status;
             command.Parameters[1].Value = (object?)assigneeId ?? DBNull.Value;
             command.Parameters[2].Value = database.NowMilliseconds();
@@ -155,6 +156,7 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
             command.Parameters[5].Value = (object?)teamId ?? DBNull.Value;
             command.Parameters[6].Value = expected is { } e ? (int)e.Status : DBNull.Value;
             command.Parameters[7].Value = (object?)expected?.AssigneeId ?? DBNull.Value;
+            command.Parameters[8].Value = (object?)assigneeCapacity ?? DBNull.Value;
             var found = ReadConversations(command, tenantId);
             return found.Count > 0 ? found[0] : null;
         }, cancellationToken).ConfigureAwait(false);

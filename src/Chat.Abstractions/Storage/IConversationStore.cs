@@ -60,8 +60,14 @@ public interface IConversationStore
     /// <param name="status">The new status.</param>
     /// <param name="assigneeId">The new assignee, or null for none.</param>
     /// <param name="teamId">The new team, or null for none.</param>
+    /// <param name="assigneeCapacity">
+    /// When given, the change also needs the new assignee to hold fewer other open conversations of the tenant than
+    /// this, checked so that two changes giving that assignee a conversation at once (from any node) cannot both pass
+    /// on the same count.
+    /// </param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>The changed conversation, or null when its status or assignee is no longer the expected one (or it does not exist).</returns>
+    /// <returns>The changed conversation, or null when its status or assignee is no longer the expected one, the new
+    /// assignee is at capacity, or it does not exist.</returns>
     ValueTask<Conversation?> UpdateConversationIfAsync(string tenantId, long conversationId, ConversationStatus expectedStatus, string? expectedAssigneeId,
-        ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken);
+        ConversationStatus status, string? assigneeId, string? teamId, int? assigneeCapacity, CancellationToken cancellationToken);
 }

@@ -94,7 +94,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
             }
 
             // Of two agents (or an agent and a node's assignment) taking it at once, one wins; the other looks again.
-            if (await service.ChangeIfAsync(conversation, ConversationStatus.Open, agent.Id, conversation.TeamId, Context.ConnectionAborted) is { } accepted)
+            if (await service.ChangeIfAsync(conversation, ConversationStatus.Open, agent.Id, conversation.TeamId, assigneeCapacity: null, Context.ConnectionAborted) is { } accepted)
             {
                 return accepted;
             }

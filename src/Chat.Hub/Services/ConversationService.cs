@@ -165,12 +165,14 @@ internal sealed partial class ConversationService(
 
     /// <summary>
     /// Changes a conversation as <see cref="ChangeAsync"/> does, but only if it still has the status and assignee of
-    /// <paramref name="conversation"/> (as read); null when another agent or node changed it first.
+    /// <paramref name="conversation"/> (as read), and, with <paramref name="assigneeCapacity"/>, the new assignee has
+    /// room; null when another agent or node changed it first, or filled the assignee's last place.
     /// </summary>
-    public async Task<Conversation?> ChangeIfAsync(Conversation conversation, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken)
+    public async Task<Conversation?> ChangeIfAsync(Conversation conversation, ConversationStatus status, string? assigneeId, string? teamId,
+        int? assigneeCapacity, CancellationToken cancellationToken)
     {
         var changed = await conversations.UpdateConversationIfAsync(conversation.TenantId, conversation.Id, conversation.Status, conversation.AssigneeId,
-            status, assigneeId, teamId, cancellationToken).ConfigureAwait(false);
+            status, assigneeId, teamId, assigneeCapacity, cancellationToken).ConfigureAwait(false);
         if (changed is not null)
         {
             await PublishChangeAsync(changed).ConfigureAwait(false);
@@ -191,27 +193,33 @@ internal sealed partial class ConversationService(
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var current = await conversations.GetConversationAsync(conversation.TenantId, conversation.Id, cancellationToken).ConfigureAwait(false);
-            if (current is null || current.Status != ConversationStatus.Queued || current.AssigneeId is not null)
+            for (var attempt = 1; ; attempt++)
             {
-                return current ?? conversation;
-            }
+                var current = await conversations.GetConversationAsync(conversation.TenantId, conversation.Id, cancellationToken).ConfigureAwait(false);
+                if (current is null || current.Status != ConversationStatus.Queued || current.AssigneeId is not null)
+                {
+                    return current ?? conversation;
+                }
 
-            var agentId = await PickAgentAsync(conversation.TenantId, current.TeamId, cancellationToken).ConfigureAwait(false);
-            if (agentId is null)
-            {
-                return current;
-            }
+                if (await PickAgentAsync(conversation.TenantId, current.TeamId, cancellationToken).ConfigureAwait(false) is not var (agentId, capacity))
+                {
+                    return current;
+                }
 
-            // Another node may assign it, or an agent accept it, at the same moment: only one of them changes it.
-            var assigned = await ChangeIfAsync(current, ConversationStatus.Open, agentId, current.TeamId, cancellationToken).ConfigureAwait(false);
-            if (assigned is null)
-            {
-                return await conversations.GetConversationAsync(conversation.TenantId, conversation.Id, cancellationToken).ConfigureAwait(false) ?? current;
-            }
+                // Another node may assign it, or an agent accept it, or another node give this agent their last free
+                // place, at the same moment: the store lets only what still holds happen.
+                var assigned = await ChangeIfAsync(current, ConversationStatus.Open, agentId, current.TeamId, capacity, cancellationToken).ConfigureAwait(false);
+                if (assigned is not null)
+                {
+                    LogAssigned(logger, conversation.Id, conversation.TenantId, agentId);
+                    return assigned;
+                }
 
-            LogAssigned(logger, conversation.Id, conversation.TenantId, agentId);
-            return assigned;
+                if (attempt == 3)
+                {
+                    return current; // it stays queued; the next message or an agent with room takes it
+                }
+            }
         }
         finally
         {
@@ -233,9 +241,11 @@ internal sealed partial class ConversationService(
         }
     }
 
-    private async Task<string?> PickAgentAsync(string tenantId, string? teamId, CancellationToken cancellationToken)
+    /// <summary>The available agent (and their capacity) with the fewest open conversations, or null when nobody has room.</summary>
+    private async Task<(string AgentId, int Capacity)?> PickAgentAsync(string tenantId, string? teamId, CancellationToken cancellationToken)
     {
         string? best = null;
+        var bestCapacity = 0;
         var bestOpen = int.MaxValue;
         var bestLast = long.MaxValue;
         foreach (var (agentId, capacity, lastAssigned) in registry.Available(tenantId, teamId))
@@ -243,16 +253,17 @@ internal sealed partial class ConversationService(
             var open = (await conversations.ListConversationsAsync(new ConversationQuery { TenantId = tenantId, Status = ConversationStatus.Open, AssigneeId = agentId, Limit = Math.Min(capacity, 1000) }, cancellationToken).ConfigureAwait(false)).Count;
             if (open < capacity && (open < bestOpen || (open == bestOpen && lastAssigned < bestLast)))
             {
-                (best, bestOpen, bestLast) = (agentId, open, lastAssigned);
+                (best, bestCapacity, bestOpen, bestLast) = (agentId, capacity, open, lastAssigned);
             }
         }
 
-        if (best is not null)
+        if (best is null)
         {
-            registry.MarkAssigned(tenantId, best);
+            return null;
         }
 
-        return best;
+        registry.MarkAssigned(tenantId, best);
+        return (best, bestCapacity);
     }
 
     /// <summary>Runs the pipeline, stores and publishes a message.</summary>

@@ -298,25 +298,43 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Concurrent_conditional_updates_give_an_assignee_no_more_open_conversations_than_their_capacity()
+    {
+        var queued = new List<Conversation>();
+        for (var i = 0; i < 12; i++)
+        {
+            queued.Add(await NewConversationAsync($"capacity-{i}"));
+        }
+
+        var results = await Task.WhenAll(queued.Select(c => Task.Run(() => _store.Conversations.UpdateConversationIfAsync(
+            Tenant, c.Id, ConversationStatus.Queued, null, ConversationStatus.Open, "agent-full", null, assigneeCapacity: 3, CancellationToken.None).AsTask())));
+
+        Assert.Equal(3, results.Count(r => r is not null));
+        var open = await _store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = Tenant, Status = ConversationStatus.Open, AssigneeId = "agent-full" }, CancellationToken.None);
+        Assert.Equal(results.Where(r => r is not null).Select(r => r!.Id).Order(), open.Select(c => c.Id).Order());
+        Assert.Equal(9, queued.Count(c => _store.Conversations.GetConversationAsync(Tenant, c.Id, CancellationToken.None).AsTask().Result!.Status == ConversationStatus.Queued));
+    }
+
+    [Fact]
     public async Task Of_concurrent_conditional_updates_of_a_queued_conversation_exactly_one_wins()
     {
         var conversation = await NewConversationAsync("cas");
         Assert.Equal((ConversationStatus.Queued, null), (conversation.Status, conversation.AssigneeId));
 
         var results = await Task.WhenAll(Enumerable.Range(1, 16).Select(i => Task.Run(() => _store.Conversations.UpdateConversationIfAsync(
-            Tenant, conversation.Id, ConversationStatus.Queued, null, ConversationStatus.Open, $"agent-{i}", "sales", CancellationToken.None).AsTask())));
+            Tenant, conversation.Id, ConversationStatus.Queued, null, ConversationStatus.Open, $"agent-{i}", "sales", null, CancellationToken.None).AsTask())));
 
         var winner = Assert.Single(results, r => r is not null)!;
         var stored = (await _store.Conversations.GetConversationAsync(Tenant, conversation.Id, CancellationToken.None))!;
         Assert.Equal((ConversationStatus.Open, winner.AssigneeId, "sales"), (stored.Status, stored.AssigneeId, stored.TeamId));
 
         // An expectation that no longer holds changes nothing; one that holds (an assignee, not null) changes it.
-        Assert.Null(await _store.Conversations.UpdateConversationIfAsync(Tenant, conversation.Id, ConversationStatus.Queued, null, ConversationStatus.Resolved, null, null, CancellationToken.None));
-        Assert.Null(await _store.Conversations.UpdateConversationIfAsync(Tenant, conversation.Id, ConversationStatus.Open, "someone-else", ConversationStatus.Resolved, null, null, CancellationToken.None));
+        Assert.Null(await _store.Conversations.UpdateConversationIfAsync(Tenant, conversation.Id, ConversationStatus.Queued, null, ConversationStatus.Resolved, null, null, null, CancellationToken.None));
+        Assert.Null(await _store.Conversations.UpdateConversationIfAsync(Tenant, conversation.Id, ConversationStatus.Open, "someone-else", ConversationStatus.Resolved, null, null, null, CancellationToken.None));
         Assert.Equal(stored.AssigneeId, (await _store.Conversations.GetConversationAsync(Tenant, conversation.Id, CancellationToken.None))!.AssigneeId);
-        var resolved = await _store.Conversations.UpdateConversationIfAsync(Tenant, conversation.Id, ConversationStatus.Open, winner.AssigneeId, ConversationStatus.Resolved, null, null, CancellationToken.None);
+        var resolved = await _store.Conversations.UpdateConversationIfAsync(Tenant, conversation.Id, ConversationStatus.Open, winner.AssigneeId, ConversationStatus.Resolved, null, null, null, CancellationToken.None);
         Assert.Equal((ConversationStatus.Resolved, null), (resolved!.Status, resolved.AssigneeId));
-        Assert.Null(await _store.Conversations.UpdateConversationIfAsync(Tenant, 42, ConversationStatus.Queued, null, ConversationStatus.Open, "agent-1", null, CancellationToken.None));
+        Assert.Null(await _store.Conversations.UpdateConversationIfAsync(Tenant, 42, ConversationStatus.Queued, null, ConversationStatus.Open, "agent-1", null, null, CancellationToken.None));
     }
 
     [Fact]
