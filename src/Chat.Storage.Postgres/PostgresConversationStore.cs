@@ -154,9 +154,16 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
             parameters.Add(new NpgsqlParameter<short> { TypedValue = (short)status });
             parameters.Add(new NpgsqlParameter { Value = (object?)assigneeId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             parameters.Add(new NpgsqlParameter { Value = (object?)teamId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-            parameters.Add(new NpgsqlParameter<short> { TypedValue = (short)(expected?.Status ?? default) });
-            parameters.Add(new NpgsqlParameter { Value = (object?)expected?.AssigneeId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-            parameters.Add(new NpgsqlParameter<long> { TypedValue = assigneeCapacity ?? 0 });
+            if (expected is { } e)
+            {
+                parameters.Add(new NpgsqlParameter<short> { TypedValue = (short)e.Status });
+                parameters.Add(new NpgsqlParameter { Value = (object?)e.AssigneeId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            }
+
+            if (assigneeCapacity is { } capacity)
+            {
+                parameters.Add(new NpgsqlParameter<long> { TypedValue = capacity });
+            }
         }
 
         return await Guard(async () =>

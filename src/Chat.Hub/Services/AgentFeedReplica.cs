@@ -71,19 +71,14 @@ internal sealed partial class AgentFeedReplica(RedisLink redis, ILogger<AgentFee
         try
         {
             var connection = redis.ConnectionIfReady ?? await redis.Connection.ConfigureAwait(false);
-            var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
-            using (var writer = new Utf8JsonWriter(buffer))
+            var push = redis.Message((method, payload, exceptConnectionId), static (writer, push) =>
             {
-                writer.WriteStartObject();
-                writer.WriteString("n"u8, redis.NodeId);
-                writer.WriteString("m"u8, method);
-                writer.WriteString("x"u8, exceptConnectionId);
+                writer.WriteString("m"u8, push.method);
+                writer.WriteString("x"u8, push.exceptConnectionId);
                 writer.WritePropertyName("p"u8);
-                JsonSerializer.Serialize(writer, payload, payload.GetType(), ChatJson.Options);
-                writer.WriteEndObject();
-            }
-
-            connection.GetSubscriber().Publish(Channel(tenantId), buffer.WrittenMemory, CommandFlags.FireAndForget);
+                JsonSerializer.Serialize(writer, push.payload, push.payload.GetType(), ChatJson.Options);
+            });
+            connection.GetSubscriber().Publish(Channel(tenantId), push, CommandFlags.FireAndForget);
             _publishFailing = false;
         }
         catch (Exception ex)
@@ -100,47 +95,26 @@ internal sealed partial class AgentFeedReplica(RedisLink redis, ILogger<AgentFee
 
     private static RedisChannel Channel(string tenantId) => RedisChannel.Literal("Chat.AgentFeed:" + tenantId);
 
-    private async Task SubscribeCoreAsync(string tenantId, Func<string, object, string?, ValueTask> deliver)
-    {
-        var connection = await redis.Connection.ConfigureAwait(false);
-        var queue = await connection.GetSubscriber().SubscribeAsync(Channel(tenantId)).ConfigureAwait(false);
-        // Handled one at a time, in order; the feed's queue takes a push at once unless it is full.
-        queue.OnMessage(async message =>
+    // Handled one at a time, in order; the feed's queue takes a push at once unless it is full.
+    private Task SubscribeCoreAsync(string tenantId, Func<string, object, string?, ValueTask> deliver) =>
+        redis.SubscribeAsync(Channel(tenantId), push =>
         {
-            try
-            {
-                if (Read(message.Message) is var (method, payload, except))
-                {
-                    await deliver(method, payload, except).ConfigureAwait(false);
-                }
-            }
-            catch (Exception ex)
-            {
-                // Whatever another node (or anything else) put on the channel, the next push must still be read.
-                LogReadFailed(logger, ex, tenantId);
-            }
-        });
-    }
+            var (method, payload, except) = Read(push);
+            return deliver(method, payload, except);
+        }, ex => LogReadFailed(logger, ex, tenantId));
 
-    /// <summary>Reads a push another node published; null for this node's own, or for a method this version does not know.</summary>
-    private (string Method, object Payload, string? Except)? Read(RedisValue value)
+    /// <summary>Reads a push another node published; throws for a method this version does not know, or a payload of the wrong shape.</summary>
+    private static (string Method, object Payload, string? Except) Read(JsonElement push)
     {
-        using var document = JsonDocument.Parse((ReadOnlyMemory<byte>)value);
-        var root = document.RootElement;
-        if (root.GetProperty("n"u8).ValueEquals(redis.NodeId))
-        {
-            return null;
-        }
-
-        var method = root.GetProperty("m"u8).GetString()!;
+        var method = push.GetProperty("m"u8).GetString()!;
         if (!PayloadTypes.TryGetValue(method, out var type))
         {
             throw new NotSupportedException($"A push of '{method}', which this node does not know.");
         }
 
-        var payload = root.GetProperty("p"u8).Deserialize(type, ChatJson.Options)
+        var payload = push.GetProperty("p"u8).Deserialize(type, ChatJson.Options)
             ?? throw new JsonException($"A push of '{method}' without a payload.");
-        return (method, payload, root.GetProperty("x"u8).GetString());
+        return (method, payload, push.GetProperty("x"u8).GetString());
     }
 
     [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "Could not subscribe to the agents' feed of tenant '{TenantId}' in Redis; this node's agents of that tenant miss other nodes' pushes and catch up from Resume.")]

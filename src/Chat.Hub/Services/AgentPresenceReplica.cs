@@ -75,7 +75,7 @@ internal sealed partial class AgentPresenceReplica : BackgroundService
                     var connection = await _redis.Connection.WaitAsync(stoppingToken).ConfigureAwait(false);
                     if (!subscribed)
                     {
-                        (await connection.GetSubscriber().SubscribeAsync(Channel).ConfigureAwait(false)).OnMessage(Receive);
+                        await _redis.SubscribeAsync(Channel, Receive, ex => LogReadFailed(_logger, ex)).ConfigureAwait(false);
                         subscribed = true;
                     }
 
@@ -113,16 +113,12 @@ internal sealed partial class AgentPresenceReplica : BackgroundService
         }
     }
 
-    private byte[] Write(IReadOnlyList<AvailableAgent> agents, TimeSpan heartbeat)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+    private ReadOnlyMemory<byte> Write(IReadOnlyList<AvailableAgent> agents, TimeSpan heartbeat) =>
+        _redis.Message((agents, heartbeat), static (writer, report) =>
         {
-            writer.WriteStartObject();
-            writer.WriteString("n"u8, _redis.NodeId);
-            writer.WriteNumber("h"u8, (long)heartbeat.TotalMilliseconds);
+            writer.WriteNumber("h"u8, (long)report.heartbeat.TotalMilliseconds);
             writer.WriteStartArray("a"u8);
-            foreach (var agent in agents)
+            foreach (var agent in report.agents)
             {
                 writer.WriteStartObject();
                 writer.WriteString("t"u8, agent.TenantId);
@@ -139,44 +135,26 @@ internal sealed partial class AgentPresenceReplica : BackgroundService
             }
 
             writer.WriteEndArray();
-            writer.WriteEndObject();
-        }
+        });
 
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    private void Receive(ChannelMessage message)
+    /// <summary>Reads another node's report (throws for one it cannot read; the link logs it and reads the next).</summary>
+    private ValueTask Receive(JsonElement report)
     {
-        try
+        var agents = new List<AvailableAgent>();
+        foreach (var agent in report.GetProperty("a"u8).EnumerateArray())
         {
-            using var document = JsonDocument.Parse((ReadOnlyMemory<byte>)message.Message);
-            var root = document.RootElement;
-            var node = root.GetProperty("n"u8).GetString()!;
-            if (node == _redis.NodeId)
-            {
-                return;
-            }
-
-            var agents = new List<AvailableAgent>();
-            foreach (var agent in root.GetProperty("a"u8).EnumerateArray())
-            {
-                var capacity = agent.GetProperty("c"u8).GetInt32();
-                agents.Add(new AvailableAgent(
-                    agent.GetProperty("t"u8).GetString()!,
-                    agent.GetProperty("i"u8).GetString()!,
-                    capacity is > 0 and <= 1000 ? capacity : throw new JsonException($"Capacity {capacity} is out of range."),
-                    [.. agent.GetProperty("m"u8).EnumerateArray().Select(static t => t.GetString()!)]));
-            }
-
-            // The list holds for three of the sender's heartbeats (at most a minute).
-            var holds = TimeSpan.FromMilliseconds(Math.Clamp(root.GetProperty("h"u8).GetInt64(), 0, 20_000) * 3);
-            _registry.SetRemote(node, agents, Stopwatch.GetTimestamp() + (long)(holds.TotalSeconds * Stopwatch.Frequency));
+            var capacity = agent.GetProperty("c"u8).GetInt32();
+            agents.Add(new AvailableAgent(
+                agent.GetProperty("t"u8).GetString()!,
+                agent.GetProperty("i"u8).GetString()!,
+                capacity is > 0 and <= 1000 ? capacity : throw new JsonException($"Capacity {capacity} is out of range."),
+                [.. agent.GetProperty("m"u8).EnumerateArray().Select(static t => t.GetString()!)]));
         }
-        catch (Exception ex)
-        {
-            // Whatever is on the channel, the next report must still be read.
-            LogReadFailed(_logger, ex);
-        }
+
+        // The list holds for three of the sender's heartbeats (at most a minute).
+        var holds = TimeSpan.FromMilliseconds(Math.Clamp(report.GetProperty("h"u8).GetInt64(), 0, 20_000) * 3);
+        _registry.SetRemote(report.GetProperty("n"u8).GetString()!, agents, Stopwatch.GetTimestamp() + (long)(holds.TotalSeconds * Stopwatch.Frequency));
+        return ValueTask.CompletedTask;
     }
 
     [LoggerMessage(EventId = 46, Level = LogLevel.Warning, Message = "Could not tell the other nodes which agents of this node take conversations; they assign only to their own until Redis is back. Not logged again until it works.")]

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -30,6 +31,51 @@ internal sealed class RedisLink : IHostedService, IAsyncDisposable
 
     /// <summary>The connection if it is set up, otherwise null.</summary>
     public IConnectionMultiplexer? ConnectionIfReady => _connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully ? _connection.Value.Result : null;
+
+    /// <summary>
+    /// A message for the other nodes: a JSON object with this node's id (<c>n</c>), then the properties
+    /// <paramref name="writeBody"/> writes.
+    /// </summary>
+    public ReadOnlyMemory<byte> Message<TState>(TState state, Action<Utf8JsonWriter, TState> writeBody)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("n"u8, NodeId);
+            writeBody(writer, state);
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenMemory;
+    }
+
+    /// <summary>
+    /// Subscribes to a channel: <paramref name="handle"/> gets each message another node published there (this node's
+    /// own are skipped), one at a time, in order. A message that is not JSON, or that <paramref name="handle"/> cannot
+    /// read, goes to <paramref name="unreadable"/>, and the next one is read.
+    /// </summary>
+    public async Task SubscribeAsync(RedisChannel channel, Func<JsonElement, ValueTask> handle, Action<Exception> unreadable)
+    {
+        var connection = await Connection.ConfigureAwait(false);
+        var queue = await connection.GetSubscriber().SubscribeAsync(channel).ConfigureAwait(false);
+        queue.OnMessage(async message =>
+        {
+            try
+            {
+                using var document = JsonDocument.Parse((ReadOnlyMemory<byte>)message.Message);
+                if (!document.RootElement.GetProperty("n"u8).ValueEquals(NodeId))
+                {
+                    await handle(document.RootElement).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex)
+            {
+                // Whatever another node (or anything else) put on the channel, the next message must still be read.
+                unreadable(ex);
+            }
+        });
+    }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
