@@ -81,6 +81,22 @@ internal static class StoredRows
         TeamId = reader.IsDBNull(8) ? null : reader.GetString(8),
     };
 
+    /// <summary>The audit log's columns, in the order <see cref="ReadAuditEntry"/> reads them.</summary>
+    public const string AuditColumns = "id, at, actor_id, action, conversation_id, contact_id, detail, remote_address";
+
+    public static AuditEntry ReadAuditEntry(DbDataReader reader, string tenantId) => new()
+    {
+        TenantId = tenantId,
+        Id = reader.GetInt64(0),
+        At = ReadTime(reader, 1),
+        ActorId = reader.GetString(2),
+        Action = reader.GetString(3),
+        ConversationId = reader.IsDBNull(4) ? null : reader.GetInt64(4),
+        ContactId = reader.IsDBNull(5) ? null : reader.GetInt64(5),
+        Detail = reader.IsDBNull(6) ? null : reader.GetString(6),
+        RemoteAddress = reader.IsDBNull(7) ? null : reader.GetString(7),
+    };
+
     private static DateTimeOffset ReadTime(DbDataReader reader, int ordinal) =>
         reader.GetFieldType(ordinal) == typeof(long)
             ? DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal))

@@ -40,6 +40,7 @@ public static class PostgresChatBuilderExtensions
         services.TryAddSingleton<IConversationStore, PostgresConversationStore>();
         services.TryAddSingleton<IWorkerIdLeaseStore, PostgresWorkerIdLeaseStore>();
         services.TryAddSingleton<IOutboxStore, PostgresOutboxStore>();
+        services.TryAddSingleton<IAuditLog, PostgresAuditLog>();
 
         services.AddHealthChecks().Add(new HealthCheckRegistration(
             StorageHealthCheck.Name,

@@ -40,6 +40,7 @@ public static class SqliteChatBuilderExtensions
         services.TryAddSingleton<IConversationStore, SqliteConversationStore>();
         services.TryAddSingleton<IWorkerIdLeaseStore, SqliteWorkerIdLeaseStore>();
         services.TryAddSingleton<IOutboxStore, SqliteOutboxStore>();
+        services.TryAddSingleton<IAuditLog, SqliteAuditLog>();
         services.AddHealthChecks().Add(new HealthCheckRegistration(
             StorageHealthCheck.Name,
             static sp => new StorageHealthCheck(

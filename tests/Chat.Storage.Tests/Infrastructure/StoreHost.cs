@@ -21,6 +21,8 @@ internal sealed class StoreHost : IAsyncDisposable
 
     public IOutboxStore Outbox => Services.GetRequiredService<IOutboxStore>();
 
+    public IAuditLog Audit => Services.GetRequiredService<IAuditLog>();
+
     public static async Task<StoreHost> StartAsync(Action<IChatBuilder> addStorage, int workerId = 0)
     {
         var builder = Host.CreateApplicationBuilder();

@@ -6,9 +6,21 @@ namespace Chat.Storage.Tests.Postgres;
 
 public sealed class PostgresConformanceTests : StoreConformanceTests
 {
+    private string _primary = "";
+
+    internal override string AuditTable => "chat.audit_log";
+
     internal override async Task<StoreHost> StartStoreAsync()
     {
-        var (primary, _) = await PostgresServer.CreateDatabaseAsync();
-        return await StoreHost.StartAsync(chat => chat.AddPostgresStorage(primary));
+        (_primary, _) = await PostgresServer.CreateDatabaseAsync();
+        return await StoreHost.StartAsync(chat => chat.AddPostgresStorage(_primary));
+    }
+
+    internal override async Task RunSqlAsync(string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(_primary);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
     }
 }

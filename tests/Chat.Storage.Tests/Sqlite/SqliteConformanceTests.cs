@@ -8,8 +8,21 @@ public sealed class SqliteConformanceTests : StoreConformanceTests, IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("chat-sqlite-").FullName;
 
+    private string DatabasePath => Path.Combine(_directory, "chat.db");
+
+    internal override string AuditTable => "audit_log";
+
     internal override Task<StoreHost> StartStoreAsync() =>
-        StoreHost.StartAsync(chat => chat.AddSqliteStorage(Path.Combine(_directory, "chat.db")));
+        StoreHost.StartAsync(chat => chat.AddSqliteStorage(DatabasePath));
+
+    internal override async Task RunSqlAsync(string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
 
     public void Dispose()
     {
