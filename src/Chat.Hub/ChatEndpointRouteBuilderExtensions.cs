@@ -17,7 +17,8 @@ public static class ChatEndpointRouteBuilderExtensions
     /// agent hub <c>{prefix}/agent</c> (the <c>ChatAgent</c> policy), platform webhooks
     /// <c>{prefix}/channels/{channelId}/webhook</c>, agents' REST <c>{prefix}/api/conversations</c> and
     /// <c>{prefix}/api/conversations/{id}/messages</c> and <c>{prefix}/api/conversations/{id}/context</c> (the customer's
-    /// orders from the context providers), anonymous visitor tokens <c>POST {prefix}/visitor-token</c>
+    /// orders from the context providers), the audit log of agents' access <c>{prefix}/api/audit</c> (the
+    /// <c>ChatAuditor</c> policy), anonymous visitor tokens <c>POST {prefix}/visitor-token</c>
     /// (when enabled), and <c>GET {prefix}/plugins</c>.
     /// </summary>
     /// <param name="endpoints">The application's route builder.</param>
@@ -50,6 +51,7 @@ public static class ChatEndpointRouteBuilderExtensions
         group.MapGet("/api/conversations", AgentApi.ListConversationsAsync).RequireAuthorization(ChatAuthentication.AgentPolicy);
         group.MapGet("/api/conversations/{id:long}/messages", AgentApi.HistoryAsync).RequireAuthorization(ChatAuthentication.AgentPolicy);
         group.MapGet("/api/conversations/{id:long}/context", AgentApi.ContextAsync).RequireAuthorization(ChatAuthentication.AgentPolicy);
+        group.MapGet("/api/audit", AgentApi.AuditAsync).RequireAuthorization(ChatAuthentication.AuditorPolicy);
         group.MapPost("/visitor-token", VisitorTokenEndpoint.Issue).RequireAllowedOrigin();
         return group;
     }

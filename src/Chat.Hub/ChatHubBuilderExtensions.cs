@@ -3,6 +3,7 @@ using Chat.Hub.Hubs;
 using Chat.Hub.Security;
 using Chat.Hub.Services;
 using Chat.Protocol;
+using Chat.Storage;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
@@ -54,9 +55,11 @@ public static class ChatHubBuilderExtensions
             .Validate(static o => o.AgentReconnectBufferBytes >= 64 * 1024, "Chat:Hub:AgentReconnectBufferBytes must be at least 64 KiB.")
             .Validate(static o => o.MaxDeliveryAttempts >= 1, "Chat:Hub:MaxDeliveryAttempts must be at least 1.")
             .Validate(static o => o.DeliveryRetryDelay > TimeSpan.Zero && o.DeliveryTimeout > TimeSpan.Zero, "Chat:Hub:DeliveryRetryDelay and DeliveryTimeout must be more than zero.")
+            .Validate<IServiceProvider>(static (o, sp) => !o.AuditAgentAccess || sp.GetService<IAuditLog>() is not null, AgentAccessAudit.MissingLog)
             .ValidateOnStart();
 
         services.TryAddSingleton<VisitorKeyRing>();
+        services.TryAddSingleton<AgentAccessAudit>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<AgentFeed>();
         services.TryAddSingleton<ConversationService>();
@@ -90,6 +93,14 @@ public static class ChatHubBuilderExtensions
                 o.AddPolicy(ChatAuthentication.AgentPolicy, static p => p
                     .RequireAuthenticatedUser()
                     .RequireAssertion(static c => !c.User.HasClaim(static claim => claim.Type == ChatAuthentication.VisitorCustomerClaim)));
+            }
+
+            if (o.GetPolicy(ChatAuthentication.AuditorPolicy) is null)
+            {
+                o.AddPolicy(ChatAuthentication.AuditorPolicy, static p => p
+                    .RequireAuthenticatedUser()
+                    .RequireAssertion(static c => !c.User.HasClaim(static claim => claim.Type == ChatAuthentication.VisitorCustomerClaim))
+                    .RequireRole(ChatAuthentication.AuditorRole));
             }
         });
 

@@ -33,6 +33,13 @@ public sealed class ChatHubOptions
     /// </summary>
     public IList<string> AllowedOrigins { get; } = [];
 
+    /// <summary>
+    /// Whether an agent's reads of customer data (a conversation's history, the customer context panel) are recorded
+    /// in the append-only audit log (<see cref="Chat.Storage.IAuditLog"/>) before the data is shown; a read whose
+    /// record cannot be written is refused. Default true.
+    /// </summary>
+    public bool AuditAgentAccess { get; set; } = true;
+
     /// <summary>The most characters of a message's content. Default 4,000.</summary>
     public int MaxContentLength { get; set; } = 4_000;
 

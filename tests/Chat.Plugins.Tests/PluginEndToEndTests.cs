@@ -117,6 +117,11 @@ public sealed class PluginEndToEndTests : IAsyncLifetime
         Assert.Equal(("jushuitan", true), (jushuitan.GetProperty("source").GetString(), jushuitan.GetProperty("isAvailable").GetBoolean()));
         Assert.Equal("2026112012345", Assert.Single(jushuitan.GetProperty("orders").EnumerateArray()).GetProperty("orderNumber").GetString());
         Assert.Equal(HttpStatusCode.Unauthorized, (await _http.GetAsync($"{_server.Url}/chat/api/conversations/{conversation.Id}/context")).StatusCode);
+        // The lookup of this customer's orders is in the audit log, by whom and about whom; the refused one is not.
+        var audited = Assert.Single(await _server.Services.GetRequiredService<Chat.Storage.IAuditLog>().ReadAsync(
+            new Chat.Storage.AuditQuery { TenantId = conversation.TenantId, ConversationId = conversation.Id }, CancellationToken.None));
+        Assert.Equal(("alice", Chat.Storage.AuditActions.ReadCustomerContext, (long?)conversation.ContactId, (string?)null),
+            (audited.ActorId, audited.Action, audited.ContactId, audited.Detail));
 
         await agent.AcceptAsync(conversation.Id);
         var reply = await agent.ReplyAsync(conversation.Id, "已发货，顺丰 SF1234567890");

@@ -25,6 +25,7 @@ internal static class TestAgentJwt
                 ValidateAudience = false,
                 IssuerSigningKey = new SymmetricSecurityKey(key),
                 NameClaimType = "name",
+                RoleClaimType = "role",
             };
             o.Events = new JwtBearerEvents
             {

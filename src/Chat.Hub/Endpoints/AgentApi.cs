@@ -6,6 +6,7 @@ using Chat.Runtime.Loading;
 using Chat.Hub.Services;
 using Chat.Storage;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Chat.Hub.Endpoints;
@@ -51,8 +52,7 @@ internal static class AgentApi
 
         try
         {
-            var conversation = await service.GetForAgentAsync(agent, id, http.RequestAborted);
-            return Results.Json(await service.ReadAsync(agent.TenantId, conversation.Id, after ?? 0, limit ?? 100, includePrivate: true, http.RequestAborted), ChatJson.Options);
+            return Results.Json(await service.ReadForAgentAsync(agent, id, after ?? 0, limit ?? 100, RemoteAddress(http), http.RequestAborted), ChatJson.Options);
         }
         catch (ChatRequestException ex)
         {
@@ -64,7 +64,7 @@ internal static class AgentApi
     /// The customer context panel: every context provider (ERP plugin) asked at once about the conversation's customer,
     /// or about one order number; a provider that fails or overruns the time limit is reported unavailable.
     /// </summary>
-    public static async Task<IResult> ContextAsync(HttpContext http, ConversationService service, IPluginCatalog catalog, IOptions<ChatHubOptions> options,
+    public static async Task<IResult> ContextAsync(HttpContext http, ConversationService service, AgentAccessAudit audit, IPluginCatalog catalog, IOptions<ChatHubOptions> options,
         long id, string? order)
     {
         if (ChatCaller.Agent(http.User, options.Value) is not { } agent)
@@ -87,6 +87,15 @@ internal static class AgentApi
             return Results.Problem($"order is {order.Length} characters; the most is 64.", statusCode: 400);
         }
 
+        try
+        {
+            await audit.RecordAsync(agent, AuditActions.ReadCustomerContext, conversation, string.IsNullOrWhiteSpace(order) ? null : "order=" + order.Trim(), RemoteAddress(http), http.RequestAborted);
+        }
+        catch (ChatRequestException ex)
+        {
+            return Results.Problem(ex.Message, statusCode: ex.StatusCode);
+        }
+
         var query = new CustomerContextQuery
         {
             TenantId = agent.TenantId,
@@ -98,6 +107,39 @@ internal static class AgentApi
         var answers = await Task.WhenAll(catalog.GetServices<ICustomerContextProvider>().Select(provider => AskAsync(provider, query, timeout.Token)));
         return Results.Json(answers, ChatJson.Options);
     }
+
+    /// <summary>The auditor's view of the audit log: the caller's tenant's entries after an id, oldest first.</summary>
+    public static async Task<IResult> AuditAsync(HttpContext http, IServiceProvider services, IOptions<ChatHubOptions> options,
+        long? after, int? limit, string? agent, long? conversation)
+    {
+        if (ChatCaller.Agent(http.User, options.Value) is not { } auditor)
+        {
+            return Results.Forbid();
+        }
+
+        if (services.GetService<IAuditLog>() is not { } log)
+        {
+            return Results.Problem("No audit log is registered.", statusCode: 404);
+        }
+
+        var take = limit ?? 100;
+        if (take is < 1 or > AuditQuery.MaxLimit || after < 0)
+        {
+            return Results.Problem($"limit is {take} and after is {after ?? 0}; limit must be 1 to {AuditQuery.MaxLimit} and after zero or more.", statusCode: 400);
+        }
+
+        var entries = await log.ReadAsync(new AuditQuery
+        {
+            TenantId = auditor.TenantId,
+            AfterId = after ?? 0,
+            ActorId = string.IsNullOrEmpty(agent) ? null : agent,
+            ConversationId = conversation,
+            Limit = take,
+        }, http.RequestAborted);
+        return Results.Json(entries, ChatJson.Options);
+    }
+
+    private static string? RemoteAddress(HttpContext http) => http.Connection.RemoteIpAddress?.ToString();
 
     private static async Task<CustomerContext> AskAsync(ICustomerContextProvider provider, CustomerContextQuery query, CancellationToken cancellationToken)
     {

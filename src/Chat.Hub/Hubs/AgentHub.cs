@@ -166,13 +166,12 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
         return SendAnswers.Create(connections[Context.ConnectionId], request!, await service.SendAsync(agent, conversation, request!, Context.ConnectionId, Context.ConnectionAborted));
     }
 
-    /// <summary>The messages after a seq, private notes included.</summary>
+    /// <summary>The messages after a seq, private notes included; recorded in the audit log.</summary>
     public async Task<MessagePage> Resume(ResumeRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var agent = Caller;
-        var conversation = await service.GetForAgentAsync(agent, request.ConversationId, Context.ConnectionAborted);
-        return await service.ReadAsync(agent.TenantId, conversation.Id, request.AfterSeq, request.Limit, includePrivate: true, Context.ConnectionAborted);
+        return await service.ReadForAgentAsync(Caller, request.ConversationId, request.AfterSeq, request.Limit,
+            Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString(), Context.ConnectionAborted);
     }
 
     /// <summary>Tells the customer and the other agents the caller is typing.</summary>

@@ -18,6 +18,16 @@ public static class ChatAuthentication
     /// </summary>
     public const string AgentPolicy = "ChatAgent";
 
+    /// <summary>
+    /// The policy of the audit log's REST endpoint (<c>GET {prefix}/api/audit</c>). By default: a user signed in through
+    /// the host's default scheme, not a visitor, in the role <see cref="AuditorRole"/>. A host replaces it by adding
+    /// its own policy with this name.
+    /// </summary>
+    public const string AuditorPolicy = "ChatAuditor";
+
+    /// <summary>The role the default <see cref="AuditorPolicy"/> requires: <c>chat-auditor</c>.</summary>
+    public const string AuditorRole = "chat-auditor";
+
     /// <summary>The claim that carries a visitor's tenant.</summary>
     public const string VisitorTenantClaim = "chat_visitor_tenant";
 

@@ -25,6 +25,7 @@ internal sealed partial class ConversationService(
     AgentRegistry registry,
     IPluginCatalog catalog,
     OutboxWorker outboxWorker,
+    AgentAccessAudit audit,
     IOptions<ChatHubOptions> options,
     ILogger<ConversationService> logger)
 {
@@ -61,6 +62,19 @@ internal sealed partial class ConversationService(
         return conversation is not null && conversation.ContactId == contact!.Id && conversation.ChannelId == WebChannel
             ? conversation
             : throw ChatRequestException.NotFound(conversationId);
+    }
+
+    private static void ValidatePage(long afterSeq, int limit)
+    {
+        if (limit is < 1 or > 500)
+        {
+            throw new ChatRequestException($"Limit is {limit}; it must be 1 to 500.");
+        }
+
+        if (afterSeq < 0)
+        {
+            throw new ChatRequestException($"AfterSeq is {afterSeq}; it must be zero or more.");
+        }
     }
 
     public async Task<Conversation> GetForAgentAsync(ChatCaller agent, long conversationId, CancellationToken cancellationToken) =>
@@ -117,19 +131,22 @@ internal sealed partial class ConversationService(
             ? metadata.Where(static m => m.Key is not (MessageMetadataKeys.Private or MessageMetadataKeys.Deliver)).ToDictionary(StringComparer.Ordinal)
             : metadata;
 
+    /// <summary>
+    /// A page of a conversation's history for an agent of its tenant, private notes included; the read is recorded in
+    /// the audit log before anything is read (<see cref="AgentAccessAudit"/>).
+    /// </summary>
+    public async Task<MessagePage> ReadForAgentAsync(ChatCaller agent, long conversationId, long afterSeq, int limit, string? remoteAddress, CancellationToken cancellationToken)
+    {
+        ValidatePage(afterSeq, limit);
+        var conversation = await GetForAgentAsync(agent, conversationId, cancellationToken).ConfigureAwait(false);
+        await audit.RecordAsync(agent, AuditActions.ReadHistory, conversation, FormattableString.Invariant($"after={afterSeq}"), remoteAddress, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(agent.TenantId, conversation.Id, afterSeq, limit, includePrivate: true, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>A page of history after a seq; a customer's page leaves out private notes.</summary>
     public async Task<MessagePage> ReadAsync(string tenantId, long conversationId, long afterSeq, int limit, bool includePrivate, CancellationToken cancellationToken)
     {
-        if (limit is < 1 or > 500)
-        {
-            throw new ChatRequestException($"Limit is {limit}; it must be 1 to 500.");
-        }
-
-        if (afterSeq < 0)
-        {
-            throw new ChatRequestException($"AfterSeq is {afterSeq}; it must be zero or more.");
-        }
-
+        ValidatePage(afterSeq, limit);
         var page = new List<ChatMessage>(Math.Min(limit, 64));
         var cursor = afterSeq;
         while (true)

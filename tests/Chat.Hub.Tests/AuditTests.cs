@@ -1,0 +1,183 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Chat.Hub.Security;
+using Chat.Hub.Tests.Infrastructure;
+using Chat.Storage;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Chat.Hub.Tests;
+
+/// <summary>
+/// Agents' access to customer data goes into the append-only audit log before the data is shown: a read that cannot be
+/// recorded is refused, and the shop's auditors read the log over REST.
+/// </summary>
+public abstract class AuditTests(StoreKind kind) : IAsyncLifetime
+{
+    private readonly HttpClient _http = new();
+    private ChatTestServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind));
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _server.DisposeAsync();
+    }
+
+    private static string AuditorToken(string id, string tenant = "default") =>
+        Chat.TestSupport.TestAgentJwt.Create(ChatTestServer.AgentKey, id, tenant, extraClaims: [("role", ChatAuthentication.AuditorRole)]);
+
+    private Task<HttpResponseMessage> GetAsync(string path, string? token)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, _server.Url + path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return _http.SendAsync(request);
+    }
+
+    private async Task<(Conversation Conversation, Chat.Client.CustomerChatClient Customer)> CustomerWithTwoMessagesAsync(string customerId)
+    {
+        var customer = _server.Customer(customerId);
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await customer.SendTextAsync("my phone is 13800000000");
+        await customer.SendTextAsync("and my address is ...");
+        return (conversation, customer);
+    }
+
+    private async Task<JsonElement[]> AuditOverRestAsync(string query = "", string? token = null)
+    {
+        var response = await GetAsync("/chat/api/audit" + query, token ?? AuditorToken("auditor-1"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.EnumerateArray().ToArray();
+    }
+
+    [Fact]
+    public async Task Every_history_read_and_context_lookup_by_an_agent_is_recorded_and_auditors_read_the_record_over_rest()
+    {
+        var (conversation, customer) = await CustomerWithTwoMessagesAsync("c-audit");
+        await using var _ = customer;
+        var id = conversation.Id.ToString(CultureInfo.InvariantCulture);
+
+        // alice reads the history over the hub, bob over REST, bob opens the context panel for an order.
+        await using var alice = _server.Agent("alice");
+        await alice.StartAsync();
+        var page = await alice.ResumeAsync(new Protocol.ResumeRequest { ConversationId = conversation.Id, AfterSeq = 0, Limit = 50 });
+        Assert.Equal(2, page.Messages.Count);
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync($"/chat/api/conversations/{id}/messages?after=1", ChatTestServer.AgentToken("bob"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync($"/chat/api/conversations/{id}/context?order=SO-77", ChatTestServer.AgentToken("bob"))).StatusCode);
+
+        // Refused reads record nothing: another tenant's agent, a bad page, a visitor.
+        Assert.Equal(HttpStatusCode.NotFound, (await GetAsync($"/chat/api/conversations/{id}/messages", ChatTestServer.AgentToken("mallory", "other-shop"))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await GetAsync($"/chat/api/conversations/{id}/messages?limit=0", ChatTestServer.AgentToken("bob"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync($"/chat/api/conversations/{id}/messages", ChatTestServer.VisitorToken("c-audit"))).StatusCode);
+
+        var entries = await AuditOverRestAsync();
+        Assert.Equal(
+            [("alice", AuditActions.ReadHistory, "after=0"), ("bob", AuditActions.ReadHistory, "after=1"), ("bob", AuditActions.ReadCustomerContext, "order=SO-77")],
+            entries.Select(e => (e.GetProperty("actorId").GetString(), e.GetProperty("action").GetString(), e.GetProperty("detail").GetString())));
+        Assert.All(entries, e =>
+        {
+            Assert.Equal(id, e.GetProperty("conversationId").ToString());
+            Assert.Equal(conversation.ContactId.ToString(CultureInfo.InvariantCulture), e.GetProperty("contactId").ToString());
+            Assert.Equal("default", e.GetProperty("tenantId").GetString());
+            Assert.Equal("127.0.0.1", e.GetProperty("remoteAddress").GetString());
+        });
+
+        // The auditor's filters and paging, and the other tenant's auditor sees none of it.
+        Assert.Equal(["bob", "bob"], (await AuditOverRestAsync("?agent=bob")).Select(e => e.GetProperty("actorId").GetString()));
+        Assert.Equal(3, (await AuditOverRestAsync($"?conversation={id}")).Length);
+        var after = entries[0].GetProperty("id").ToString();
+        Assert.Equal([entries[1].GetProperty("id").ToString()], (await AuditOverRestAsync($"?after={after}&limit=1")).Select(e => e.GetProperty("id").ToString()));
+        Assert.Empty(await AuditOverRestAsync(token: AuditorToken("auditor-2", "other-shop")));
+
+        // Only auditors: not an agent without the role, not a visitor, not anonymous; and a bad query is a 400.
+        Assert.Equal(HttpStatusCode.Forbidden, (await GetAsync("/chat/api/audit", ChatTestServer.AgentToken("bob"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync("/chat/api/audit", ChatTestServer.VisitorToken("c-audit"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync("/chat/api/audit", null)).StatusCode);
+        var bad = await GetAsync("/chat/api/audit?limit=5000", AuditorToken("auditor-1"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("limit", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_read_whose_access_cannot_be_recorded_is_refused_and_shows_nothing_until_the_log_is_back()
+    {
+        var (conversation, customer) = await CustomerWithTwoMessagesAsync("c-audit-down");
+        await using var _ = customer;
+        await using var alice = _server.Agent("alice");
+        await alice.StartAsync();
+        var token = ChatTestServer.AgentToken("alice");
+        var history = $"/chat/api/conversations/{conversation.Id}/messages";
+
+        // The audit table is gone from under the host (a failed migration, a DBA's mistake): inserts into it fail.
+        await RenameAuditTableAsync("audit_log", "audit_log_gone");
+        var refused = await GetAsync(history, token);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        var body = await refused.Content.ReadAsStringAsync();
+        Assert.Contains("audit log", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("13800000000", body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await GetAsync($"/chat/api/conversations/{conversation.Id}/context", token)).StatusCode);
+        var hub = await Assert.ThrowsAsync<HubException>(() => alice.ResumeAsync(new Protocol.ResumeRequest { ConversationId = conversation.Id, Limit = 50 }));
+        Assert.Contains("audit log", hub.Message, StringComparison.Ordinal);
+
+        // Back: the same host records and shows again, without a restart.
+        await RenameAuditTableAsync("audit_log_gone", "audit_log");
+        var shown = await GetAsync(history, token);
+        Assert.Equal(HttpStatusCode.OK, shown.StatusCode);
+        Assert.Contains("13800000000", await shown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(2, (await alice.ResumeAsync(new Protocol.ResumeRequest { ConversationId = conversation.Id, Limit = 50 })).Messages.Count);
+        Assert.Equal(["alice", "alice"], (await AuditOverRestAsync()).Select(e => e.GetProperty("actorId").GetString()));
+    }
+
+    [Fact]
+    public async Task With_auditing_off_reads_record_nothing_and_a_host_without_an_audit_log_is_refused_at_start_unless_it_is_off()
+    {
+        await using var off = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), o => o.AuditAgentAccess = false);
+        await using var customer = off.Customer("c-off");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await customer.SendTextAsync("hello");
+        await using var alice = off.Agent("alice");
+        await alice.StartAsync();
+        Assert.Single((await alice.ResumeAsync(new Protocol.ResumeRequest { ConversationId = conversation.Id, Limit = 50 })).Messages);
+        Assert.Empty(await off.Services.GetRequiredService<IAuditLog>().ReadAsync(new AuditQuery { TenantId = "default" }, CancellationToken.None));
+
+        var storage = await TestStorage.CreateAsync(StoreKind.Sqlite);
+        var start = await Assert.ThrowsAsync<OptionsValidationException>(() => ChatTestServer.StartAsync(storage, chat: c => c.Services.RemoveAll<IAuditLog>()));
+        Assert.Contains("AuditAgentAccess", start.Message, StringComparison.Ordinal);
+        await using var withoutLog = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(StoreKind.Sqlite), o => o.AuditAgentAccess = false,
+            chat: c => c.Services.RemoveAll<IAuditLog>());
+    }
+
+    private async Task RenameAuditTableAsync(string from, string to)
+    {
+        if (kind == StoreKind.Sqlite)
+        {
+            await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_server.Storage.Location};Pooling=false");
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"ALTER TABLE {from} RENAME TO {to}";
+            await command.ExecuteNonQueryAsync();
+        }
+        else
+        {
+            await using var connection = new Npgsql.NpgsqlConnection(_server.Storage.Location);
+            await connection.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand($"ALTER TABLE chat.{from} RENAME TO {to}", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+    }
+}
+
+public sealed class SqliteAuditTests() : AuditTests(StoreKind.Sqlite);
+
+public sealed class PostgresAuditTests() : AuditTests(StoreKind.Postgres);
