@@ -74,6 +74,7 @@ app.MapPost("/demo/login", async (HttpContext http, LoginRequest login) =>
 
     var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, agent.Id), new(ClaimTypes.Name, agent.Name ?? agent.Id), new("tenant", agent.Tenant ?? "default") };
     claims.AddRange((agent.Teams ?? []).Select(static t => new Claim("team", t)));
+    claims.AddRange((agent.Roles ?? []).Select(static r => new Claim(ClaimTypes.Role, r))); // chat-auditor: GET /chat/api/audit
     await http.SignInAsync(new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme)));
     return Results.Ok(new { id = agent.Id, name = agent.Name ?? agent.Id, teams = agent.Teams ?? [] });
 });
@@ -95,6 +96,7 @@ app.Lifetime.ApplicationStarted.Register(() =>
         app.Logger.LogInformation("Chat sample host listening on {Address} (health: {Address}/health, plugins: {Address}/chat/plugins)", address, address, address);
         app.Logger.LogInformation("Agent console: {Address}/console.html (demo accounts: {Accounts})", address, string.Join(", ", agents.Select(static a => $"{a.Id}/{a.Password}")));
         app.Logger.LogInformation("Demo shop with the visitor widget: {Address}/shop.html", address);
+        app.Logger.LogInformation("Audit log of agents' access to customer data: {Address}/chat/api/audit (signed in as an account with the role chat-auditor)", address);
     }
 });
 
@@ -113,6 +115,8 @@ internal sealed class DemoAgent
     public string? Tenant { get; set; }
 
     public string[]? Teams { get; set; }
+
+    public string[]? Roles { get; set; }
 }
 
 internal static class DemoKeys

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Diagnostics;
 
 namespace Chat.SampleHost.Tests;
@@ -34,5 +35,12 @@ public sealed class BrowserTests
         Assert.EndsWith("OK", log.TrimEnd(), StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(screenshots, "widget-after-reload.png")));
         Assert.True(File.Exists(Path.Combine(screenshots, "console-resolved.png")));
+
+        // Alice's console read the conversation's history: the audit log holds it, for bob (the demo's auditor) only.
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await host.Client.PostAsJsonAsync("/demo/login", new { id = "alice", password = "alice" })).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await host.Client.GetAsync("/chat/api/audit")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await host.Client.PostAsJsonAsync("/demo/login", new { id = "bob", password = "bob" })).StatusCode);
+        using var audit = System.Text.Json.JsonDocument.Parse(await host.Client.GetStringAsync("/chat/api/audit"));
+        Assert.Contains(audit.RootElement.EnumerateArray(), e => e.GetProperty("actorId").GetString() == "alice" && e.GetProperty("action").GetString() == "history.read");
     }
 }
