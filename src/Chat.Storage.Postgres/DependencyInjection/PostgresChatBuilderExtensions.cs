@@ -41,6 +41,7 @@ public static class PostgresChatBuilderExtensions
         services.TryAddSingleton<IWorkerIdLeaseStore, PostgresWorkerIdLeaseStore>();
         services.TryAddSingleton<IOutboxStore, PostgresOutboxStore>();
         services.TryAddSingleton<IAuditLog, PostgresAuditLog>();
+        services.TryAddSingleton<IContactEraser, PostgresContactEraser>();
 
         services.AddHealthChecks().Add(new HealthCheckRegistration(
             StorageHealthCheck.Name,

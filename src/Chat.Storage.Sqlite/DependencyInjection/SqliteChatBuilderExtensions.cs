@@ -41,6 +41,7 @@ public static class SqliteChatBuilderExtensions
         services.TryAddSingleton<IWorkerIdLeaseStore, SqliteWorkerIdLeaseStore>();
         services.TryAddSingleton<IOutboxStore, SqliteOutboxStore>();
         services.TryAddSingleton<IAuditLog, SqliteAuditLog>();
+        services.TryAddSingleton<IContactEraser, SqliteContactEraser>();
         services.AddHealthChecks().Add(new HealthCheckRegistration(
             StorageHealthCheck.Name,
             static sp => new StorageHealthCheck(

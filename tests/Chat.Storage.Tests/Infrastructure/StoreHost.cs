@@ -23,6 +23,8 @@ internal sealed class StoreHost : IAsyncDisposable
 
     public IAuditLog Audit => Services.GetRequiredService<IAuditLog>();
 
+    public IContactEraser Eraser => Services.GetRequiredService<IContactEraser>();
+
     public static async Task<StoreHost> StartAsync(Action<IChatBuilder> addStorage, int workerId = 0)
     {
         var builder = Host.CreateApplicationBuilder();

@@ -1,0 +1,67 @@
+using Npgsql;
+
+namespace Chat.Storage.Postgres;
+
+/// <summary>Erases a contact and everything stored about it in one transaction.</summary>
+internal sealed class PostgresContactEraser(PostgresDataSources dataSources) : IContactEraser
+{
+    // Locks the contact's conversations first (in one order): an append to one of them either commits before the lock is
+    // granted, and the next statement, which sees it, erases its messages; or waits and then finds the conversation gone
+    // and is refused. A single statement would delete from a snapshot taken before such an append committed.
+    private const string LockSql = "SELECT id FROM chat.conversations WHERE tenant_id = $1 AND contact_id = $2 ORDER BY id FOR UPDATE";
+
+    private const string EraseSql = """
+        WITH conv AS (
+            SELECT id FROM chat.conversations WHERE tenant_id = $1 AND contact_id = $2
+        ), msg AS (
+            DELETE FROM chat.messages m USING conv WHERE m.tenant_id = $1 AND m.conversation_id = conv.id RETURNING m.id
+        ), dlv AS (
+            DELETE FROM chat.outbox o USING msg WHERE o.tenant_id = $1 AND o.message_id = msg.id RETURNING 1
+        ), cnv AS (
+            DELETE FROM chat.conversations c WHERE c.tenant_id = $1 AND c.contact_id = $2 RETURNING 1
+        ), idn AS (
+            DELETE FROM chat.channel_identities i WHERE i.tenant_id = $1 AND i.contact_id = $2 RETURNING 1
+        ), cot AS (
+            DELETE FROM chat.contacts k WHERE k.tenant_id = $1 AND k.id = $2 RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM cot)::int, (SELECT count(*) FROM idn)::int, (SELECT count(*) FROM cnv)::int,
+               (SELECT count(*) FROM msg)::int, (SELECT count(*) FROM dlv)::int
+        """;
+
+    public async ValueTask<ContactErasure> EraseContactAsync(string tenantId, long contactId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        try
+        {
+            await using var connection = await dataSources.Primary.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (var lockConversations = new NpgsqlCommand(LockSql, connection, transaction))
+            {
+                AddKey(lockConversations, tenantId, contactId);
+                await lockConversations.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            ContactErasure erased;
+            await using (var erase = new NpgsqlCommand(EraseSql, connection, transaction))
+            {
+                AddKey(erase, tenantId, contactId);
+                await using var reader = await erase.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                erased = new ContactErasure(reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetInt32(4));
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return erased;
+        }
+        catch (NpgsqlException ex) when (ex is not PostgresException)
+        {
+            throw new ChatStorageException($"PostgreSQL is unreachable; nothing was erased: {ex.Message}", ex);
+        }
+    }
+
+    private static void AddKey(NpgsqlCommand command, string tenantId, long contactId)
+    {
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = contactId });
+    }
+}
