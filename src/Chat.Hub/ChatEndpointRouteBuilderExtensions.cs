@@ -18,7 +18,8 @@ public static class ChatEndpointRouteBuilderExtensions
     /// <c>{prefix}/channels/{channelId}/webhook</c>, agents' REST <c>{prefix}/api/conversations</c> and
     /// <c>{prefix}/api/conversations/{id}/messages</c> and <c>{prefix}/api/conversations/{id}/context</c> (the customer's
     /// orders from the context providers), the audit log of agents' access <c>{prefix}/api/audit</c> (the
-    /// <c>ChatAuditor</c> policy), anonymous visitor tokens <c>POST {prefix}/visitor-token</c>
+    /// <c>ChatAuditor</c> policy), erasing a customer's data on request <c>DELETE {prefix}/api/contacts/{id}</c> (the
+    /// <c>ChatPrivacy</c> policy), anonymous visitor tokens <c>POST {prefix}/visitor-token</c>
     /// (when enabled), and <c>GET {prefix}/plugins</c>.
     /// </summary>
     /// <param name="endpoints">The application's route builder.</param>
@@ -52,6 +53,7 @@ public static class ChatEndpointRouteBuilderExtensions
         group.MapGet("/api/conversations/{id:long}/messages", AgentApi.HistoryAsync).RequireAuthorization(ChatAuthentication.AgentPolicy);
         group.MapGet("/api/conversations/{id:long}/context", AgentApi.ContextAsync).RequireAuthorization(ChatAuthentication.AgentPolicy);
         group.MapGet("/api/audit", AgentApi.AuditAsync).RequireAuthorization(ChatAuthentication.AuditorPolicy);
+        group.MapDelete("/api/contacts/{id:long}", AgentApi.EraseContactAsync).RequireAuthorization(ChatAuthentication.PrivacyPolicy);
         group.MapPost("/visitor-token", VisitorTokenEndpoint.Issue).RequireAllowedOrigin();
         return group;
     }

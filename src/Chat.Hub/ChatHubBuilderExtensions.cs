@@ -95,13 +95,8 @@ public static class ChatHubBuilderExtensions
                     .RequireAssertion(static c => !c.User.HasClaim(static claim => claim.Type == ChatAuthentication.VisitorCustomerClaim)));
             }
 
-            if (o.GetPolicy(ChatAuthentication.AuditorPolicy) is null)
-            {
-                o.AddPolicy(ChatAuthentication.AuditorPolicy, static p => p
-                    .RequireAuthenticatedUser()
-                    .RequireAssertion(static c => !c.User.HasClaim(static claim => claim.Type == ChatAuthentication.VisitorCustomerClaim))
-                    .RequireRole(ChatAuthentication.AuditorRole));
-            }
+            AddStaffPolicy(o, ChatAuthentication.AuditorPolicy, ChatAuthentication.AuditorRole);
+            AddStaffPolicy(o, ChatAuthentication.PrivacyPolicy, ChatAuthentication.PrivacyRole);
         });
 
         // AddHubOptions marks the hub's own options as set, so SignalR uses them (and their filters) instead of the global ones.
@@ -170,5 +165,17 @@ public static class ChatHubBuilderExtensions
         hub.MaximumReceiveMessageSize = options.MaxHubMessageBytes;
         hub.EnableDetailedErrors = false;
         hub.AddFilter<ChatHubFilter>();
+    }
+
+    /// <summary>A policy of the host's staff in one role (signed in, not a visitor), unless the host added its own with that name.</summary>
+    private static void AddStaffPolicy(AuthorizationOptions options, string name, string role)
+    {
+        if (options.GetPolicy(name) is null)
+        {
+            options.AddPolicy(name, p => p
+                .RequireAuthenticatedUser()
+                .RequireAssertion(static c => !c.User.HasClaim(static claim => claim.Type == ChatAuthentication.VisitorCustomerClaim))
+                .RequireRole(role));
+        }
     }
 }

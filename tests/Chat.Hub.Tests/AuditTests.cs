@@ -119,7 +119,7 @@ public abstract class AuditTests(StoreKind kind) : IAsyncLifetime
         var history = $"/chat/api/conversations/{conversation.Id}/messages";
 
         // The audit table is gone from under the host (a failed migration, a DBA's mistake): inserts into it fail.
-        await RenameAuditTableAsync("audit_log", "audit_log_gone");
+        await RenameAuditTableAsync(_server, "audit_log", "audit_log_gone");
         var refused = await GetAsync(history, token);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         var body = await refused.Content.ReadAsStringAsync();
@@ -130,7 +130,7 @@ public abstract class AuditTests(StoreKind kind) : IAsyncLifetime
         Assert.Contains("audit log", hub.Message, StringComparison.Ordinal);
 
         // Back: the same host records and shows again, without a restart.
-        await RenameAuditTableAsync("audit_log_gone", "audit_log");
+        await RenameAuditTableAsync(_server, "audit_log_gone", "audit_log");
         var shown = await GetAsync(history, token);
         Assert.Equal(HttpStatusCode.OK, shown.StatusCode);
         Assert.Contains("13800000000", await shown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -158,11 +158,12 @@ public abstract class AuditTests(StoreKind kind) : IAsyncLifetime
             chat: c => c.Services.RemoveAll<IAuditLog>());
     }
 
-    private async Task RenameAuditTableAsync(string from, string to)
+    /// <summary>Takes the audit table away from under a running host (a failed migration, a DBA's mistake), or puts it back.</summary>
+    internal static async Task RenameAuditTableAsync(ChatTestServer server, string from, string to)
     {
-        if (kind == StoreKind.Sqlite)
+        if (server.Storage.Kind == StoreKind.Sqlite)
         {
-            await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_server.Storage.Location};Pooling=false");
+            await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={server.Storage.Location};Pooling=false");
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = $"ALTER TABLE {from} RENAME TO {to}";
@@ -170,7 +171,7 @@ public abstract class AuditTests(StoreKind kind) : IAsyncLifetime
         }
         else
         {
-            await using var connection = new Npgsql.NpgsqlConnection(_server.Storage.Location);
+            await using var connection = new Npgsql.NpgsqlConnection(server.Storage.Location);
             await connection.OpenAsync();
             await using var command = new Npgsql.NpgsqlCommand($"ALTER TABLE chat.{from} RENAME TO {to}", connection);
             await command.ExecuteNonQueryAsync();

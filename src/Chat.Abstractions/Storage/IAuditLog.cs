@@ -96,6 +96,9 @@ public static class AuditActions
 
     /// <summary>An agent opened the customer context panel: the context providers (ERP) were asked about the customer or an order.</summary>
     public const string ReadCustomerContext = "customer-context.read";
+
+    /// <summary>A customer's data was erased on request (<see cref="IContactEraser"/>), recorded before it was erased.</summary>
+    public const string EraseContact = "contact.erase";
 }
 
 /// <summary>A page of a tenant's audit log: the entries after an id, oldest first.</summary>

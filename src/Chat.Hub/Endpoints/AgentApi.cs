@@ -139,6 +139,37 @@ internal static class AgentApi
         return Results.Json(entries, ChatJson.Options);
     }
 
+    /// <summary>
+    /// Erases a customer's data on their request: recorded in the audit log first, then the contact, its identities,
+    /// conversations, messages and deliveries go in one transaction. 404 when the tenant has no such contact.
+    /// </summary>
+    public static async Task<IResult> EraseContactAsync(HttpContext http, IServiceProvider services, AgentAccessAudit audit, IOptions<ChatHubOptions> options, long id)
+    {
+        if (ChatCaller.Agent(http.User, options.Value) is not { } officer)
+        {
+            return Results.Forbid();
+        }
+
+        if (services.GetService<IContactEraser>() is not { } eraser)
+        {
+            return Results.Problem("The storage cannot erase contacts (no IContactEraser is registered).", statusCode: 501);
+        }
+
+        try
+        {
+            await audit.RecordAsync(officer, AuditActions.EraseContact, conversationId: null, contactId: id, detail: null, RemoteAddress(http), http.RequestAborted);
+        }
+        catch (ChatRequestException ex)
+        {
+            return Results.Problem(ex.Message, statusCode: ex.StatusCode);
+        }
+
+        var erased = await eraser.EraseContactAsync(officer.TenantId, id, http.RequestAborted);
+        return erased.Contacts == 0
+            ? Results.Problem($"Contact {id} was not found.", statusCode: 404)
+            : Results.Json(erased, ChatJson.Options);
+    }
+
     private static string? RemoteAddress(HttpContext http) => http.Connection.RemoteIpAddress?.ToString();
 
     private static async Task<CustomerContext> AskAsync(ICustomerContextProvider provider, CustomerContextQuery query, CancellationToken cancellationToken)

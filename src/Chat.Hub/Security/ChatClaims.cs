@@ -28,6 +28,16 @@ public static class ChatAuthentication
     /// <summary>The role the default <see cref="AuditorPolicy"/> requires: <c>chat-auditor</c>.</summary>
     public const string AuditorRole = "chat-auditor";
 
+    /// <summary>
+    /// The policy of erasing a customer's data on request (<c>DELETE {prefix}/api/contacts/{id}</c>). By default: a user
+    /// signed in through the host's default scheme, not a visitor, in the role <see cref="PrivacyRole"/>. A host
+    /// replaces it by adding its own policy with this name.
+    /// </summary>
+    public const string PrivacyPolicy = "ChatPrivacy";
+
+    /// <summary>The role the default <see cref="PrivacyPolicy"/> requires: <c>chat-privacy</c>.</summary>
+    public const string PrivacyRole = "chat-privacy";
+
     /// <summary>The claim that carries a visitor's tenant.</summary>
     public const string VisitorTenantClaim = "chat_visitor_tenant";
 

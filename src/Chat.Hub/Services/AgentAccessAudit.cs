@@ -16,7 +16,10 @@ internal sealed partial class AgentAccessAudit(IServiceProvider services, IOptio
     /// <summary>The message of the options check that needs an <see cref="IAuditLog"/>.</summary>
     public const string MissingLog = "Chat:Hub:AuditAgentAccess is on, but no IAuditLog is registered: add a storage (AddPostgresStorage, AddSqliteStorage), register your own IAuditLog, or turn AuditAgentAccess off.";
 
-    public async Task RecordAsync(ChatCaller agent, string action, Conversation conversation, string? detail, string? remoteAddress, CancellationToken cancellationToken)
+    public Task RecordAsync(ChatCaller agent, string action, Conversation conversation, string? detail, string? remoteAddress, CancellationToken cancellationToken) =>
+        RecordAsync(agent, action, conversation.Id, conversation.ContactId, detail, remoteAddress, cancellationToken);
+
+    public async Task RecordAsync(ChatCaller agent, string action, long? conversationId, long? contactId, string? detail, string? remoteAddress, CancellationToken cancellationToken)
     {
         if (_log is null)
         {
@@ -30,19 +33,19 @@ internal sealed partial class AgentAccessAudit(IServiceProvider services, IOptio
                 TenantId = agent.TenantId,
                 ActorId = agent.Id,
                 Action = action,
-                ConversationId = conversation.Id,
-                ContactId = conversation.ContactId,
+                ConversationId = conversationId,
+                ContactId = contactId,
                 Detail = detail,
                 RemoteAddress = remoteAddress,
             }, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            LogNotRecorded(logger, ex, action, agent.Id, agent.TenantId, conversation.Id);
+            LogNotRecorded(logger, ex, action, agent.Id, agent.TenantId, conversationId, contactId);
             throw new ChatRequestException("The access could not be recorded in the audit log, so it was refused. Retry later.", 503);
         }
     }
 
-    [LoggerMessage(EventId = 48, Level = LogLevel.Error, Message = "Could not record {Action} by agent '{AgentId}' of tenant '{TenantId}' on conversation {ConversationId} in the audit log; the access was refused.")]
-    private static partial void LogNotRecorded(ILogger logger, Exception exception, string action, string agentId, string tenantId, long conversationId);
+    [LoggerMessage(EventId = 48, Level = LogLevel.Error, Message = "Could not record {Action} by agent '{AgentId}' of tenant '{TenantId}' (conversation {ConversationId}, contact {ContactId}) in the audit log; the access was refused.")]
+    private static partial void LogNotRecorded(ILogger logger, Exception exception, string action, string agentId, string tenantId, long? conversationId, long? contactId);
 }

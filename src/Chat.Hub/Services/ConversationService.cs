@@ -294,7 +294,23 @@ internal sealed partial class ConversationService(
         }
 
         // Acknowledged only after this returns: the store completes the append after its batch commits.
-        var result = await messages.AppendAsync(context.Message, cancellationToken).ConfigureAwait(false);
+        AppendResult result;
+        try
+        {
+            result = await messages.AppendAsync(context.Message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChatStorageException)
+        {
+            // The conversation was erased since the caller found it (a customer's data erased on request): that is
+            // "not found", which a client does not retry, rather than a storage fault, which it does.
+            if (await conversations.GetConversationAsync(conversation.TenantId, conversation.Id, cancellationToken).ConfigureAwait(false) is null)
+            {
+                throw ChatRequestException.NotFound(conversation.Id);
+            }
+
+            throw;
+        }
+
         var sent = new StoredSend(result, AsSent: ReferenceEquals(context.Message, draft));
         if (result.IsDuplicate)
         {
