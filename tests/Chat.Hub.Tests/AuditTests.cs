@@ -67,11 +67,13 @@ public abstract class AuditTests(StoreKind kind) : IAsyncLifetime
         await using var _ = customer;
         var id = conversation.Id.ToString(CultureInfo.InvariantCulture);
 
-        // alice reads the history over the hub, bob over REST, bob opens the context panel for an order.
+        // alice reads the history over the hub, bob over REST, bob opens the context panel for an order; each entry
+        // says which seqs were shown.
         await using var alice = _server.Agent("alice");
         await alice.StartAsync();
         var page = await alice.ResumeAsync(new Protocol.ResumeRequest { ConversationId = conversation.Id, AfterSeq = 0, Limit = 50 });
         Assert.Equal(2, page.Messages.Count);
+        Assert.Empty((await alice.ResumeAsync(new Protocol.ResumeRequest { ConversationId = conversation.Id, AfterSeq = 2, Limit = 50 })).Messages); // nothing shown, nothing recorded
         Assert.Equal(HttpStatusCode.OK, (await GetAsync($"/chat/api/conversations/{id}/messages?after=1", ChatTestServer.AgentToken("bob"))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await GetAsync($"/chat/api/conversations/{id}/context?order=SO-77", ChatTestServer.AgentToken("bob"))).StatusCode);
 
@@ -82,7 +84,7 @@ public abstract class AuditTests(StoreKind kind) : IAsyncLifetime
 
         var entries = await AuditOverRestAsync();
         Assert.Equal(
-            [("alice", AuditActions.ReadHistory, "after=0"), ("bob", AuditActions.ReadHistory, "after=1"), ("bob", AuditActions.ReadCustomerContext, "order=SO-77")],
+            [("alice", AuditActions.ReadHistory, "seq 1-2"), ("bob", AuditActions.ReadHistory, "seq 2-2"), ("bob", AuditActions.ReadCustomerContext, "order=SO-77")],
             entries.Select(e => (e.GetProperty("actorId").GetString(), e.GetProperty("action").GetString(), e.GetProperty("detail").GetString())));
         Assert.All(entries, e =>
         {

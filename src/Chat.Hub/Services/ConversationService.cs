@@ -64,19 +64,6 @@ internal sealed partial class ConversationService(
             : throw ChatRequestException.NotFound(conversationId);
     }
 
-    private static void ValidatePage(long afterSeq, int limit)
-    {
-        if (limit is < 1 or > 500)
-        {
-            throw new ChatRequestException($"Limit is {limit}; it must be 1 to 500.");
-        }
-
-        if (afterSeq < 0)
-        {
-            throw new ChatRequestException($"AfterSeq is {afterSeq}; it must be zero or more.");
-        }
-    }
-
     public async Task<Conversation> GetForAgentAsync(ChatCaller agent, long conversationId, CancellationToken cancellationToken) =>
         await conversations.GetConversationAsync(agent.TenantId, conversationId, cancellationToken).ConfigureAwait(false)
         ?? throw ChatRequestException.NotFound(conversationId);
@@ -132,21 +119,37 @@ internal sealed partial class ConversationService(
             : metadata;
 
     /// <summary>
-    /// A page of a conversation's history for an agent of its tenant, private notes included; the read is recorded in
-    /// the audit log before anything is read (<see cref="AgentAccessAudit"/>).
+    /// A page of a conversation's history for an agent of its tenant, private notes included. A page that holds
+    /// messages is recorded in the audit log (<see cref="AgentAccessAudit"/>) before it is returned, and is not
+    /// returned when it cannot be; an empty page (a client catching up on a conversation with nothing new) shows
+    /// nothing and records nothing.
     /// </summary>
     public async Task<MessagePage> ReadForAgentAsync(ChatCaller agent, long conversationId, long afterSeq, int limit, string? remoteAddress, CancellationToken cancellationToken)
     {
-        ValidatePage(afterSeq, limit);
         var conversation = await GetForAgentAsync(agent, conversationId, cancellationToken).ConfigureAwait(false);
-        await audit.RecordAsync(agent, AuditActions.ReadHistory, conversation, FormattableString.Invariant($"after={afterSeq}"), remoteAddress, cancellationToken).ConfigureAwait(false);
-        return await ReadAsync(agent.TenantId, conversation.Id, afterSeq, limit, includePrivate: true, cancellationToken).ConfigureAwait(false);
+        var page = await ReadAsync(agent.TenantId, conversation.Id, afterSeq, limit, includePrivate: true, cancellationToken).ConfigureAwait(false);
+        if (page.Messages.Count > 0)
+        {
+            var shown = FormattableString.Invariant($"seq {page.Messages[0].Seq}-{page.Messages[^1].Seq}");
+            await audit.RecordAsync(agent, AuditActions.ReadHistory, conversation, shown, remoteAddress, cancellationToken).ConfigureAwait(false);
+        }
+
+        return page;
     }
 
     /// <summary>A page of history after a seq; a customer's page leaves out private notes.</summary>
     public async Task<MessagePage> ReadAsync(string tenantId, long conversationId, long afterSeq, int limit, bool includePrivate, CancellationToken cancellationToken)
     {
-        ValidatePage(afterSeq, limit);
+        if (limit is < 1 or > 500)
+        {
+            throw new ChatRequestException($"Limit is {limit}; it must be 1 to 500.");
+        }
+
+        if (afterSeq < 0)
+        {
+            throw new ChatRequestException($"AfterSeq is {afterSeq}; it must be zero or more.");
+        }
+
         var page = new List<ChatMessage>(Math.Min(limit, 64));
         var cursor = afterSeq;
         while (true)
