@@ -279,14 +279,5 @@ public sealed class SecurityTests : IAsyncLifetime
         return _http.SendAsync(request);
     }
 
-    private Task<HttpResponseMessage> GetAsync(string path, string? token)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Get, _server.Url + path);
-        if (token is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        return _http.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> GetAsync(string path, string? token) => _server.RequestAsync(HttpMethod.Get, path, token);
 }

@@ -44,6 +44,7 @@ public sealed class ChatTestServer : IAsyncDisposable
     public const string AllowedOrigin = "https://shop.example";
 
     private readonly WebApplication _app;
+    private readonly HttpClient _http = new();
 
     private ChatTestServer(WebApplication app, string url, TestStorage storage)
     {
@@ -102,6 +103,22 @@ public sealed class ChatTestServer : IAsyncDisposable
     public static string AgentToken(string agentId, string tenant = "default", DateTime? expires = null, byte[]? key = null, string[]? teams = null) =>
         TestAgentJwt.Create(key ?? AgentKey, agentId, tenant, expires, teams);
 
+    /// <summary>A signed-in member of the shop's staff in a role (<c>chat-auditor</c>, <c>chat-privacy</c>).</summary>
+    public static string StaffToken(string id, string role, string tenant = "default") =>
+        TestAgentJwt.Create(AgentKey, id, tenant, extraClaims: [("role", role)]);
+
+    /// <summary>An HTTP request to this host, with a bearer token when one is given.</summary>
+    public Task<HttpResponseMessage> RequestAsync(HttpMethod method, string path, string? token)
+    {
+        var request = new HttpRequestMessage(method, Url + path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return _http.SendAsync(request);
+    }
+
     public static string VisitorToken(string customerId, string tenant = "default", TimeSpan? lifetime = null) =>
         VisitorTokens.Create(VisitorKey, new VisitorIdentity(tenant, customerId, DateTimeOffset.UtcNow + (lifetime ?? TimeSpan.FromHours(1))) { DisplayName = "Visitor " + customerId });
 
@@ -123,6 +140,7 @@ public sealed class ChatTestServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _http.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

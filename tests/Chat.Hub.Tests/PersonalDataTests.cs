@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using Chat.Hub.Security;
 using Chat.Hub.Tests.Infrastructure;
@@ -13,35 +12,25 @@ using Microsoft.Extensions.Options;
 namespace Chat.Hub.Tests;
 
 /// <summary>
-/// Agents' access to customer data goes into the append-only audit log before the data is shown: a read that cannot be
-/// recorded is refused, and the shop's auditors read the log over REST.
+/// Personal data: agents' access to customer data goes into the append-only audit log before the data is shown (a read
+/// that cannot be recorded is refused, and the shop's auditors read the log over REST), and the shop's privacy officer
+/// erases a customer's data on request.
 /// </summary>
-public abstract class AuditTests(StoreKind kind) : IAsyncLifetime
+public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
 {
-    private readonly HttpClient _http = new();
     private ChatTestServer _server = null!;
 
     public async Task InitializeAsync() => _server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind));
 
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _server.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _server.DisposeAsync();
 
-    private static string AuditorToken(string id, string tenant = "default") =>
-        Chat.TestSupport.TestAgentJwt.Create(ChatTestServer.AgentKey, id, tenant, extraClaims: [("role", ChatAuthentication.AuditorRole)]);
+    private static string AuditorToken(string id, string tenant = "default") => ChatTestServer.StaffToken(id, ChatAuthentication.AuditorRole, tenant);
 
-    private Task<HttpResponseMessage> GetAsync(string path, string? token)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Get, _server.Url + path);
-        if (token is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
+    private static string OfficerToken(string id, string tenant = "default") => ChatTestServer.StaffToken(id, ChatAuthentication.PrivacyRole, tenant);
 
-        return _http.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> GetAsync(string path, string? token) => _server.RequestAsync(HttpMethod.Get, path, token);
+
+    private Task<HttpResponseMessage> DeleteAsync(string path, string? token) => _server.RequestAsync(HttpMethod.Delete, path, token);
 
     private async Task<(Conversation Conversation, Chat.Client.CustomerChatClient Customer)> CustomerWithTwoMessagesAsync(string customerId)
     {
@@ -160,8 +149,78 @@ public abstract class AuditTests(StoreKind kind) : IAsyncLifetime
             chat: c => c.Services.RemoveAll<IAuditLog>());
     }
 
+    [Fact]
+    public async Task A_privacy_officer_erases_a_customers_data_which_is_then_gone_for_agents_and_the_customer_starts_afresh()
+    {
+        await using var customer = _server.Customer("c-erase");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await customer.SendTextAsync("my phone is 13800000000");
+        await customer.SendTextAsync("please delete my data");
+        await using var other = _server.Customer("c-keep");
+        await other.StartAsync();
+        var kept = await other.StartConversationAsync();
+        await other.SendTextAsync("keep mine");
+        var contact = $"/chat/api/contacts/{conversation.ContactId}";
+
+        // Only the privacy officer, and only of the contact's own tenant.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await DeleteAsync(contact, null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await DeleteAsync(contact, ChatTestServer.VisitorToken("c-erase"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await DeleteAsync(contact, ChatTestServer.AgentToken("alice"))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await DeleteAsync(contact, OfficerToken("olga", "other-shop"))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await DeleteAsync("/chat/api/contacts/12345", OfficerToken("olga"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync($"/chat/api/conversations/{conversation.Id}/messages", ChatTestServer.AgentToken("alice"))).StatusCode);
+
+        var erase = await DeleteAsync(contact, OfficerToken("olga"));
+        Assert.Equal(HttpStatusCode.OK, erase.StatusCode);
+        using (var erased = JsonDocument.Parse(await erase.Content.ReadAsStringAsync()))
+        {
+            var counts = erased.RootElement;
+            Assert.Equal((1, 1, 1, 2), (counts.GetProperty("contacts").GetInt32(), counts.GetProperty("channelIdentities").GetInt32(),
+                counts.GetProperty("conversations").GetInt32(), counts.GetProperty("messages").GetInt32()));
+        }
+
+        // Gone for agents; the other customer's conversation is untouched.
+        Assert.Equal(HttpStatusCode.NotFound, (await GetAsync($"/chat/api/conversations/{conversation.Id}/messages", ChatTestServer.AgentToken("alice"))).StatusCode);
+        var keptHistory = await GetAsync($"/chat/api/conversations/{kept.Id}/messages", ChatTestServer.AgentToken("alice"));
+        Assert.Contains("keep mine", await keptHistory.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // The customer's open connection: a send about the erased conversation is "not found" (not a storage fault to
+        // retry), and starting again gives a new conversation from seq 1.
+        var refused = await Assert.ThrowsAsync<HubException>(() => customer.SendTextAsync("are you there?"));
+        Assert.Contains("not found", refused.Message, StringComparison.Ordinal);
+        var fresh = await customer.StartConversationAsync();
+        Assert.NotEqual(conversation.Id, fresh.Id);
+        Assert.Equal(1, (await customer.SendTextAsync("hello again")).Seq);
+
+        // Every authorized erasure request is in its tenant's audit log, recorded before anything was erased, found or
+        // not; the unauthorized ones are not.
+        var log = _server.Services.GetRequiredService<IAuditLog>();
+        Assert.Equal([(AuditActions.EraseContact, 12345L), (AuditActions.EraseContact, conversation.ContactId)],
+            (await log.ReadAsync(new AuditQuery { TenantId = "default", ActorId = "olga" }, CancellationToken.None)).Select(e => (e.Action, e.ContactId!.Value)));
+        Assert.All(await log.ReadAsync(new AuditQuery { TenantId = "default", ActorId = "olga" }, CancellationToken.None), e => Assert.Null(e.ConversationId));
+        var attempt = Assert.Single(await log.ReadAsync(new AuditQuery { TenantId = "other-shop" }, CancellationToken.None));
+        Assert.Equal(("olga", conversation.ContactId), (attempt.ActorId, attempt.ContactId!.Value));
+    }
+
+    [Fact]
+    public async Task An_erasure_that_cannot_be_recorded_in_the_audit_log_is_refused_and_erases_nothing()
+    {
+        await using var customer = _server.Customer("c-erase-later");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await customer.SendTextAsync("hello");
+
+        await RenameAuditTableAsync(_server, "audit_log", "audit_log_gone");
+        var refused = await DeleteAsync($"/chat/api/contacts/{conversation.ContactId}", OfficerToken("olga"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        await RenameAuditTableAsync(_server, "audit_log_gone", "audit_log");
+
+        Assert.Equal(2, (await customer.SendTextAsync("still here")).Seq);
+    }
+
     /// <summary>Takes the audit table away from under a running host (a failed migration, a DBA's mistake), or puts it back.</summary>
-    internal static async Task RenameAuditTableAsync(ChatTestServer server, string from, string to)
+    private static async Task RenameAuditTableAsync(ChatTestServer server, string from, string to)
     {
         if (server.Storage.Kind == StoreKind.Sqlite)
         {
@@ -181,6 +240,6 @@ public abstract class AuditTests(StoreKind kind) : IAsyncLifetime
     }
 }
 
-public sealed class SqliteAuditTests() : AuditTests(StoreKind.Sqlite);
+public sealed class SqlitePersonalDataTests() : PersonalDataTests(StoreKind.Sqlite);
 
-public sealed class PostgresAuditTests() : AuditTests(StoreKind.Postgres);
+public sealed class PostgresPersonalDataTests() : PersonalDataTests(StoreKind.Postgres);
