@@ -236,8 +236,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
             var (storedId, seq, createdAt, outcome, status) = results[i];
             if (outcome == 2)
             {
-                pending.Completion.TrySetException(new ChatStorageException(
-                    $"Conversation {pending.Message.ConversationId} of tenant '{pending.Message.TenantId}' does not exist; the message was not stored."));
+                pending.Completion.TrySetException(new ConversationNotFoundException(pending.Message.TenantId, pending.Message.ConversationId));
                 continue;
             }
 

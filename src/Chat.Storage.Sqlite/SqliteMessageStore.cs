@@ -111,8 +111,7 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 {
                     if (!reader.Read())
                     {
-                        results[i] = (null, new ChatStorageException(
-                            $"Conversation {m.ConversationId} of tenant '{m.TenantId}' does not exist; the message was not stored."));
+                        results[i] = (null, new ConversationNotFoundException(m.TenantId, m.ConversationId));
                         continue;
                     }
 

@@ -4,7 +4,7 @@ namespace Chat.Storage;
 /// A store could not do what it was asked: the database is unreachable, a write failed, or a referenced record does not
 /// exist. A failed append was not acknowledged; retrying it with the same client or platform message id is safe.
 /// </summary>
-public sealed class ChatStorageException : Exception
+public class ChatStorageException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public ChatStorageException()

@@ -302,16 +302,11 @@ internal sealed partial class ConversationService(
         {
             result = await messages.AppendAsync(context.Message, cancellationToken).ConfigureAwait(false);
         }
-        catch (ChatStorageException)
+        catch (ConversationNotFoundException)
         {
             // The conversation was erased since the caller found it (a customer's data erased on request): that is
             // "not found", which a client does not retry, rather than a storage fault, which it does.
-            if (await conversations.GetConversationAsync(conversation.TenantId, conversation.Id, cancellationToken).ConfigureAwait(false) is null)
-            {
-                throw ChatRequestException.NotFound(conversation.Id);
-            }
-
-            throw;
+            throw ChatRequestException.NotFound(conversation.Id);
         }
 
         var sent = new StoredSend(result, AsSent: ReferenceEquals(context.Message, draft));

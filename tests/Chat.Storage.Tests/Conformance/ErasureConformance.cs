@@ -37,7 +37,8 @@ public abstract partial class StoreConformanceTests
         Assert.Equal("ben's reply", delivery.Message.Content);
 
         // A message for an erased conversation is refused, not stored; the customer coming back is a new contact.
-        await Assert.ThrowsAsync<ChatStorageException>(() => Store.Messages.AppendAsync(Message(annWeb, "late", clientId: "a3"), CancellationToken.None).AsTask());
+        var late = await Assert.ThrowsAsync<ConversationNotFoundException>(() => Store.Messages.AppendAsync(Message(annWeb, "late", clientId: "a3"), CancellationToken.None).AsTask());
+        Assert.Equal((Tenant, annWeb.Id), (late.TenantId, late.ConversationId));
         Assert.Empty(await ReadAsync(annWeb));
         var again = await NewConversationAsync(user: "ann", channel: "web");
         Assert.NotEqual(annWeb.Id, again.Id);
@@ -65,7 +66,7 @@ public abstract partial class StoreConformanceTests
                 {
                     stored.Add((await Store.Messages.AppendAsync(Message(conversation, $"w{w} m{i}", clientId: $"w{w}-{i}"), CancellationToken.None)).Message.Id);
                 }
-                catch (ChatStorageException)
+                catch (ConversationNotFoundException)
                 {
                     Interlocked.Increment(ref refused);
                     return; // the conversation is gone

@@ -157,7 +157,7 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
         var conversation = await NewConversationAsync();
         var missing = conversation with { Id = 987654321 };
 
-        var ex = await Assert.ThrowsAsync<ChatStorageException>(() => _store.Messages.AppendAsync(Message(missing, "lost?"), CancellationToken.None).AsTask());
+        var ex = await Assert.ThrowsAsync<ConversationNotFoundException>(() => _store.Messages.AppendAsync(Message(missing, "lost?"), CancellationToken.None).AsTask());
 
         Assert.Equal("Conversation 987654321 of tenant 'shop-1' does not exist; the message was not stored.", ex.Message);
         Assert.Empty(await ReadAsync(missing));
