@@ -53,6 +53,7 @@ public static class ChatHubBuilderExtensions
             .Validate(static o => o.CallsPerSecond > 0 && o.CallBurst >= 1, "Chat:Hub:CallsPerSecond and CallBurst must be more than zero.")
             .Validate(static o => o.DefaultAgentCapacity >= 0, "Chat:Hub:DefaultAgentCapacity must not be negative.")
             .Validate(static o => o.AgentReconnectBufferBytes >= 64 * 1024, "Chat:Hub:AgentReconnectBufferBytes must be at least 64 KiB.")
+            .Validate(static o => o.CustomerBacklogBytes >= 64 * 1024, "Chat:Hub:CustomerBacklogBytes must be at least 64 KiB.")
             .Validate(static o => o.MaxDeliveryAttempts >= 1, "Chat:Hub:MaxDeliveryAttempts must be at least 1.")
             .Validate(static o => o.DeliveryRetryDelay > TimeSpan.Zero && o.DeliveryTimeout > TimeSpan.Zero, "Chat:Hub:DeliveryRetryDelay and DeliveryTimeout must be more than zero.")
             .Validate<IServiceProvider>(static (o, sp) => !o.AuditAgentAccess || sp.GetService<IAuditLog>() is not null, AgentAccessAudit.MissingLog)

@@ -56,6 +56,13 @@ public sealed class ChatHubOptions
     /// </summary>
     public long AgentReconnectBufferBytes { get; set; } = 8 * 1024 * 1024;
 
+    /// <summary>
+    /// The most bytes (estimated) of pushes that may wait to be written to one customer connection; a connection over it
+    /// (a device gone dark, a client that keeps its connection alive but does not read) is closed, and its client
+    /// reconnects and resumes. Default 1 MiB; at least 64 KiB.
+    /// </summary>
+    public long CustomerBacklogBytes { get; set; } = 1024 * 1024;
+
     /// <summary>How many hub calls a connection may make per second, on average. Default 20.</summary>
     public int CallsPerSecond { get; set; } = 20;
 

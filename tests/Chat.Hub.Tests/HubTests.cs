@@ -357,6 +357,58 @@ public abstract class HubTests(StoreKind kind)
         await AssertNobodyWaitedForTheDarkConnectionAsync(connections, proxy, conversation.Id, 150, ("the phone", phoneConnection, phoneInbox), ("the laptop", laptopInbox));
     }
 
+    [Fact]
+    public async Task A_customer_connection_that_keeps_pinging_but_reads_nothing_is_closed_once_its_backlog_is_full_and_catches_up_later()
+    {
+        // The phone's pings reach the server, so SignalR never times it out; what it does not read waits on the server:
+        // first in SignalR's stateful-reconnect buffer (100 KB), then as pushes waiting to be written, which
+        // CustomerBacklogBytes bounds.
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind),
+            o => (o.CallsPerSecond, o.CallBurst, o.CustomerBacklogBytes) = (1000, 1000, 256 * 1024),
+            chat: c => c.Services.Configure<HubOptions<CustomerHub>>(o => (o.ClientTimeoutInterval, o.KeepAliveInterval) = (TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1))));
+        var connections = server.Services.GetRequiredService<Chat.Hub.Hubs.ChatConnections>();
+        await using var proxy = new TcpFaultProxy(server.Url);
+        await using var agent = server.Agent("alice");
+        await agent.StartAsync();
+        await agent.SetPresenceAsync(AgentPresence.Online, 5);
+        await using var phone = new CustomerChatClient(new ChatClientOptions
+        {
+            HubUrl = new Uri(proxy.Url + "/chat/customer"),
+            AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.VisitorToken("c-no-reader")),
+            StatefulReconnect = true,
+        });
+        var phoneInbox = await StartPingingAsync(phone);
+        await using var laptop = server.Customer("c-no-reader");
+        var laptopInbox = await StartPingingAsync(laptop);
+        var conversation = await phone.StartConversationAsync();
+        Assert.Equal(conversation.Id, (await laptop.StartConversationAsync()).Id);
+        await Eventually.TrueAsync(() => GetConversation(server, conversation.Id).AssigneeId == "alice", "auto-assignment to the only online agent");
+        await agent.ReplyAsync(conversation.Id, "hello");
+        await phoneInbox.WaitForAsync(conversation.Id, 1, "the phone");
+        var phoneConnection = phone.Connection.ConnectionId!;
+
+        proxy.FreezeToClient();
+        var text = new string('x', 1000);
+        const int count = 250;
+        for (var i = 2; i <= count; i++)
+        {
+            await agent.ReplyAsync(conversation.Id, $"{i}:{text}");
+        }
+
+        // The laptop has everything; the server closed the phone's connection well before any timeout could have.
+        await laptopInbox.WaitForAsync(conversation.Id, count, "the laptop");
+        await Eventually.TrueAsync(() => !connections.Contains(phoneConnection), "the server to close the connection that reads nothing", timeoutMs: 5_000);
+        Assert.True(phoneInbox.In(conversation.Id).Count < count, "the phone got everything through a frozen network: the test proves nothing");
+
+        // Reading again, the phone reconnects and resumes: every message once, in order, on both devices.
+        proxy.Thaw();
+        await phoneInbox.WaitForAsync(conversation.Id, count, "the phone, once it reads again");
+        await Task.Delay(200);
+        var all = Enumerable.Range(1, count).Select(i => (long)i).ToList();
+        Assert.Equal(all, phoneInbox.In(conversation.Id).Select(m => m.Seq));
+        Assert.Equal(all, laptopInbox.In(conversation.Id).Select(m => m.Seq));
+    }
+
     /// <summary>Starts a client that pings every second (so a 10 s server timeout closes only a dark connection) and records what it gets.</summary>
     private static async Task<Received> StartPingingAsync(ChatHubClient client)
     {
@@ -402,9 +454,11 @@ public abstract class HubTests(StoreKind kind)
         await customer.SendAsync(new SendRequest { ConversationId = conversation.Id, ClientMessageId = "m-1", Content = "hello" });
         await agent.ReplyAsync(conversation.Id, "hi");
         Assert.Equal(2, connections.Count);
+        Assert.Single(connections.Customers(conversation.TenantId, conversation.Id));
 
         await customer.DisposeAsync();
         await Eventually.TrueAsync(() => connections.Count == 1, "the closed customer connection's state released");
+        Assert.Empty(connections.Customers(conversation.TenantId, conversation.Id));
         await agent.DisposeAsync();
         await Eventually.TrueAsync(() => connections.Count == 0, "the closed agent connection's state released");
     }

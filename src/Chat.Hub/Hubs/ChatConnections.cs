@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Microsoft.AspNetCore.SignalR;
 
 namespace Chat.Hub.Hubs;
 
@@ -17,10 +18,39 @@ internal sealed class ChatConnection(int burst, int perSecond)
     private readonly Lock _lock = new();
     private double _tokens = burst;
     private long _last = Stopwatch.GetTimestamp();
+    private long _backlog;
+    private int _closing;
     private Dictionary<(long Conversation, bool IsPrivate), IReadOnlyDictionary<string, string>>? _templates;
+
+    /// <summary>The connection's context: its id, and <see cref="HubCallerContext.Abort"/> to close it.</summary>
+    public HubCallerContext? Caller { get; init; }
 
     /// <summary>The conversation this customer connection last proved it owns (ownership never changes).</summary>
     public Conversation? Owned { get; set; }
+
+    /// <summary>The conversation whose live pushes this customer connection gets (<see cref="ChatConnections.Join"/>).</summary>
+    public (string TenantId, long ConversationId)? Joined { get; set; }
+
+    /// <summary>
+    /// Counts <paramref name="bytes"/> of a push as waiting to be written to this connection, unless that would take the
+    /// waiting bytes over <paramref name="max"/>; false then, and nothing is counted.
+    /// </summary>
+    public bool TryAddBacklog(long bytes, long max)
+    {
+        if (Interlocked.Add(ref _backlog, bytes) <= max)
+        {
+            return true;
+        }
+
+        Interlocked.Add(ref _backlog, -bytes);
+        return false;
+    }
+
+    /// <summary>A push counted by <see cref="TryAddBacklog"/> was written (or failed).</summary>
+    public void RemoveBacklog(long bytes) => Interlocked.Add(ref _backlog, -bytes);
+
+    /// <summary>True the first time only: the caller is the one to close the connection.</summary>
+    public bool TryMarkClosing() => Interlocked.Exchange(ref _closing, 1) == 0;
 
     /// <summary>Takes one call from the connection's token bucket; false when the connection is over its rate.</summary>
     public bool TryTakeCall()
@@ -64,6 +94,8 @@ internal sealed class ChatConnection(int burst, int perSecond)
 internal sealed class ChatConnections
 {
     private readonly ConcurrentDictionary<string, ChatConnection> _connections = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string TenantId, long ConversationId), ChatConnection[]> _customers = new();
+    private readonly Lock _joins = new();
 
     /// <summary>How many connections are open (both hubs).</summary>
     public int Count => _connections.Count;
@@ -78,5 +110,63 @@ internal sealed class ChatConnections
 
     public void Add(string connectionId, ChatConnection connection) => _connections[connectionId] = connection;
 
-    public void Remove(string connectionId) => _connections.TryRemove(connectionId, out _);
+    public void Remove(string connectionId)
+    {
+        if (_connections.TryRemove(connectionId, out var connection))
+        {
+            // Under the lock even when it joined nothing yet: a Join running now either sees it gone or is undone here.
+            lock (_joins)
+            {
+                Leave(connection);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A customer connection follows a conversation's live pushes from now on (and no longer the one it followed
+    /// before). The node's own index of who gets a conversation's pushes: a SignalR group costs a concurrent
+    /// dictionary per conversation, and a push through it cannot tell which connection is behind.
+    /// </summary>
+    public void Join(ChatConnection connection, string tenantId, long conversationId)
+    {
+        var key = (tenantId, conversationId);
+        lock (_joins)
+        {
+            if (connection.Joined == key || !_connections.ContainsKey(connection.Caller?.ConnectionId ?? string.Empty))
+            {
+                return; // joined already, or closed meanwhile
+            }
+
+            Leave(connection);
+            connection.Joined = key;
+            _customers[key] = _customers.TryGetValue(key, out var members) ? [.. members, connection] : [connection];
+        }
+    }
+
+    /// <summary>The connections of this node that follow a conversation's live pushes (read without a lock: each entry is replaced, never changed).</summary>
+    public ChatConnection[] Customers(string tenantId, long conversationId) =>
+        _customers.TryGetValue((tenantId, conversationId), out var members) ? members : [];
+
+    // Under _joins.
+    private void Leave(ChatConnection connection)
+    {
+        if (connection.Joined is not { } key)
+        {
+            return;
+        }
+
+        connection.Joined = null;
+        if (_customers.TryGetValue(key, out var members))
+        {
+            var rest = Array.FindAll(members, m => !ReferenceEquals(m, connection));
+            if (rest.Length == 0)
+            {
+                _customers.TryRemove(key, out _);
+            }
+            else
+            {
+                _customers[key] = rest;
+            }
+        }
+    }
 }

@@ -16,7 +16,7 @@ internal sealed class ChatHubFilter(IOptions<ChatHubOptions> options, ChatConnec
     {
         var o = options.Value;
         var id = context.Context.ConnectionId;
-        connections.Add(id, new ChatConnection(o.CallBurst, o.CallsPerSecond));
+        connections.Add(id, new ChatConnection(o.CallBurst, o.CallsPerSecond) { Caller = context.Context });
         try
         {
             await next(context).ConfigureAwait(false);

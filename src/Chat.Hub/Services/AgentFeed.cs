@@ -244,7 +244,7 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     /// An upper estimate of a message's size in a push (JSON may escape a character as six bytes), so a batch stays
     /// well under the clients' default 1 MB buffers.
     /// </summary>
-    private static int EstimatedBytes(ChatMessage message) => 512 + (6 * message.Content.Length);
+    internal static int EstimatedBytes(ChatMessage message) => 512 + (6 * message.Content.Length);
 
     [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "Could not push {Method} to the agents of tenant '{TenantId}'; they catch up from Resume.")]
     private static partial void LogPushFailed(ILogger logger, Exception exception, string method, string tenantId);

@@ -26,8 +26,10 @@ internal sealed partial class ConversationService(
     IPluginCatalog catalog,
     OutboxWorker outboxWorker,
     AgentAccessAudit audit,
+    ChatConnections connections,
     IOptions<ChatHubOptions> options,
-    ILogger<ConversationService> logger)
+    ILogger<ConversationService> logger,
+    RedisLink? redis = null)
 {
     /// <summary>The channel id of the hub's own customers (the web widget and .NET customer clients).</summary>
     public const string WebChannel = "web";
@@ -362,12 +364,24 @@ internal sealed partial class ConversationService(
     /// <summary>
     /// Pushes an event to a conversation's customer connections without waiting for them: SignalR writes it at once to
     /// every connection that is free, and one that takes nothing more (a device whose network went dark) keeps it
-    /// queued, in order, until it takes it or SignalR closes the connection. So a sender (an agent replying, a
-    /// platform's webhook) never waits for a customer's device; pushes are best effort, and a device that misses one
-    /// gets it from <c>Resume</c>. A push that fails is logged whenever it fails.
+    /// queued, in order, until it takes it or the connection closes. So a sender (an agent replying, a platform's
+    /// webhook) never waits for a customer's device; pushes are best effort, and a device that misses one gets it from
+    /// <c>Resume</c>. A push that fails is logged whenever it fails.
     /// </summary>
+    /// <remarks>
+    /// What waits is bounded: a connection with more than <see cref="ChatHubOptions.CustomerBacklogBytes"/> of pushes
+    /// not yet written is closed, and its client reconnects and resumes. Without that, a client that keeps pinging but
+    /// never reads (nothing closes it) would make the node hold every push to its conversation for as long as it likes.
+    /// With several nodes the pushes go through SignalR's Redis backplane to the conversation's group, as before.
+    /// </remarks>
     internal void PushToCustomers(string tenantId, long conversationId, string method, object payload, string? exceptConnectionId = null)
     {
+        if (redis is null)
+        {
+            PushToLocalCustomers(tenantId, conversationId, method, payload, exceptConnectionId);
+            return;
+        }
+
         var group = HubGroups.Customers(tenantId, conversationId);
         Task push;
         try
@@ -384,6 +398,71 @@ internal sealed partial class ConversationService(
         if (!push.IsCompletedSuccessfully)
         {
             LogIfFails(push, method, conversationId);
+        }
+    }
+
+    private void PushToLocalCustomers(string tenantId, long conversationId, string method, object payload, string? exceptConnectionId)
+    {
+        var members = connections.Customers(tenantId, conversationId);
+        if (members.Length == 0)
+        {
+            return;
+        }
+
+        long bytes = payload is ChatMessage message ? AgentFeed.EstimatedBytes(message) : 512;
+        foreach (var member in members)
+        {
+            var caller = member.Caller!;
+            if (caller.ConnectionId == exceptConnectionId)
+            {
+                continue;
+            }
+
+            if (!member.TryAddBacklog(bytes, _options.CustomerBacklogBytes))
+            {
+                if (member.TryMarkClosing())
+                {
+                    LogBacklogFull(logger, caller.ConnectionId, conversationId, _options.CustomerBacklogBytes);
+                    caller.Abort();
+                }
+
+                continue;
+            }
+
+            Task push;
+            try
+            {
+                push = customers.Clients.Client(caller.ConnectionId).SendAsync(method, payload, CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                member.RemoveBacklog(bytes);
+                LogPushFailed(logger, ex, method, conversationId);
+                continue;
+            }
+
+            if (push.IsCompleted)
+            {
+                member.RemoveBacklog(bytes);
+                if (!push.IsCompletedSuccessfully)
+                {
+                    LogIfFails(push, method, conversationId);
+                }
+            }
+            else
+            {
+                push.ContinueWith(
+                    (written, state) =>
+                    {
+                        var (log, waiting, size, name, id) = ((ILogger, ChatConnection, long, string, long))state!;
+                        waiting.RemoveBacklog(size);
+                        if (written.IsFaulted)
+                        {
+                            LogPushFailed(log, written.Exception!.GetBaseException(), name, id);
+                        }
+                    },
+                    (logger, member, bytes, method, conversationId), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
         }
     }
 
@@ -458,4 +537,7 @@ internal sealed partial class ConversationService(
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Could not push {Method} to the customers of conversation {ConversationId}; they get it on resume")]
     private static partial void LogPushFailed(ILogger logger, Exception exception, string method, long conversationId);
+
+    [LoggerMessage(EventId = 49, Level = LogLevel.Warning, Message = "Closed customer connection {ConnectionId} of conversation {ConversationId}: more than {Bytes} bytes of pushes were waiting to be written to it (a device gone dark, or a client that does not read); its client reconnects and resumes.")]
+    private static partial void LogBacklogFull(ILogger logger, string connectionId, long conversationId, long bytes);
 }

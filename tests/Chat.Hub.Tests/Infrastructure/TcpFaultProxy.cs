@@ -13,6 +13,7 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accept;
     private volatile TaskCompletionSource? _frozen;
+    private volatile TaskCompletionSource? _frozenToClient;
 
     public TcpFaultProxy(string targetUrl)
     {
@@ -43,12 +44,22 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     /// <summary>Stops carrying bytes either way without closing anything, as a network that went dark would.</summary>
     public void Freeze() => _frozen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>
+    /// Stops carrying bytes from the server to the client only: what the client sends (its pings) still arrives, as from
+    /// a client that keeps its connection alive but reads nothing.
+    /// </summary>
+    public void FreezeToClient() => _frozenToClient = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Carries bytes again, as a network that came back would (what each side sent meanwhile goes through).</summary>
-    public void Thaw() => Interlocked.Exchange(ref _frozen, null)?.TrySetResult();
+    public void Thaw()
+    {
+        Interlocked.Exchange(ref _frozen, null)?.TrySetResult();
+        Interlocked.Exchange(ref _frozenToClient, null)?.TrySetResult();
+    }
 
     public async ValueTask DisposeAsync()
     {
-        _frozen?.TrySetResult();
+        Thaw();
         _stop.Cancel();
         _listener.Stop();
         CutAll();
@@ -80,12 +91,12 @@ public sealed class TcpFaultProxy : IAsyncDisposable
 
             _sockets[client] = 0;
             _sockets[server] = 0;
-            _ = PumpAsync(client, server);
-            _ = PumpAsync(server, client);
+            _ = PumpAsync(client, server, toClient: false);
+            _ = PumpAsync(server, client, toClient: true);
         }
     }
 
-    private async Task PumpAsync(Socket from, Socket to)
+    private async Task PumpAsync(Socket from, Socket to, bool toClient)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -101,6 +112,11 @@ public sealed class TcpFaultProxy : IAsyncDisposable
                 if (_frozen is { } frozen)
                 {
                     await frozen.Task;
+                }
+
+                if (toClient && _frozenToClient is { } frozenToClient)
+                {
+                    await frozenToClient.Task;
                 }
 
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None);

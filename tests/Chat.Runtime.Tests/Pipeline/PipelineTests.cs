@@ -122,13 +122,22 @@ public sealed class PipelineTests
             await pipeline.ExecuteAsync(context, CancellationToken.None);
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 10_000; i++)
+        // A cost per message shows in every round of 10,000 messages. A one-off allocation on this thread from outside
+        // the pipeline (seen once in CI on a loaded machine: 32 KB in one round) does not, so the least of three rounds is
+        // what must be zero.
+        var rounds = new List<long>();
+        for (var round = 0; round < 3 && (rounds.Count == 0 || rounds.Min() > 0); round++)
         {
-            var pending = pipeline.ExecuteAsync(context, CancellationToken.None);
-            Assert.True(pending.IsCompletedSuccessfully);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 10_000; i++)
+            {
+                var pending = pipeline.ExecuteAsync(context, CancellationToken.None);
+                Assert.True(pending.IsCompletedSuccessfully);
+            }
+
+            rounds.Add(GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(rounds.Min() == 0, $"bytes allocated per round of 10,000 messages: {string.Join(", ", rounds)}");
     }
 }
