@@ -318,32 +318,10 @@ public abstract class HubTests(StoreKind kind)
     [Fact]
     public async Task A_customer_device_gone_dark_holds_up_neither_the_agents_replies_nor_the_customers_other_device()
     {
-        // The phone keeps SignalR's stateful reconnect, whose server-side buffer (100 KB by default) is full after about
-        // 90 of these replies; writes to the dark phone then wait for acknowledgements that never come. SignalR closes a
-        // customer connection it has not heard from in 10 s (the devices ping every second).
-        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind),
-            o => (o.CallsPerSecond, o.CallBurst) = (1000, 1000),
-            chat: c => c.Services.Configure<HubOptions<CustomerHub>>(o => (o.ClientTimeoutInterval, o.KeepAliveInterval) = (TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1))));
-        var connections = server.Services.GetRequiredService<Chat.Hub.Hubs.ChatConnections>();
-        await using var proxy = new TcpFaultProxy(server.Url);
-        await using var agent = server.Agent("alice");
-        await agent.StartAsync();
-        await agent.SetPresenceAsync(AgentPresence.Online, 5);
-        await using var phone = new CustomerChatClient(new ChatClientOptions
-        {
-            HubUrl = new Uri(proxy.Url + "/chat/customer"),
-            AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.VisitorToken("c-two-devices")),
-            StatefulReconnect = true,
-        });
-        var phoneInbox = await StartPingingAsync(phone);
-        await using var laptop = server.Customer("c-two-devices");
-        var laptopInbox = await StartPingingAsync(laptop);
-        var conversation = await phone.StartConversationAsync();
-        Assert.Equal(conversation.Id, (await laptop.StartConversationAsync()).Id);
-        await Eventually.TrueAsync(() => GetConversation(server, conversation.Id).AssigneeId == "alice", "auto-assignment to the only online agent");
-        await agent.ReplyAsync(conversation.Id, "hello");
-        await phoneInbox.WaitForAsync(conversation.Id, 1, "the phone");
-        await laptopInbox.WaitForAsync(conversation.Id, 1, "the laptop");
+        // Writes to the dark phone wait, once its stateful-reconnect buffer is full, for acknowledgements that never come.
+        await using var devices = await TwoDevicesAsync("c-two-devices", _ => { });
+        var (connections, proxy, agent, conversation) = (devices.Connections, devices.Proxy, devices.Agent, devices.Conversation);
+        var (phone, phoneInbox, laptopInbox) = (devices.Phone, devices.PhoneInbox, devices.LaptopInbox);
         var phoneConnection = phone.Connection.ConnectionId!;
 
         proxy.Freeze(); // the phone's network goes dark: nothing carried, nothing closed
@@ -363,28 +341,9 @@ public abstract class HubTests(StoreKind kind)
         // The phone's pings reach the server, so SignalR never times it out; what it does not read waits on the server:
         // first in SignalR's stateful-reconnect buffer (100 KB), then as pushes waiting to be written, which
         // CustomerBacklogBytes bounds.
-        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind),
-            o => (o.CallsPerSecond, o.CallBurst, o.CustomerBacklogBytes) = (1000, 1000, 256 * 1024),
-            chat: c => c.Services.Configure<HubOptions<CustomerHub>>(o => (o.ClientTimeoutInterval, o.KeepAliveInterval) = (TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1))));
-        var connections = server.Services.GetRequiredService<Chat.Hub.Hubs.ChatConnections>();
-        await using var proxy = new TcpFaultProxy(server.Url);
-        await using var agent = server.Agent("alice");
-        await agent.StartAsync();
-        await agent.SetPresenceAsync(AgentPresence.Online, 5);
-        await using var phone = new CustomerChatClient(new ChatClientOptions
-        {
-            HubUrl = new Uri(proxy.Url + "/chat/customer"),
-            AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.VisitorToken("c-no-reader")),
-            StatefulReconnect = true,
-        });
-        var phoneInbox = await StartPingingAsync(phone);
-        await using var laptop = server.Customer("c-no-reader");
-        var laptopInbox = await StartPingingAsync(laptop);
-        var conversation = await phone.StartConversationAsync();
-        Assert.Equal(conversation.Id, (await laptop.StartConversationAsync()).Id);
-        await Eventually.TrueAsync(() => GetConversation(server, conversation.Id).AssigneeId == "alice", "auto-assignment to the only online agent");
-        await agent.ReplyAsync(conversation.Id, "hello");
-        await phoneInbox.WaitForAsync(conversation.Id, 1, "the phone");
+        await using var devices = await TwoDevicesAsync("c-no-reader", o => o.CustomerBacklogBytes = 256 * 1024);
+        var (connections, proxy, agent, conversation) = (devices.Connections, devices.Proxy, devices.Agent, devices.Conversation);
+        var (phone, phoneInbox, laptopInbox) = (devices.Phone, devices.PhoneInbox, devices.LaptopInbox);
         var phoneConnection = phone.Connection.ConnectionId!;
 
         proxy.FreezeToClient();
@@ -407,6 +366,57 @@ public abstract class HubTests(StoreKind kind)
         var all = Enumerable.Range(1, count).Select(i => (long)i).ToList();
         Assert.Equal(all, phoneInbox.In(conversation.Id).Select(m => m.Seq));
         Assert.Equal(all, laptopInbox.In(conversation.Id).Select(m => m.Seq));
+    }
+
+    /// <summary>
+    /// A customer with two devices in one conversation assigned to the online agent alice, who has replied "hello" to
+    /// both: a phone behind a <see cref="TcpFaultProxy"/> (with SignalR's stateful reconnect, whose server-side buffer of
+    /// 100 KB fills after about 90 replies of 1,000 characters) and a laptop connected directly, both pinging every
+    /// second; SignalR closes a customer connection it has not heard from in 10 s.
+    /// </summary>
+    private async Task<TwoDevices> TwoDevicesAsync(string customerId, Action<ChatHubOptions> configure)
+    {
+        var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind),
+            o =>
+            {
+                (o.CallsPerSecond, o.CallBurst) = (1000, 1000);
+                configure(o);
+            },
+            chat: c => c.Services.Configure<HubOptions<CustomerHub>>(o => (o.ClientTimeoutInterval, o.KeepAliveInterval) = (TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1))));
+        var proxy = new TcpFaultProxy(server.Url);
+        var agent = server.Agent("alice");
+        await agent.StartAsync();
+        await agent.SetPresenceAsync(AgentPresence.Online, 5);
+        var phone = new CustomerChatClient(new ChatClientOptions
+        {
+            HubUrl = new Uri(proxy.Url + "/chat/customer"),
+            AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.VisitorToken(customerId)),
+            StatefulReconnect = true,
+        });
+        var phoneInbox = await StartPingingAsync(phone);
+        var laptop = server.Customer(customerId);
+        var laptopInbox = await StartPingingAsync(laptop);
+        var conversation = await phone.StartConversationAsync();
+        Assert.Equal(conversation.Id, (await laptop.StartConversationAsync()).Id);
+        await Eventually.TrueAsync(() => GetConversation(server, conversation.Id).AssigneeId == "alice", "auto-assignment to the only online agent");
+        await agent.ReplyAsync(conversation.Id, "hello");
+        await phoneInbox.WaitForAsync(conversation.Id, 1, "the phone");
+        await laptopInbox.WaitForAsync(conversation.Id, 1, "the laptop");
+        return new TwoDevices(server, server.Services.GetRequiredService<Chat.Hub.Hubs.ChatConnections>(), proxy, agent, conversation, phone, phoneInbox, laptop, laptopInbox);
+    }
+
+    private sealed record TwoDevices(
+        ChatTestServer Server, Chat.Hub.Hubs.ChatConnections Connections, TcpFaultProxy Proxy, AgentChatClient Agent, Conversation Conversation,
+        CustomerChatClient Phone, Received PhoneInbox, CustomerChatClient Laptop, Received LaptopInbox) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Laptop.DisposeAsync();
+            await Phone.DisposeAsync();
+            await Agent.DisposeAsync();
+            await Proxy.DisposeAsync();
+            await Server.DisposeAsync();
+        }
     }
 
     /// <summary>Starts a client that pings every second (so a 10 s server timeout closes only a dark connection) and records what it gets.</summary>
