@@ -130,9 +130,9 @@ public static class ChatHubBuilderExtensions
 
     /// <summary>
     /// Connects the hubs of several nodes through Redis, so a customer on one node and an agent on another reach each
-    /// other: customers' pushes through the SignalR Redis backplane, the agents' feed and which agents take
-    /// conversations through channels of the framework's own (each node serves its own agents' connections), so any
-    /// node assigns a conversation to any available agent.
+    /// other: customers' pushes, the agents' feed and which agents take conversations go through channels of the
+    /// framework's own (each node serves its own connections), so any node assigns a conversation to any available
+    /// agent. The host's own hubs, if any, scale out through the SignalR Redis backplane on the same Redis.
     /// </summary>
     /// <param name="chat">The Chat builder.</param>
     /// <param name="configuration">The StackExchange.Redis configuration string, for example <c>localhost:6379</c>.</param>
@@ -150,11 +150,16 @@ public static class ChatHubBuilderExtensions
         // The nodes also tell each other which agents take conversations (AgentPresenceReplica), so any node assigns
         // a conversation to any available agent.
         chat.Services.AddSingleton<HubLifetimeManager<AgentHub>, DefaultHubLifetimeManager<AgentHub>>();
+        // Customers' connections too, each node writing a conversation's pushes to its own connections of it, each
+        // bounded (CustomerPushReplica): through the backplane a customer connection that took nothing held up, and
+        // piled up without a bound, its node's later pushes to that conversation.
+        chat.Services.AddSingleton<HubLifetimeManager<CustomerHub>, DefaultHubLifetimeManager<CustomerHub>>();
         if (!chat.Services.Any(static d => d.ServiceType == typeof(RedisLink)))
         {
             chat.Services.AddSingleton<RedisLink>();
             chat.Services.AddHostedService(static sp => sp.GetRequiredService<RedisLink>());
             chat.Services.AddSingleton<AgentFeedReplica>();
+            chat.Services.AddSingleton<CustomerPushReplica>();
             chat.Services.AddHostedService<AgentPresenceReplica>();
         }
         return chat;

@@ -319,8 +319,9 @@ public abstract class HubTests(StoreKind kind)
     public async Task A_customer_device_gone_dark_holds_up_neither_the_agents_replies_nor_the_customers_other_device()
     {
         // Writes to the dark phone wait, once its stateful-reconnect buffer is full, for acknowledgements that never come.
-        await using var devices = await TwoDevicesAsync("c-two-devices", _ => { });
-        var (connections, proxy, agent, conversation) = (devices.Connections, devices.Proxy, devices.Agent, devices.Conversation);
+        var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), o => (o.CallsPerSecond, o.CallBurst) = (1000, 1000), chat: CustomerTimeouts);
+        await using var devices = await TwoDevicesAsync(server, server, "c-two-devices");
+        var (connections, proxy, agent, conversation) = (devices.PhoneConnections, devices.Proxy, devices.Agent, devices.Conversation);
         var (phone, phoneInbox, laptopInbox) = (devices.Phone, devices.PhoneInbox, devices.LaptopInbox);
         var phoneConnection = phone.Connection.ConnectionId!;
 
@@ -338,11 +339,26 @@ public abstract class HubTests(StoreKind kind)
     [Fact]
     public async Task A_customer_connection_that_keeps_pinging_but_reads_nothing_is_closed_once_its_backlog_is_full_and_catches_up_later()
     {
-        // The phone's pings reach the server, so SignalR never times it out; what it does not read waits on the server:
-        // first in SignalR's stateful-reconnect buffer (100 KB), then as pushes waiting to be written, which
-        // CustomerBacklogBytes bounds.
-        await using var devices = await TwoDevicesAsync("c-no-reader", o => o.CustomerBacklogBytes = 256 * 1024);
-        var (connections, proxy, agent, conversation) = (devices.Connections, devices.Proxy, devices.Agent, devices.Conversation);
+        var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), NoReaderOptions, chat: CustomerTimeouts);
+        await using var devices = await TwoDevicesAsync(server, server, "c-no-reader");
+        await NoReaderIsClosedAndCatchesUpAsync(devices);
+    }
+
+    /// <summary>Small enough a backlog that the test fills it quickly (the default is 1 MiB).</summary>
+    internal static void NoReaderOptions(ChatHubOptions options) => (options.CallsPerSecond, options.CallBurst, options.CustomerBacklogBytes) = (1000, 1000, 256 * 1024);
+
+    /// <summary>SignalR closes a customer connection it has not heard from in 10 s; the test's devices ping every second.</summary>
+    internal static void CustomerTimeouts(IChatBuilder chat) =>
+        chat.Services.Configure<HubOptions<CustomerHub>>(o => (o.ClientTimeoutInterval, o.KeepAliveInterval) = (TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1)));
+
+    /// <summary>
+    /// The phone stops reading while its pings still reach its server, so SignalR never times it out; what it does not
+    /// read waits on the server: first in SignalR's stateful-reconnect buffer (100 KB), then as pushes waiting to be
+    /// written, which CustomerBacklogBytes bounds. The server closes it; reading again, it catches up.
+    /// </summary>
+    internal static async Task NoReaderIsClosedAndCatchesUpAsync(TwoDevices devices)
+    {
+        var (connections, proxy, agent, conversation) = (devices.PhoneConnections, devices.Proxy, devices.Agent, devices.Conversation);
         var (phone, phoneInbox, laptopInbox) = (devices.Phone, devices.PhoneInbox, devices.LaptopInbox);
         var phoneConnection = phone.Connection.ConnectionId!;
 
@@ -354,7 +370,7 @@ public abstract class HubTests(StoreKind kind)
             await agent.ReplyAsync(conversation.Id, $"{i}:{text}");
         }
 
-        // The laptop has everything; the server closed the phone's connection well before any timeout could have.
+        // The laptop has everything; the phone's server closed its connection well before any timeout could have.
         await laptopInbox.WaitForAsync(conversation.Id, count, "the laptop");
         await Eventually.TrueAsync(() => !connections.Contains(phoneConnection), "the server to close the connection that reads nothing", timeoutMs: 5_000);
         Assert.True(phoneInbox.In(conversation.Id).Count < count, "the phone got everything through a frozen network: the test proves nothing");
@@ -370,21 +386,14 @@ public abstract class HubTests(StoreKind kind)
 
     /// <summary>
     /// A customer with two devices in one conversation assigned to the online agent alice, who has replied "hello" to
-    /// both: a phone behind a <see cref="TcpFaultProxy"/> (with SignalR's stateful reconnect, whose server-side buffer of
-    /// 100 KB fills after about 90 replies of 1,000 characters) and a laptop connected directly, both pinging every
-    /// second; SignalR closes a customer connection it has not heard from in 10 s.
+    /// both: a phone on <paramref name="phoneNode"/> behind a <see cref="TcpFaultProxy"/> (with SignalR's stateful
+    /// reconnect, whose server-side buffer of 100 KB fills after about 90 replies of 1,000 characters), and a laptop
+    /// and alice on <paramref name="node"/>, all pinging every second. Disposing it disposes the nodes.
     /// </summary>
-    private async Task<TwoDevices> TwoDevicesAsync(string customerId, Action<ChatHubOptions> configure)
+    internal static async Task<TwoDevices> TwoDevicesAsync(ChatTestServer node, ChatTestServer phoneNode, string customerId)
     {
-        var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind),
-            o =>
-            {
-                (o.CallsPerSecond, o.CallBurst) = (1000, 1000);
-                configure(o);
-            },
-            chat: c => c.Services.Configure<HubOptions<CustomerHub>>(o => (o.ClientTimeoutInterval, o.KeepAliveInterval) = (TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1))));
-        var proxy = new TcpFaultProxy(server.Url);
-        var agent = server.Agent("alice");
+        var proxy = new TcpFaultProxy(phoneNode.Url);
+        var agent = node.Agent("alice");
         await agent.StartAsync();
         await agent.SetPresenceAsync(AgentPresence.Online, 5);
         var phone = new CustomerChatClient(new ChatClientOptions
@@ -394,19 +403,19 @@ public abstract class HubTests(StoreKind kind)
             StatefulReconnect = true,
         });
         var phoneInbox = await StartPingingAsync(phone);
-        var laptop = server.Customer(customerId);
+        var laptop = node.Customer(customerId);
         var laptopInbox = await StartPingingAsync(laptop);
         var conversation = await phone.StartConversationAsync();
         Assert.Equal(conversation.Id, (await laptop.StartConversationAsync()).Id);
-        await Eventually.TrueAsync(() => GetConversation(server, conversation.Id).AssigneeId == "alice", "auto-assignment to the only online agent");
+        await Eventually.TrueAsync(() => GetConversation(node, conversation.Id).AssigneeId == "alice", "auto-assignment to the only online agent");
         await agent.ReplyAsync(conversation.Id, "hello");
         await phoneInbox.WaitForAsync(conversation.Id, 1, "the phone");
         await laptopInbox.WaitForAsync(conversation.Id, 1, "the laptop");
-        return new TwoDevices(server, server.Services.GetRequiredService<Chat.Hub.Hubs.ChatConnections>(), proxy, agent, conversation, phone, phoneInbox, laptop, laptopInbox);
+        return new TwoDevices([.. new[] { node, phoneNode }.Distinct()], phoneNode.Services.GetRequiredService<Chat.Hub.Hubs.ChatConnections>(), proxy, agent, conversation, phone, phoneInbox, laptop, laptopInbox);
     }
 
-    private sealed record TwoDevices(
-        ChatTestServer Server, Chat.Hub.Hubs.ChatConnections Connections, TcpFaultProxy Proxy, AgentChatClient Agent, Conversation Conversation,
+    internal sealed record TwoDevices(
+        ChatTestServer[] Nodes, Chat.Hub.Hubs.ChatConnections PhoneConnections, TcpFaultProxy Proxy, AgentChatClient Agent, Conversation Conversation,
         CustomerChatClient Phone, Received PhoneInbox, CustomerChatClient Laptop, Received LaptopInbox) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
@@ -415,12 +424,15 @@ public abstract class HubTests(StoreKind kind)
             await Phone.DisposeAsync();
             await Agent.DisposeAsync();
             await Proxy.DisposeAsync();
-            await Server.DisposeAsync();
+            foreach (var node in Nodes)
+            {
+                await node.DisposeAsync();
+            }
         }
     }
 
     /// <summary>Starts a client that pings every second (so a 10 s server timeout closes only a dark connection) and records what it gets.</summary>
-    private static async Task<Received> StartPingingAsync(ChatHubClient client)
+    internal static async Task<Received> StartPingingAsync(ChatHubClient client)
     {
         var inbox = new Received();
         client.MessageReceived += inbox.AddAsync;

@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Chat.Hub.Tests;
 
-/// <summary>Two nodes sharing one real redis-server (the SignalR backplane) and one PostgreSQL.</summary>
+/// <summary>Two nodes sharing one real redis-server and one PostgreSQL.</summary>
 public sealed class ScaleOutTests
 {
     [Fact]
@@ -47,15 +47,19 @@ public sealed class ScaleOutTests
 
         // What no node of this version sent on the tenant's feed channel (a push of a method it does not know, a
         // payload of the wrong shape, bytes that are not JSON) is logged and dropped; the feed goes on.
+        // The same for the customers' channel.
         await using (var redisClient = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(
             StackExchange.Redis.ConfigurationOptions.Parse($"{redis},channelPrefix=chat")))
         {
-            var channel = StackExchange.Redis.RedisChannel.Literal("Chat.AgentFeed:" + conversation.TenantId);
-            var subscriber = redisClient.GetSubscriber();
-            Assert.True(await subscriber.PublishAsync(channel, """{"n":"other-node","m":"SomethingNew","x":null,"p":{}}""") >= 1);
-            await subscriber.PublishAsync(channel, """{"n":"other-node","m":"TypingReceived","x":null,"p":[1,2]}""");
-            await subscriber.PublishAsync(channel, "not json");
-            await subscriber.PublishAsync(channel, """{"m":"TypingReceived"}""");
+            foreach (var name in new[] { "Chat.AgentFeed:", "Chat.Customers:" })
+            {
+                var channel = StackExchange.Redis.RedisChannel.Literal(name + conversation.TenantId);
+                var subscriber = redisClient.GetSubscriber();
+                Assert.True(await subscriber.PublishAsync(channel, """{"n":"other-node","m":"SomethingNew","c":1,"x":null,"p":{}}""") >= 1);
+                await subscriber.PublishAsync(channel, """{"n":"other-node","m":"TypingReceived","c":1,"x":null,"p":[1,2]}""");
+                await subscriber.PublishAsync(channel, "not json");
+                await subscriber.PublishAsync(channel, """{"m":"TypingReceived"}""");
+            }
         }
 
         // The customer's typing and read receipt on node A reach alice on node B, in order.
@@ -66,6 +70,14 @@ public sealed class ScaleOutTests
         // bob, on the customer's node, heard it once: a node does not pass on what it got from another.
         await Task.Delay(300);
         Assert.Equal([$"typing Customer {conversation.Id}"], bobHeard);
+
+        // ... and alice's typing on node B reaches the customer on node A, after everything before it.
+        var customerHeard = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        customer.TypingReceived += e => customerHeard.Enqueue($"typing {e.SenderKind}");
+        await agent.TypingAsync(conversation.Id);
+        await agent.ReplyAsync(conversation.Id, "and once more");
+        await customerInbox.WaitForAsync(conversation.Id, 3, "the customer on node A, after the channel's unreadable pushes");
+        Assert.Equal(["typing Agent"], customerHeard);
 
         // Each node leased its own id-generator worker number (bits 12 to 21 of every id it makes).
         static long Worker(long id) => (id >> 12) & 0x3FF;
@@ -82,6 +94,18 @@ public sealed class ScaleOutTests
     }
 
     [Fact]
+    public async Task A_customer_connection_that_reads_nothing_is_closed_by_its_own_node_and_the_other_device_on_another_node_gets_everything()
+    {
+        // The phone is on node B, the laptop and alice on node A: node B writes alice's replies to the phone itself,
+        // bounded, and its closing the phone holds up nobody.
+        var storage = await TestStorage.CreateAsync(StoreKind.Postgres);
+        var nodeA = await ChatTestServer.StartAsync(storage, HubTests.NoReaderOptions, redis: RedisServer.Configuration, chat: HubTests.CustomerTimeouts);
+        var nodeB = await ChatTestServer.StartAsync(storage, HubTests.NoReaderOptions, redis: RedisServer.Configuration, chat: HubTests.CustomerTimeouts);
+        await using var devices = await HubTests.TwoDevicesAsync(nodeA, nodeB, "c-no-reader-scale");
+        await HubTests.NoReaderIsClosedAndCatchesUpAsync(devices);
+    }
+
+    [Fact]
     public async Task With_redis_unreachable_a_node_starts_and_its_agents_connect_and_work()
     {
         // Nothing listens on that port; short Redis timeouts keep the test short.
@@ -92,6 +116,16 @@ public sealed class ScaleOutTests
         await alice.StartAsync(); // subscribing to the tenant's feed fails (logged); the connection does not
         await alice.SetPresenceAsync(AgentPresence.Online, 3);
         Assert.Empty(await alice.GetQueueAsync());
+
+        // Its customers too: the subscription to the tenant's customer pushes fails (logged); the conversation does not.
+        await using var customer = node.Customer("c-no-redis");
+        var inbox = new Received();
+        customer.MessageReceived += inbox.AddAsync;
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        Assert.Equal(1, (await customer.SendTextAsync("hello")).Seq);
+        await alice.ReplyAsync(conversation.Id, "hi");
+        await inbox.WaitForAsync(conversation.Id, 2, "the customer on the same node");
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace Chat.Hub.Hubs;
 /// so a customer connection cannot call one. Events for the tenant's agents go through its <see cref="AgentFeed"/>,
 /// after the messages before them, and the customer's call does not wait for the agents' connections.
 /// </summary>
-internal sealed class CustomerHub(ConversationService service, AgentFeed agentFeed, ChatConnections connections, RedisLink? redis = null) : Microsoft.AspNetCore.SignalR.Hub
+internal sealed class CustomerHub(ConversationService service, AgentFeed agentFeed, ChatConnections connections) : Microsoft.AspNetCore.SignalR.Hub
 {
     private ChatCaller Caller => ChatCaller.Customer(Context.User!);
 
@@ -76,18 +76,13 @@ internal sealed class CustomerHub(ConversationService service, AgentFeed agentFe
     }
 
     /// <summary>
-    /// The connection gets the conversation's live pushes from now on: on one node through the node's own index
-    /// (<see cref="ChatConnections.Join"/>), with several through the conversation's group on SignalR's Redis backplane.
+    /// The connection gets the conversation's live pushes from now on: this node's own index of who follows a
+    /// conversation (<see cref="ChatConnections.Join"/>), and with several nodes the tenant's pushes from the others.
     /// </summary>
     private Task JoinAsync(ChatConnection connection, Conversation conversation)
     {
         connection.Owned = conversation;
-        if (redis is null)
-        {
-            connections.Join(connection, conversation.TenantId, conversation.Id);
-            return Task.CompletedTask;
-        }
-
-        return Groups.AddToGroupAsync(Context.ConnectionId, HubGroups.Customers(conversation.TenantId, conversation.Id), Context.ConnectionAborted);
+        connections.Join(connection, conversation.TenantId, conversation.Id);
+        return service.CustomerJoinedAsync(conversation.TenantId);
     }
 }

@@ -88,7 +88,7 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     /// others (from then on; the agent's client catches up on what came before from <c>Resume</c>).
     /// </summary>
     public Task AgentConnectedAsync(string tenantId) =>
-        _replica is null ? Task.CompletedTask : _replica.SubscribeAsync(tenantId, (method, payload, except) =>
+        _replica is null ? Task.CompletedTask : _replica.SubscribeAsync(tenantId, (method, payload, _, except) =>
             EnqueueAsync(tenantId, new Push(method, payload, except, FromOtherNode: true)));
 
     public async ValueTask DisposeAsync()
@@ -187,7 +187,7 @@ internal sealed partial class AgentFeed : IAsyncDisposable
 
             if (!push.FromOtherNode && _replica is not null)
             {
-                await _replica.PublishAsync(tenantId, method, payload, push.Except).ConfigureAwait(false);
+                await _replica.PublishAsync(tenantId, method, payload, conversationId: 0, push.Except).ConfigureAwait(false);
             }
 
             Task task;

@@ -29,7 +29,7 @@ internal sealed partial class ConversationService(
     ChatConnections connections,
     IOptions<ChatHubOptions> options,
     ILogger<ConversationService> logger,
-    RedisLink? redis = null)
+    CustomerPushReplica? replica = null)
 {
     /// <summary>The channel id of the hub's own customers (the web widget and .NET customer clients).</summary>
     public const string WebChannel = "web";
@@ -372,34 +372,29 @@ internal sealed partial class ConversationService(
     /// What waits is bounded: a connection with more than <see cref="ChatHubOptions.CustomerBacklogBytes"/> of pushes
     /// not yet written is closed, and its client reconnects and resumes. Without that, a client that keeps pinging but
     /// never reads (nothing closes it) would make the node hold every push to its conversation for as long as it likes.
-    /// With several nodes the pushes go through SignalR's Redis backplane to the conversation's group, as before.
+    /// Each node writes to its own customer connections: with several nodes the push also goes to the others
+    /// (<see cref="CustomerPushReplica"/>), which write it to theirs by the same rules.
     /// </remarks>
     internal void PushToCustomers(string tenantId, long conversationId, string method, object payload, string? exceptConnectionId = null)
     {
-        if (redis is null)
+        PushToLocalCustomers(tenantId, conversationId, method, payload, exceptConnectionId);
+        if (replica is not null)
         {
-            PushToLocalCustomers(tenantId, conversationId, method, payload, exceptConnectionId);
-            return;
-        }
-
-        var group = HubGroups.Customers(tenantId, conversationId);
-        Task push;
-        try
-        {
-            var clients = exceptConnectionId is null ? customers.Clients.Group(group) : customers.Clients.GroupExcept(group, [exceptConnectionId]);
-            push = clients.SendAsync(method, payload, CancellationToken.None);
-        }
-        catch (Exception ex)
-        {
-            LogPushFailed(logger, ex, method, conversationId);
-            return;
-        }
-
-        if (!push.IsCompletedSuccessfully)
-        {
-            LogIfFails(push, method, conversationId);
+            var published = replica.PublishAsync(tenantId, method, payload, conversationId, exceptConnectionId);
+            if (!published.IsCompletedSuccessfully)
+            {
+                _ = published.AsTask(); // it logs its own failures and waits only for Redis's first connection
+            }
         }
     }
+
+    /// <summary>A customer connection joined a conversation on this node: with several nodes, it now gets the pushes the others send to it.</summary>
+    internal Task CustomerJoinedAsync(string tenantId) =>
+        replica is null ? Task.CompletedTask : replica.SubscribeAsync(tenantId, (method, payload, conversationId, except) =>
+        {
+            PushToLocalCustomers(tenantId, conversationId, method, payload, except);
+            return ValueTask.CompletedTask;
+        });
 
     private void PushToLocalCustomers(string tenantId, long conversationId, string method, object payload, string? exceptConnectionId)
     {
@@ -444,9 +439,9 @@ internal sealed partial class ConversationService(
             if (push.IsCompleted)
             {
                 member.RemoveBacklog(bytes);
-                if (!push.IsCompletedSuccessfully)
+                if (push.IsFaulted)
                 {
-                    LogIfFails(push, method, conversationId);
+                    LogPushFailed(logger, push.Exception!.GetBaseException(), method, conversationId);
                 }
             }
             else
@@ -465,11 +460,6 @@ internal sealed partial class ConversationService(
             }
         }
     }
-
-    private void LogIfFails(Task push, string method, long conversationId) =>
-        push.ContinueWith(
-            failed => LogPushFailed(logger, failed.Exception!.GetBaseException(), method, conversationId),
-            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private async Task PublishMessageAsync(ChatMessage message, string? senderConnectionId)
     {

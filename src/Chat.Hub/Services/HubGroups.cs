@@ -1,9 +1,7 @@
 namespace Chat.Hub.Services;
 
-/// <summary>SignalR group names: a conversation's customer connections, and a tenant's agents.</summary>
+/// <summary>SignalR group names: a tenant's agents. (A conversation's customer connections are indexed by <see cref="Hubs.ChatConnections"/>.)</summary>
 internal static class HubGroups
 {
-    public static string Customers(string tenantId, long conversationId) => $"c:{tenantId}:{conversationId}";
-
     public static string Agents(string tenantId) => $"a:{tenantId}";
 }

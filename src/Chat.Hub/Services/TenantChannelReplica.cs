@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Chat.Protocol;
+using StackExchange.Redis;
+
+namespace Chat.Hub.Services;
+
+/// <summary>
+/// Carries pushes a node sends to its own connections to the other nodes, one Redis channel per tenant, so every node
+/// writes them to its own connections itself, by its own rules. Used for the agents' feed (<see cref="AgentFeedReplica"/>)
+/// and for customers' pushes (<see cref="CustomerPushReplica"/>).
+/// </summary>
+/// <remarks>
+/// SignalR's Redis backplane writes a push to a node's connections itself and waits for the slowest of them before the
+/// next push on that channel (queueing what comes meanwhile without a bound), so one connection whose network went dark,
+/// or whose client does not read, held up and piled up pushes for the others. Best effort, like every push: while Redis
+/// is unreachable the other nodes' connections miss pushes and catch up from <c>Resume</c>. A node ignores its own
+/// pushes coming back from Redis.
+/// </remarks>
+internal abstract class TenantChannelReplica(RedisLink redis)
+{
+    private readonly ConcurrentDictionary<string, Lazy<Task>> _subscriptions = new(StringComparer.Ordinal);
+    private volatile bool _publishFailing;
+
+    /// <summary>The channel of a tenant is this prefix and the tenant id.</summary>
+    protected abstract string ChannelPrefix { get; }
+
+    /// <summary>The payload type of each method, to read a push another node published.</summary>
+    protected abstract IReadOnlyDictionary<string, Type> PayloadTypes { get; }
+
+    /// <summary>
+    /// Subscribes this node to a tenant's channel, once; <paramref name="deliver"/> gets each push another node
+    /// published (method, payload, conversation id or 0, the connection to leave out), in its order. A failed
+    /// subscription is logged and tried again on the next call.
+    /// </summary>
+    public async Task SubscribeAsync(string tenantId, Func<string, object, long, string?, ValueTask> deliver)
+    {
+        var subscription = _subscriptions.GetOrAdd(tenantId, id => new Lazy<Task>(() => SubscribeCoreAsync(id, deliver)));
+        try
+        {
+            await subscription.Value.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Whatever went wrong, the connection stays open and gets this node's own pushes.
+            LogSubscribeFailed(ex, tenantId);
+            // The client may keep a handler of the failed attempt and subscribe it when Redis is back: drop it, so the
+            // next call subscribes once again instead of twice.
+            _ = redis.ConnectionIfReady?.GetSubscriber().UnsubscribeAsync(Channel(tenantId), handler: null, CommandFlags.FireAndForget);
+            _subscriptions.TryRemove(new KeyValuePair<string, Lazy<Task>>(tenantId, subscription));
+        }
+    }
+
+    /// <summary>
+    /// Publishes a push of this node to the other nodes, in the order of the calls; waits only for the connection's
+    /// set-up, never for Redis's answer.
+    /// </summary>
+    public async ValueTask PublishAsync(string tenantId, string method, object payload, long conversationId, string? exceptConnectionId)
+    {
+        try
+        {
+            var connection = redis.ConnectionIfReady ?? await redis.Connection.ConfigureAwait(false);
+            var push = redis.Message((method, payload, conversationId, exceptConnectionId), static (writer, push) =>
+            {
+                writer.WriteString("m"u8, push.method);
+                writer.WriteNumber("c"u8, push.conversationId);
+                writer.WriteString("x"u8, push.exceptConnectionId);
+                writer.WritePropertyName("p"u8);
+                JsonSerializer.Serialize(writer, push.payload, push.payload.GetType(), ChatJson.Options);
+            });
+            connection.GetSubscriber().Publish(Channel(tenantId), push, CommandFlags.FireAndForget);
+            _publishFailing = false;
+        }
+        catch (Exception ex)
+        {
+            // Whatever went wrong, this node's own connections have the push. Logged when publishing starts failing,
+            // not for every push while Redis stays unreachable.
+            if (!_publishFailing)
+            {
+                _publishFailing = true;
+                LogPublishFailed(ex, method, tenantId);
+            }
+        }
+    }
+
+    protected abstract void LogSubscribeFailed(Exception exception, string tenantId);
+
+    protected abstract void LogPublishFailed(Exception exception, string method, string tenantId);
+
+    protected abstract void LogReadFailed(Exception exception, string tenantId);
+
+    private RedisChannel Channel(string tenantId) => RedisChannel.Literal(ChannelPrefix + tenantId);
+
+    // Handled one at a time, in order; a handler takes a push at once.
+    private Task SubscribeCoreAsync(string tenantId, Func<string, object, long, string?, ValueTask> deliver) =>
+        redis.SubscribeAsync(Channel(tenantId), push =>
+        {
+            var (method, payload, conversationId, except) = Read(push);
+            return deliver(method, payload, conversationId, except);
+        }, ex => LogReadFailed(ex, tenantId));
+
+    /// <summary>Reads a push another node published; throws for a method this version does not know, or a payload of the wrong shape.</summary>
+    private (string Method, object Payload, long ConversationId, string? Except) Read(JsonElement push)
+    {
+        var method = push.GetProperty("m"u8).GetString()!;
+        if (!PayloadTypes.TryGetValue(method, out var type))
+        {
+            throw new NotSupportedException($"A push of '{method}', which this node does not know.");
+        }
+
+        var payload = push.GetProperty("p"u8).Deserialize(type, ChatJson.Options)
+            ?? throw new JsonException($"A push of '{method}' without a payload.");
+        var conversationId = push.TryGetProperty("c"u8, out var c) ? c.GetInt64() : 0;
+        return (method, payload, conversationId, push.GetProperty("x"u8).GetString());
+    }
+}
