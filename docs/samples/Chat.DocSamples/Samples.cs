@@ -204,7 +204,7 @@ public static class HostingDocs
                 o.ReadConnectionString = builder.Configuration.GetConnectionString("chat-replicas"); // standbys, for relaxed reads
             })
             .AddHub(builder.Configuration.GetSection("Chat:Hub"))
-            .AddRedisBackplane(builder.Configuration.GetConnectionString("redis")!); // every node sees every group send
+            .AddRedisBackplane(builder.Configuration.GetConnectionString("redis")!); // live pushes between the nodes
         #endregion
     }
 }
