@@ -55,8 +55,10 @@ public sealed class ScaleOutTests
             {
                 var channel = StackExchange.Redis.RedisChannel.Literal(name + conversation.TenantId);
                 var subscriber = redisClient.GetSubscriber();
-                Assert.True(await subscriber.PublishAsync(channel, """{"n":"other-node","m":"SomethingNew","c":1,"x":null,"p":{}}""") >= 1);
-                await subscriber.PublishAsync(channel, """{"n":"other-node","m":"TypingReceived","c":1,"x":null,"p":[1,2]}""");
+                // (The conversation's own id, so that the customer's node reads them rather than passing them by.)
+                var c = conversation.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                Assert.True(await subscriber.PublishAsync(channel, """{"n":"other-node","m":"SomethingNew","c":""" + c + ""","x":null,"p":{}}""") >= 1);
+                await subscriber.PublishAsync(channel, """{"n":"other-node","m":"TypingReceived","c":""" + c + ""","x":null,"p":[1,2]}""");
                 await subscriber.PublishAsync(channel, "not json");
                 await subscriber.PublishAsync(channel, """{"m":"TypingReceived"}""");
             }

@@ -6,7 +6,8 @@ namespace Chat.Hub.Hubs;
 
 /// <summary>
 /// What the framework keeps per hub connection, in one small object: the call-rate bucket, the conversation a customer
-/// proved it owns, and the send templates the client holds (see <see cref="SendAnswers"/>).
+/// proved it owns and the one whose pushes it follows, the bytes of pushes waiting to be written to it, and the send
+/// templates the client holds (see <see cref="SendAnswers"/>).
 /// </summary>
 /// <remarks>
 /// Not kept in <c>HubCallerContext.Items</c>: that is a <see cref="ConcurrentDictionary{TKey, TValue}"/> sized for

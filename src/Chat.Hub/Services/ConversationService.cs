@@ -390,11 +390,14 @@ internal sealed partial class ConversationService(
 
     /// <summary>A customer connection joined a conversation on this node: with several nodes, it now gets the pushes the others send to it.</summary>
     internal Task CustomerJoinedAsync(string tenantId) =>
-        replica is null ? Task.CompletedTask : replica.SubscribeAsync(tenantId, (method, payload, conversationId, except) =>
-        {
-            PushToLocalCustomers(tenantId, conversationId, method, payload, except);
-            return ValueTask.CompletedTask;
-        });
+        replica is null ? Task.CompletedTask : replica.SubscribeAsync(
+            tenantId,
+            (method, payload, conversationId, except) =>
+            {
+                PushToLocalCustomers(tenantId, conversationId, method, payload, except);
+                return ValueTask.CompletedTask;
+            },
+            wanted: conversationId => connections.Customers(tenantId, conversationId).Length > 0);
 
     private void PushToLocalCustomers(string tenantId, long conversationId, string method, object payload, string? exceptConnectionId)
     {

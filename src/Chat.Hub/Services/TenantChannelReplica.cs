@@ -30,12 +30,13 @@ internal abstract class TenantChannelReplica(RedisLink redis)
 
     /// <summary>
     /// Subscribes this node to a tenant's channel, once; <paramref name="deliver"/> gets each push another node
-    /// published (method, payload, conversation id or 0, the connection to leave out), in its order. A failed
-    /// subscription is logged and tried again on the next call.
+    /// published (method, payload, conversation id or 0, the connection to leave out), in its order, unless
+    /// <paramref name="wanted"/> says this node has no use for the conversation's pushes (their payload is then not
+    /// even read). A failed subscription is logged and tried again on the next call.
     /// </summary>
-    public async Task SubscribeAsync(string tenantId, Func<string, object, long, string?, ValueTask> deliver)
+    public async Task SubscribeAsync(string tenantId, Func<string, object, long, string?, ValueTask> deliver, Func<long, bool>? wanted = null)
     {
-        var subscription = _subscriptions.GetOrAdd(tenantId, id => new Lazy<Task>(() => SubscribeCoreAsync(id, deliver)));
+        var subscription = _subscriptions.GetOrAdd(tenantId, id => new Lazy<Task>(() => SubscribeCoreAsync(id, deliver, wanted)));
         try
         {
             await subscription.Value.ConfigureAwait(false);
@@ -92,9 +93,14 @@ internal abstract class TenantChannelReplica(RedisLink redis)
     private RedisChannel Channel(string tenantId) => RedisChannel.Literal(ChannelPrefix + tenantId);
 
     // Handled one at a time, in order; a handler takes a push at once.
-    private Task SubscribeCoreAsync(string tenantId, Func<string, object, long, string?, ValueTask> deliver) =>
+    private Task SubscribeCoreAsync(string tenantId, Func<string, object, long, string?, ValueTask> deliver, Func<long, bool>? wanted) =>
         redis.SubscribeAsync(Channel(tenantId), push =>
         {
+            if (wanted is not null && push.TryGetProperty("c"u8, out var c) && c.TryGetInt64(out var id) && !wanted(id))
+            {
+                return ValueTask.CompletedTask;
+            }
+
             var (method, payload, conversationId, except) = Read(push);
             return deliver(method, payload, conversationId, except);
         }, ex => LogReadFailed(ex, tenantId));
