@@ -133,11 +133,7 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
     private async ValueTask<Conversation?> UpdateAsync(string tenantId, long conversationId, (ConversationStatus Status, string? AssigneeId)? expected,
         ConversationStatus status, string? assigneeId, string? teamId, int? assigneeCapacity, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
-        if (!Enum.IsDefined(status))
-        {
-            throw new ArgumentOutOfRangeException(nameof(status), status, "Not a conversation status.");
-        }
+        StoredRows.ValidateUpdate(tenantId, status);
 
         return await database.WriteAsync((connection, transaction) =>
         {

@@ -42,6 +42,16 @@ internal static class StoredRows
         ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, 1000, "query.Limit");
     }
 
+    /// <summary>Checks the arguments of a conversation update, as both stores take them.</summary>
+    public static void ValidateUpdate(string tenantId, ConversationStatus status)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        if (!Enum.IsDefined(status))
+        {
+            throw new ArgumentOutOfRangeException(nameof(status), status, "Not a conversation status.");
+        }
+    }
+
     public static ChatMessage ReadMessage(DbDataReader reader, string tenantId) => new()
     {
         Id = reader.GetInt64(0),

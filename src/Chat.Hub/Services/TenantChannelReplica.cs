@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Chat.Protocol;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace Chat.Hub.Services;
@@ -17,16 +18,36 @@ namespace Chat.Hub.Services;
 /// is unreachable the other nodes' connections miss pushes and catch up from <c>Resume</c>. A node ignores its own
 /// pushes coming back from Redis.
 /// </remarks>
-internal abstract class TenantChannelReplica(RedisLink redis)
+internal abstract class TenantChannelReplica
 {
     private readonly ConcurrentDictionary<string, Lazy<Task>> _subscriptions = new(StringComparer.Ordinal);
+    private readonly RedisLink _redis;
+    private readonly ILogger _logger;
+    private readonly string _channelPrefix;
+    private readonly IReadOnlyDictionary<string, Type> _payloadTypes;
+    private readonly Action<ILogger, string, Exception?> _logSubscribeFailed;
+    private readonly Action<ILogger, string, string, Exception?> _logPublishFailed;
+    private readonly Action<ILogger, string, Exception?> _logReadFailed;
     private volatile bool _publishFailing;
 
-    /// <summary>The channel of a tenant is this prefix and the tenant id.</summary>
-    protected abstract string ChannelPrefix { get; }
-
-    /// <summary>The payload type of each method, to read a push another node published.</summary>
-    protected abstract IReadOnlyDictionary<string, Type> PayloadTypes { get; }
+    /// <param name="redis">The node's Redis link.</param>
+    /// <param name="logger">Where failures are logged.</param>
+    /// <param name="channelPrefix">A tenant's channel is this prefix and the tenant id.</param>
+    /// <param name="payloadTypes">The payload type of each method, to read a push another node published.</param>
+    /// <param name="feed">What the channel carries, in the log messages (<c>agents' feed</c>).</param>
+    /// <param name="audience">Whom it reaches, in the log messages (<c>agents</c>).</param>
+    /// <param name="firstEventId">The event id of a failed subscription; a failed publication and an unreadable push take the next two.</param>
+    protected TenantChannelReplica(RedisLink redis, ILogger logger, string channelPrefix, IReadOnlyDictionary<string, Type> payloadTypes,
+        string feed, string audience, int firstEventId)
+    {
+        (_redis, _logger, _channelPrefix, _payloadTypes) = (redis, logger, channelPrefix, payloadTypes);
+        _logSubscribeFailed = LoggerMessage.Define<string>(LogLevel.Warning, new EventId(firstEventId, "LogSubscribe"),
+            $"Could not subscribe to the {feed} of tenant '{{TenantId}}' in Redis; this node's {audience} of that tenant miss other nodes' pushes and catch up from Resume.");
+        _logPublishFailed = LoggerMessage.Define<string, string>(LogLevel.Warning, new EventId(firstEventId + 1, "LogPublish"),
+            $"Could not publish {{Method}} to the other nodes' {audience} of tenant '{{TenantId}}'; they catch up from Resume. Not logged again until a push has been published.");
+        _logReadFailed = LoggerMessage.Define<string>(LogLevel.Warning, new EventId(firstEventId + 2, "LogRead"),
+            $"Could not read a push from another node for the {audience} of tenant '{{TenantId}}'; they catch up from Resume.");
+    }
 
     /// <summary>
     /// Subscribes this node to a tenant's channel, once; <paramref name="deliver"/> gets each push another node
@@ -44,10 +65,10 @@ internal abstract class TenantChannelReplica(RedisLink redis)
         catch (Exception ex)
         {
             // Whatever went wrong, the connection stays open and gets this node's own pushes.
-            LogSubscribeFailed(ex, tenantId);
+            _logSubscribeFailed(_logger, tenantId, ex);
             // The client may keep a handler of the failed attempt and subscribe it when Redis is back: drop it, so the
             // next call subscribes once again instead of twice.
-            _ = redis.ConnectionIfReady?.GetSubscriber().UnsubscribeAsync(Channel(tenantId), handler: null, CommandFlags.FireAndForget);
+            _ = _redis.ConnectionIfReady?.GetSubscriber().UnsubscribeAsync(Channel(tenantId), handler: null, CommandFlags.FireAndForget);
             _subscriptions.TryRemove(new KeyValuePair<string, Lazy<Task>>(tenantId, subscription));
         }
     }
@@ -60,8 +81,8 @@ internal abstract class TenantChannelReplica(RedisLink redis)
     {
         try
         {
-            var connection = redis.ConnectionIfReady ?? await redis.Connection.ConfigureAwait(false);
-            var push = redis.Message((method, payload, conversationId, exceptConnectionId), static (writer, push) =>
+            var connection = _redis.ConnectionIfReady ?? await _redis.Connection.ConfigureAwait(false);
+            var push = _redis.Message((method, payload, conversationId, exceptConnectionId), static (writer, push) =>
             {
                 writer.WriteString("m"u8, push.method);
                 writer.WriteNumber("c"u8, push.conversationId);
@@ -79,22 +100,16 @@ internal abstract class TenantChannelReplica(RedisLink redis)
             if (!_publishFailing)
             {
                 _publishFailing = true;
-                LogPublishFailed(ex, method, tenantId);
+                _logPublishFailed(_logger, method, tenantId, ex);
             }
         }
     }
 
-    protected abstract void LogSubscribeFailed(Exception exception, string tenantId);
-
-    protected abstract void LogPublishFailed(Exception exception, string method, string tenantId);
-
-    protected abstract void LogReadFailed(Exception exception, string tenantId);
-
-    private RedisChannel Channel(string tenantId) => RedisChannel.Literal(ChannelPrefix + tenantId);
+    private RedisChannel Channel(string tenantId) => RedisChannel.Literal(_channelPrefix + tenantId);
 
     // Handled one at a time, in order; a handler takes a push at once.
     private Task SubscribeCoreAsync(string tenantId, Func<string, object, long, string?, ValueTask> deliver, Func<long, bool>? wanted) =>
-        redis.SubscribeAsync(Channel(tenantId), push =>
+        _redis.SubscribeAsync(Channel(tenantId), push =>
         {
             if (wanted is not null && push.TryGetProperty("c"u8, out var c) && c.TryGetInt64(out var id) && !wanted(id))
             {
@@ -103,13 +118,13 @@ internal abstract class TenantChannelReplica(RedisLink redis)
 
             var (method, payload, conversationId, except) = Read(push);
             return deliver(method, payload, conversationId, except);
-        }, ex => LogReadFailed(ex, tenantId));
+        }, ex => _logReadFailed(_logger, tenantId, ex));
 
     /// <summary>Reads a push another node published; throws for a method this version does not know, or a payload of the wrong shape.</summary>
     private (string Method, object Payload, long ConversationId, string? Except) Read(JsonElement push)
     {
         var method = push.GetProperty("m"u8).GetString()!;
-        if (!PayloadTypes.TryGetValue(method, out var type))
+        if (!_payloadTypes.TryGetValue(method, out var type))
         {
             throw new NotSupportedException($"A push of '{method}', which this node does not know.");
         }
