@@ -55,6 +55,7 @@ public static class ChatEndpointRouteBuilderExtensions
         group.MapGet("/api/audit", AgentApi.AuditAsync).RequireAuthorization(ChatAuthentication.AuditorPolicy);
         group.MapDelete("/api/contacts/{id:long}", AgentApi.EraseContactAsync).RequireAuthorization(ChatAuthentication.PrivacyPolicy);
         group.MapPost("/visitor-token", VisitorTokenEndpoint.Issue).RequireAllowedOrigin();
+        RequestUrlLogging.WarnIfOn(endpoints.ServiceProvider, prefix);
         return group;
     }
 }

@@ -44,7 +44,7 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
                 }
             }
 
-            throw new ChatStorageException($"Could not resolve the contact of {identity.ChannelId}/{identity.PlatformUserId} in tenant '{tenantId}'.");
+            throw new ChatStorageException($"Could not resolve the contact of a customer of channel {identity.ChannelId} in tenant '{tenantId}'.");
         }).ConfigureAwait(false);
     }
 

@@ -31,7 +31,13 @@ public sealed class PluginEndToEndTests : IAsyncLifetime
     {
         _fake = await FakePlatform.StartAsync();
         _fake.AddOrder("2026112012345", "Sent", "SF1234567890", "SF Express");
-        var api = _fake.BaseAddress.ToString();
+        _server = await StartHostAsync(_fake);
+    }
+
+    /// <summary>A host with the four plugins from their folders, each pointed at <paramref name="fake"/>, and what <paramref name="chat"/> adds.</summary>
+    internal static async Task<ChatTestServer> StartHostAsync(FakePlatform fake, Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null, Action<IChatBuilder>? chat = null)
+    {
+        var api = fake.BaseAddress.ToString();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["PluginHost:Directory"] = PluginsDir,
@@ -54,11 +60,15 @@ public sealed class PluginEndToEndTests : IAsyncLifetime
             ["Plugins:webhook:Secret"] = FakePlatform.GenericSecret,
             ["Plugins:webhook:OutboundUrl"] = api + "generic/inbox",
         }).Build();
-        _server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(StoreKind.Sqlite), o =>
+        return await ChatTestServer.StartAsync(await TestStorage.CreateAsync(StoreKind.Sqlite), o =>
         {
             o.MaxWebhookBodyBytes = 64 * 1024;
             o.DeliveryRetryDelay = TimeSpan.FromMilliseconds(100);
-        }, chat: c => c.AddPlugins(), configuration: configuration);
+        }, chat: c =>
+        {
+            c.AddPlugins();
+            chat?.Invoke(c);
+        }, configuration: configuration, logging: logging);
     }
 
     public async Task DisposeAsync()
@@ -237,10 +247,13 @@ public sealed class PluginEndToEndTests : IAsyncLifetime
         return (agent, inbox, deliveries);
     }
 
-    private Task<HttpResponseMessage> PostAsync(string channel, WebhookRequest request)
+    private Task<HttpResponseMessage> PostAsync(string channel, WebhookRequest request) => PostAsync(_http, _server, channel, request);
+
+    /// <summary>Posts a platform's push to a channel's webhook as the platform would: its query, headers and raw body.</summary>
+    internal static Task<HttpResponseMessage> PostAsync(HttpClient http, ChatTestServer server, string channel, WebhookRequest request)
     {
         var query = string.Join('&', request.Query.Select(q => Uri.EscapeDataString(q.Key) + "=" + Uri.EscapeDataString(q.Value)));
-        var message = new HttpRequestMessage(new HttpMethod(request.Method), $"{_server.Url}/chat/channels/{channel}/webhook" + (query.Length > 0 ? "?" + query : string.Empty))
+        var message = new HttpRequestMessage(new HttpMethod(request.Method), $"{server.Url}/chat/channels/{channel}/webhook" + (query.Length > 0 ? "?" + query : string.Empty))
         {
             Content = new ByteArrayContent(request.Body.ToArray()),
         };
@@ -249,6 +262,6 @@ public sealed class PluginEndToEndTests : IAsyncLifetime
             message.Headers.TryAddWithoutValidation(name, value);
         }
 
-        return _http.SendAsync(message);
+        return http.SendAsync(message);
     }
 }

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text;
+
 namespace Chat;
 
 /// <summary>One message of a conversation, as it flows through the pipeline and as it is stored.</summary>
@@ -51,4 +54,14 @@ public sealed record ChatMessage
 
     /// <summary>Free-form string metadata (platform fields a sender needs later, plugin annotations).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = EmptyMetadata;
+
+    // Prints ids, kinds and sizes, not what was written (see PersonalData).
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(CultureInfo.InvariantCulture, $"Id = {Id}, TenantId = {TenantId}, ConversationId = {ConversationId}, Seq = {Seq}, ChannelId = {ChannelId}, Direction = {Direction}, Sender = {Sender}, Kind = {Kind}, ")
+            .AppendRedacted(nameof(Content), Content)
+            .Append(CultureInfo.InvariantCulture, $", ClientMessageId = {ClientMessageId}, PlatformMessageId = {PlatformMessageId}, CreatedAt = {CreatedAt:O}, PlatformTimestamp = {PlatformTimestamp:O}, ")
+            .AppendRedacted(nameof(Metadata), Metadata);
+        return true;
+    }
 }

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text;
+
 namespace Chat;
 
 /// <summary>A customer of a tenant, known through one or more channel identities.</summary>
@@ -14,4 +17,12 @@ public sealed record Contact
 
     /// <summary>When the contact was first seen.</summary>
     public DateTimeOffset CreatedAt { get; init; }
+
+    // The name by its length only (see PersonalData).
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(CultureInfo.InvariantCulture, $"Id = {Id}, TenantId = {TenantId}, ").AppendRedacted(nameof(DisplayName), DisplayName)
+            .Append(CultureInfo.InvariantCulture, $", CreatedAt = {CreatedAt:O}");
+        return true;
+    }
 }

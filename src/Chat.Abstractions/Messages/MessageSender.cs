@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text;
+
 namespace Chat;
 
 /// <summary>The author of a message.</summary>
@@ -7,4 +10,11 @@ public sealed record MessageSender(SenderKind Kind, string Id)
 {
     /// <summary>The name shown for the author, when known.</summary>
     public string? DisplayName { get; init; }
+
+    // The name by its length only (see PersonalData).
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(CultureInfo.InvariantCulture, $"Kind = {Kind}, Id = {Id}, ").AppendRedacted(nameof(DisplayName), DisplayName);
+        return true;
+    }
 }

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text;
+
 namespace Chat.Plugins;
 
 /// <summary>A customer's message as a channel plugin normalised it from a platform push.</summary>
@@ -33,4 +36,17 @@ public sealed record InboundMessage
 
     /// <summary>Platform fields to keep with the message (ids a later reply must quote, for example).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = EmptyMetadata;
+
+    // Prints ids, kinds and sizes, not what was written or who wrote it (see PersonalData).
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(CultureInfo.InvariantCulture, $"TenantId = {TenantId}, ")
+            .AppendRedacted(nameof(PlatformUserId), PlatformUserId)
+            .Append(CultureInfo.InvariantCulture, $", PlatformMessageId = {PlatformMessageId}, Kind = {Kind}, ")
+            .AppendRedacted(nameof(Content), Content).Append(", ")
+            .AppendRedacted(nameof(DisplayName), DisplayName)
+            .Append(CultureInfo.InvariantCulture, $", PlatformTimestamp = {PlatformTimestamp:O}, ")
+            .AppendRedacted(nameof(Metadata), Metadata);
+        return true;
+    }
 }

@@ -60,11 +60,13 @@ public sealed class ChatTestServer : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     public static async Task<ChatTestServer> StartAsync(TestStorage storage, Action<ChatHubOptions>? configure = null, int port = 0,
-        string? redis = null, Action<IChatBuilder>? chat = null, Microsoft.Extensions.Configuration.IConfiguration? configuration = null)
+        string? redis = null, Action<IChatBuilder>? chat = null, Microsoft.Extensions.Configuration.IConfiguration? configuration = null,
+        Action<ILoggingBuilder>? logging = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (Environment.GetEnvironmentVariable("CHAT_TEST_LOG") == "1") { builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Debug); }
+        logging?.Invoke(builder.Logging);
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         var chatBuilder = configuration is null ? builder.Services.AddChat() : builder.Services.AddChat(configuration);
         if (storage.Kind == StoreKind.Sqlite)
