@@ -66,6 +66,25 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         return messages;
     }
 
+    public async ValueTask<ChatMessage?> FindByPlatformMessageIdAsync(string tenantId, string channelId, string platformMessageId, CancellationToken cancellationToken)
+    {
+        StoredRows.ValidatePlatformMessageKey(tenantId, channelId, platformMessageId);
+        try
+        {
+            await using var command = _dataSources.Primary.CreateCommand(
+                $"SELECT {StoredRows.MessageColumns} FROM chat.messages WHERE tenant_id = $1 AND channel_id = $2 AND platform_message_id = $3");
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channelId });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = platformMessageId });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? StoredRows.ReadMessage(reader, tenantId) : null;
+        }
+        catch (NpgsqlException ex) when (ex is not PostgresException)
+        {
+            throw new ChatStorageException($"Could not look up a platform message of channel {channelId}: {ex.Message}", ex);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _batcher.DisposeAsync().ConfigureAwait(false);

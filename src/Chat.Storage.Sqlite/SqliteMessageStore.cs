@@ -46,6 +46,20 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         return messages;
     }
 
+    public async ValueTask<ChatMessage?> FindByPlatformMessageIdAsync(string tenantId, string channelId, string platformMessageId, CancellationToken cancellationToken)
+    {
+        StoredRows.ValidatePlatformMessageKey(tenantId, channelId, platformMessageId);
+        await using var connection = await _database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            $"SELECT {StoredRows.MessageColumns} FROM messages WHERE tenant_id = $t AND channel_id = $ch AND platform_message_id = $p";
+        command.Parameters.AddWithValue("$t", tenantId);
+        command.Parameters.AddWithValue("$ch", channelId);
+        command.Parameters.AddWithValue("$p", platformMessageId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? StoredRows.ReadMessage(reader, tenantId) : null;
+    }
+
     public ValueTask DisposeAsync() => _batcher.DisposeAsync();
 
     private async Task ExecuteBatchAsync(IReadOnlyList<PendingAppend> batch, CancellationToken cancellationToken)

@@ -34,6 +34,13 @@ internal static class StoredRows
         ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, MessageQuery.MaxLimit, "query.Limit");
     }
 
+    public static void ValidatePlatformMessageKey(string tenantId, string channelId, string platformMessageId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(channelId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(platformMessageId);
+    }
+
     public static void Validate(ConversationQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);

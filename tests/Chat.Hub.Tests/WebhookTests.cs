@@ -67,6 +67,24 @@ public sealed class SignedJsonChannel : IWebhookHandler, IChannelSender
     }
 }
 
+/// <summary>A compiled-in pipeline plugin that notes each platform message it sees.</summary>
+public sealed class SeenByPipeline : IChannelPlugin
+{
+    public static readonly System.Collections.Concurrent.ConcurrentQueue<string> PlatformMessageIds = new();
+
+    public int Priority => PluginPriority.Enrichment;
+
+    public ValueTask OnMessageAsync(MessageContext context, CancellationToken cancellationToken)
+    {
+        if (context.Message.PlatformMessageId is { } id)
+        {
+            PlatformMessageIds.Enqueue(id);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}
+
 public sealed class WebhookTests : IAsyncLifetime
 {
     private ChatTestServer _server = null!;
@@ -79,7 +97,7 @@ public sealed class WebhookTests : IAsyncLifetime
                 o.DeliveryRetryDelay = TimeSpan.FromMilliseconds(100);
                 o.MaxDeliveryAttempts = 3;
             },
-            chat: c => c.AddPlugin<SignedJsonChannel>("test-channel"));
+            chat: c => c.AddPlugin<SignedJsonChannel>("test-channel").AddPlugin<SeenByPipeline>());
 
     public async Task DisposeAsync()
     {
@@ -106,12 +124,14 @@ public sealed class WebhookTests : IAsyncLifetime
         var stored = Assert.Single(history.Messages);
         Assert.Equal(("is my order shipped?", "pm-1", MessageDirection.Inbound), (stored.Content, stored.PlatformMessageId, stored.Direction));
 
-        // The platform retries (it did not see the reply in time): stored once, delivered once.
+        // The platform retries (it did not see the reply in time): stored once, delivered once, and the plugins saw
+        // it once (the retry is answered before the pipeline), so an auto-reply plugin would answer it once.
         var replay = await PostAsync(body);
-        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        Assert.Equal((HttpStatusCode.OK, "success"), (replay.StatusCode, await replay.Content.ReadAsStringAsync()));
         await inbox.WaitForAsync(conversation.Id, 1, "the agent");
         await Task.Delay(300);
         Assert.Single(inbox.In(conversation.Id));
+        Assert.Single(SeenByPipeline.PlatformMessageIds, "pm-1");
         Assert.Single((await agent.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id })).Messages);
 
         // The same platform user's next message lands in the same conversation.

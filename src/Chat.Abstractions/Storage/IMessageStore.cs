@@ -21,4 +21,16 @@ public interface IMessageStore
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The messages, oldest first; fewer than the limit at the end of the history.</returns>
     ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(MessageQuery query, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Finds the stored message a platform gave an id, so a platform's retry of a push is answered without running the
+    /// plugins again. Reads what was acknowledged before the call (the primary, never a standby).
+    /// </summary>
+    /// <param name="tenantId">The tenant.</param>
+    /// <param name="channelId">The channel the platform pushes to.</param>
+    /// <param name="platformMessageId">The platform's id of the message.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The stored message, or null when none has that id.</returns>
+    /// <exception cref="ArgumentException">An argument is null or empty.</exception>
+    ValueTask<ChatMessage?> FindByPlatformMessageIdAsync(string tenantId, string channelId, string platformMessageId, CancellationToken cancellationToken);
 }

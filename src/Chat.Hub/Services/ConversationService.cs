@@ -92,10 +92,19 @@ internal sealed partial class ConversationService(
         return await StoreAsync(draft, conversation, senderConnectionId, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stores one message a channel plugin took from a platform push.</summary>
+    /// <summary>
+    /// Stores one message a channel plugin took from a platform push. A platform's retry of a stored message is
+    /// answered with the stored one before the plugins run, so they see each platform message once (an auto-reply
+    /// plugin answers once); a retry that arrives while its original is still on its way is stored once by the store.
+    /// </summary>
     public async Task<AppendResult> AcceptInboundAsync(string channelId, InboundMessage inbound, CancellationToken cancellationToken)
     {
         var tenantId = string.IsNullOrWhiteSpace(inbound.TenantId) ? _options.DefaultTenantId : inbound.TenantId;
+        if (await messages.FindByPlatformMessageIdAsync(tenantId, channelId, inbound.PlatformMessageId, cancellationToken).ConfigureAwait(false) is { } stored)
+        {
+            return new AppendResult(stored, IsDuplicate: true);
+        }
+
         var contact = await conversations.ResolveContactAsync(tenantId, new ChannelIdentity(channelId, inbound.PlatformUserId), inbound.DisplayName, cancellationToken).ConfigureAwait(false);
         var conversation = await conversations.GetOrCreateConversationAsync(tenantId, contact.Id, channelId, cancellationToken).ConfigureAwait(false);
         var draft = new ChatMessage

@@ -126,6 +126,27 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stored_platform_message_is_found_by_its_channel_and_platform_id_and_nothing_else()
+    {
+        var conversation = await NewConversationAsync();
+        var original = await _store.Messages.AppendAsync(Message(conversation, "from wechat", platformId: "wx-msg-7"), CancellationToken.None);
+
+        var found = await _store.Messages.FindByPlatformMessageIdAsync(Tenant, "wechat", "wx-msg-7", CancellationToken.None);
+        Assert.NotNull(found);
+        Assert.Equal((original.Message.Id, original.Message.Seq, conversation.Id, "from wechat", "wx-msg-7", "Ann"),
+            (found.Id, found.Seq, found.ConversationId, found.Content, found.PlatformMessageId, found.Sender.DisplayName));
+
+        // Another id, another channel, another tenant: none.
+        Assert.Null(await _store.Messages.FindByPlatformMessageIdAsync(Tenant, "wechat", "wx-msg-8", CancellationToken.None));
+        Assert.Null(await _store.Messages.FindByPlatformMessageIdAsync(Tenant, "douyin", "wx-msg-7", CancellationToken.None));
+        Assert.Null(await _store.Messages.FindByPlatformMessageIdAsync("other-tenant", "wechat", "wx-msg-7", CancellationToken.None));
+        foreach (var (tenant, channel, id, name) in new[] { ("", "wechat", "x", "tenantId"), (Tenant, " ", "x", "channelId"), (Tenant, "wechat", "", "platformMessageId") })
+        {
+            Assert.Equal(name, (await Assert.ThrowsAnyAsync<ArgumentException>(() => _store.Messages.FindByPlatformMessageIdAsync(tenant, channel, id, CancellationToken.None).AsTask())).ParamName);
+        }
+    }
+
+    [Fact]
     public async Task Retries_in_one_batch_are_stored_once()
     {
         var conversation = await NewConversationAsync();
