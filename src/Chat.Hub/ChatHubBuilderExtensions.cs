@@ -57,6 +57,10 @@ public static class ChatHubBuilderExtensions
             .Validate(static o => o.MaxDeliveryAttempts >= 1, "Chat:Hub:MaxDeliveryAttempts must be at least 1.")
             .Validate(static o => o.DeliveryRetryDelay > TimeSpan.Zero && o.DeliveryTimeout > TimeSpan.Zero, "Chat:Hub:DeliveryRetryDelay and DeliveryTimeout must be more than zero.")
             .Validate<IServiceProvider>(static (o, sp) => !o.AuditAgentAccess || sp.GetService<IAuditLog>() is not null, AgentAccessAudit.MissingLog)
+            .Validate(static o => o.RetainInactiveContactsFor is null || o.RetainInactiveContactsFor >= TimeSpan.FromDays(1), "Chat:Hub:RetainInactiveContactsFor must be at least one day (1.00:00:00).")
+            .Validate(static o => o.RetentionSweepInterval > TimeSpan.Zero, "Chat:Hub:RetentionSweepInterval must be more than zero.")
+            .Validate<IServiceProvider>(static (o, sp) => o.RetainInactiveContactsFor is null || sp.GetService<IContactEraser>() is not null,
+                "Chat:Hub:RetainInactiveContactsFor needs a store that erases contacts (IContactEraser): add AddPostgresStorage or AddSqliteStorage.")
             .ValidateOnStart();
 
         services.TryAddSingleton<VisitorKeyRing>();
@@ -66,6 +70,7 @@ public static class ChatHubBuilderExtensions
         services.TryAddSingleton<ConversationService>();
         services.TryAddSingleton<OutboxWorker>();
         services.AddHostedService(static sp => sp.GetRequiredService<OutboxWorker>());
+        services.AddHostedService<RetentionWorker>();
 
         services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, VisitorAuthenticationHandler>(ChatAuthentication.VisitorScheme, null);
 

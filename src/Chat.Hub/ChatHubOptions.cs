@@ -40,6 +40,18 @@ public sealed class ChatHubOptions
     /// </summary>
     public bool AuditAgentAccess { get; set; } = true;
 
+    /// <summary>
+    /// How long a customer's data is kept after their last activity; null (the default) keeps it until it is erased on
+    /// request. When set, each node erases, every <see cref="RetentionSweepInterval"/>, each contact created longer ago
+    /// none of whose conversations has changed since (a message, a status change): the contact, its channel
+    /// identities, its conversations with their messages and deliveries (<see cref="Chat.Storage.IContactEraser"/>).
+    /// At least one day.
+    /// </summary>
+    public TimeSpan? RetainInactiveContactsFor { get; set; }
+
+    /// <summary>How often the nodes look for contacts past <see cref="RetainInactiveContactsFor"/>. Default 1 hour.</summary>
+    public TimeSpan RetentionSweepInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>The most characters of a message's content. Default 4,000.</summary>
     public int MaxContentLength { get; set; } = 4_000;
 

@@ -28,7 +28,53 @@ internal sealed class PostgresContactEraser(PostgresDataSources dataSources) : I
                (SELECT count(*) FROM msg)::int, (SELECT count(*) FROM dlv)::int
         """;
 
-    public async ValueTask<ContactErasure> EraseContactAsync(string tenantId, long contactId, CancellationToken cancellationToken)
+    // With the conversations locked, a contact that wrote since is kept: its conversations' updated_at moved.
+    private const string StillInactiveSql = """
+        SELECT EXISTS (SELECT 1 FROM chat.contacts WHERE tenant_id = $1 AND id = $2 AND created_at < $3)
+           AND NOT EXISTS (SELECT 1 FROM chat.conversations WHERE tenant_id = $1 AND contact_id = $2 AND updated_at >= $3)
+        """;
+
+    // A probe of the conversations' unique (tenant_id, contact_id, channel_id) index per contact: updated_at changes with
+    // every message and stays out of every index, so those updates stay HOT.
+    private const string FindInactiveSql = """
+        SELECT k.tenant_id, k.id FROM chat.contacts k
+         WHERE k.created_at < $1
+           AND NOT EXISTS (SELECT 1 FROM chat.conversations c WHERE c.tenant_id = k.tenant_id AND c.contact_id = k.id AND c.updated_at >= $1)
+         ORDER BY k.tenant_id, k.id
+         LIMIT $2
+        """;
+
+    public ValueTask<ContactErasure> EraseContactAsync(string tenantId, long contactId, CancellationToken cancellationToken) =>
+        EraseAsync(tenantId, contactId, inactiveBefore: null, cancellationToken);
+
+    public ValueTask<ContactErasure> EraseInactiveContactAsync(string tenantId, long contactId, DateTimeOffset inactiveBefore, CancellationToken cancellationToken) =>
+        EraseAsync(tenantId, contactId, inactiveBefore, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<ContactKey>> FindInactiveContactsAsync(DateTimeOffset inactiveBefore, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 1000);
+        try
+        {
+            await using var command = dataSources.Primary.CreateCommand(FindInactiveSql);
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = inactiveBefore.ToUniversalTime() });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+            var contacts = new List<ContactKey>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                contacts.Add(new ContactKey(reader.GetString(0), reader.GetInt64(1)));
+            }
+
+            return contacts;
+        }
+        catch (NpgsqlException ex) when (ex is not PostgresException)
+        {
+            throw new ChatStorageException($"PostgreSQL is unreachable: {ex.Message}", ex);
+        }
+    }
+
+    private async ValueTask<ContactErasure> EraseAsync(string tenantId, long contactId, DateTimeOffset? inactiveBefore, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         try
@@ -39,6 +85,17 @@ internal sealed class PostgresContactEraser(PostgresDataSources dataSources) : I
             {
                 AddKey(lockConversations, tenantId, contactId);
                 await lockConversations.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (inactiveBefore is { } before)
+            {
+                await using var check = new NpgsqlCommand(StillInactiveSql, connection, transaction);
+                AddKey(check, tenantId, contactId);
+                check.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = before.ToUniversalTime() });
+                if (await check.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
+                {
+                    return ContactErasure.None; // rolled back on dispose
+                }
             }
 
             ContactErasure erased;

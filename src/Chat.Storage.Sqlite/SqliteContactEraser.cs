@@ -1,3 +1,5 @@
+using Microsoft.Data.Sqlite;
+
 namespace Chat.Storage.Sqlite;
 
 /// <summary>Erases a contact and everything stored about it in one write transaction (the single writer: no append runs beside it).</summary>
@@ -5,16 +7,71 @@ internal sealed class SqliteContactEraser(SqliteDatabase database) : IContactEra
 {
     private const string Conversations = "SELECT id FROM conversations WHERE tenant_id = $t AND contact_id = $k";
 
-    public async ValueTask<ContactErasure> EraseContactAsync(string tenantId, long contactId, CancellationToken cancellationToken)
+    // Times are Unix milliseconds. A probe of the conversations' unique (tenant_id, contact_id, channel_id) index per contact.
+    private const string FindInactiveSql = """
+        SELECT k.tenant_id, k.id FROM contacts k
+         WHERE k.created_at < $b
+           AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.tenant_id = k.tenant_id AND c.contact_id = k.id AND c.updated_at >= $b)
+         ORDER BY k.tenant_id, k.id
+         LIMIT $l
+        """;
+
+    private const string StillInactiveSql = """
+        SELECT EXISTS (SELECT 1 FROM contacts WHERE tenant_id = $t AND id = $k AND created_at < $b)
+           AND NOT EXISTS (SELECT 1 FROM conversations WHERE tenant_id = $t AND contact_id = $k AND updated_at >= $b)
+        """;
+
+    public ValueTask<ContactErasure> EraseContactAsync(string tenantId, long contactId, CancellationToken cancellationToken) =>
+        EraseAsync(tenantId, contactId, inactiveBefore: null, cancellationToken);
+
+    public ValueTask<ContactErasure> EraseInactiveContactAsync(string tenantId, long contactId, DateTimeOffset inactiveBefore, CancellationToken cancellationToken) =>
+        EraseAsync(tenantId, contactId, inactiveBefore, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<ContactKey>> FindInactiveContactsAsync(DateTimeOffset inactiveBefore, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 1000);
+        await using var connection = await database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = FindInactiveSql;
+        command.Parameters.AddWithValue("$b", inactiveBefore.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$l", limit);
+        var contacts = new List<ContactKey>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            contacts.Add(new ContactKey(reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        return contacts;
+    }
+
+    private async ValueTask<ContactErasure> EraseAsync(string tenantId, long contactId, DateTimeOffset? inactiveBefore, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         return await database.WriteAsync((connection, transaction) =>
         {
-            int Delete(string sql)
+            SqliteCommand Keyed(string sql)
             {
-                using var command = SqliteMessageStore.Command(connection, transaction, sql, "$t", "$k");
+                var command = SqliteMessageStore.Command(connection, transaction, sql, "$t", "$k");
                 command.Parameters[0].Value = tenantId;
                 command.Parameters[1].Value = contactId;
+                return command;
+            }
+
+            if (inactiveBefore is { } before)
+            {
+                using var check = Keyed(StillInactiveSql);
+                check.Parameters.AddWithValue("$b", before.ToUnixTimeMilliseconds());
+                if (Convert.ToInt64(check.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+                {
+                    return ContactErasure.None;
+                }
+            }
+
+            int Delete(string sql)
+            {
+                using var command = Keyed(sql);
                 return command.ExecuteNonQuery();
             }
 

@@ -7,14 +7,16 @@ using Chat.Storage;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Chat.Hub.Tests;
 
 /// <summary>
 /// Personal data: agents' access to customer data goes into the append-only audit log before the data is shown (a read
-/// that cannot be recorded is refused, and the shop's auditors read the log over REST), and the shop's privacy officer
-/// erases a customer's data on request.
+/// that cannot be recorded is refused, and the shop's auditors read the log over REST), the shop's privacy officer
+/// erases a customer's data on request, and retention erases the data of customers inactive for longer than the shop
+/// keeps it.
 /// </summary>
 public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
 {
@@ -219,22 +221,76 @@ public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(2, (await customer.SendTextAsync("still here")).Seq);
     }
 
+    [Fact]
+    public async Task Retention_erases_the_customers_inactive_for_longer_than_the_shop_keeps_them_and_says_what_it_erased()
+    {
+        var logs = new CapturedLogs();
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), o =>
+        {
+            o.RetainInactiveContactsFor = TimeSpan.FromDays(30);
+            o.RetentionSweepInterval = TimeSpan.FromMilliseconds(200);
+        }, logging: l => l.AddProvider(logs));
+        await using var gone = server.Customer("c-gone");
+        await gone.StartAsync();
+        var old = await gone.StartConversationAsync();
+        await gone.SendTextAsync("my order from last spring");
+        await gone.SendTextAsync("thanks");
+        await using var kept = server.Customer("c-kept");
+        await kept.StartAsync();
+        var recent = await kept.StartConversationAsync();
+        await kept.SendTextAsync("my order from today");
+        await Task.Delay(500); // sweeps ran: both are active
+        Assert.DoesNotContain(logs.Entries, e => e.EventId.Id == 57);
+
+        // The first customer's last activity moves back 31 days, as if they had not written since.
+        var days = TimeSpan.FromDays(31);
+        await RunSqlAsync(server,
+            $"UPDATE contacts SET created_at = created_at - {(long)days.TotalMilliseconds} WHERE id = {old.ContactId}; UPDATE conversations SET updated_at = updated_at - {(long)days.TotalMilliseconds} WHERE contact_id = {old.ContactId}",
+            $"UPDATE chat.contacts SET created_at = created_at - interval '31 days' WHERE id = {old.ContactId}; UPDATE chat.conversations SET updated_at = updated_at - interval '31 days' WHERE contact_id = {old.ContactId}");
+        await Eventually.TrueAsync(() => logs.Entries.Any(e => e.EventId.Id == 57), "the retention sweep");
+
+        var swept = Assert.Single(logs.Entries, e => e.EventId.Id == 57);
+        Assert.StartsWith("Retention erased 1 contact(s) with no activity since ", swept.Message, StringComparison.Ordinal);
+        Assert.EndsWith(": 1 conversation(s), 2 message(s).", swept.Message, StringComparison.Ordinal);
+        var agent = ChatTestServer.AgentToken("alice");
+        Assert.Equal(HttpStatusCode.NotFound, (await server.RequestAsync(HttpMethod.Get, $"/chat/api/conversations/{old.Id}/messages", agent)).StatusCode);
+        Assert.Contains("my order from today", await (await server.RequestAsync(HttpMethod.Get, $"/chat/api/conversations/{recent.Id}/messages", agent)).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("12:00:00", "RetainInactiveContactsFor must be at least one day")]
+    [InlineData("00:00:00", "RetentionSweepInterval must be more than zero")]
+    public async Task A_retention_shorter_than_a_day_is_refused_at_start(string value, string reason)
+    {
+        var storage = await TestStorage.CreateAsync(StoreKind.Sqlite);
+        var refused = await Assert.ThrowsAsync<OptionsValidationException>(() => ChatTestServer.StartAsync(storage, o =>
+        {
+            o.RetainInactiveContactsFor = reason.StartsWith("RetainInactive", StringComparison.Ordinal) ? TimeSpan.Parse(value, CultureInfo.InvariantCulture) : TimeSpan.FromDays(1);
+            o.RetentionSweepInterval = reason.StartsWith("RetentionSweep", StringComparison.Ordinal) ? TimeSpan.Parse(value, CultureInfo.InvariantCulture) : TimeSpan.FromHours(1);
+        }));
+        Assert.Contains(reason, refused.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>Takes the audit table away from under a running host (a failed migration, a DBA's mistake), or puts it back.</summary>
-    private static async Task RenameAuditTableAsync(ChatTestServer server, string from, string to)
+    private static Task RenameAuditTableAsync(ChatTestServer server, string from, string to) =>
+        RunSqlAsync(server, $"ALTER TABLE {from} RENAME TO {to}", $"ALTER TABLE chat.{from} RENAME TO {to}");
+
+    /// <summary>Runs SQL on the host's database behind its back: the SQLite statement or the PostgreSQL one.</summary>
+    private static async Task RunSqlAsync(ChatTestServer server, string sqlite, string postgres)
     {
         if (server.Storage.Kind == StoreKind.Sqlite)
         {
             await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={server.Storage.Location};Pooling=false");
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
-            command.CommandText = $"ALTER TABLE {from} RENAME TO {to}";
+            command.CommandText = sqlite;
             await command.ExecuteNonQueryAsync();
         }
         else
         {
             await using var connection = new Npgsql.NpgsqlConnection(server.Storage.Location);
             await connection.OpenAsync();
-            await using var command = new Npgsql.NpgsqlCommand($"ALTER TABLE chat.{from} RENAME TO {to}", connection);
+            await using var command = new Npgsql.NpgsqlCommand(postgres, connection);
             await command.ExecuteNonQueryAsync();
         }
     }

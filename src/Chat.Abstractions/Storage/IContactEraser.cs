@@ -18,7 +18,37 @@ public interface IContactEraser
     /// <exception cref="ArgumentException"><paramref name="tenantId"/> is empty.</exception>
     /// <exception cref="ChatStorageException">The store could not be reached; nothing was erased.</exception>
     ValueTask<ContactErasure> EraseContactAsync(string tenantId, long contactId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Lists contacts, of every tenant, with no activity since <paramref name="inactiveBefore"/>: created before it, and
+    /// none of their conversations changed since (a message, a status change, an assignment). Retention's candidates.
+    /// </summary>
+    /// <param name="inactiveBefore">The time before which the contacts' last activity lies.</param>
+    /// <param name="limit">The most contacts to list, 1 to 1,000.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The contacts, by tenant and id; fewer than <paramref name="limit"/> when there are no more.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is out of range.</exception>
+    /// <exception cref="ChatStorageException">The store could not be reached.</exception>
+    ValueTask<IReadOnlyList<ContactKey>> FindInactiveContactsAsync(DateTimeOffset inactiveBefore, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Erases a contact as <see cref="EraseContactAsync"/> does, but only when, with its conversations locked, it still
+    /// has no activity since <paramref name="inactiveBefore"/>: a customer who wrote in the meantime keeps their data.
+    /// </summary>
+    /// <param name="tenantId">The tenant.</param>
+    /// <param name="contactId">The contact.</param>
+    /// <param name="inactiveBefore">The time before which the contact's last activity must lie.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>What was erased; all zeros when the contact is gone or was active since.</returns>
+    /// <exception cref="ArgumentException"><paramref name="tenantId"/> is empty.</exception>
+    /// <exception cref="ChatStorageException">The store could not be reached; nothing was erased.</exception>
+    ValueTask<ContactErasure> EraseInactiveContactAsync(string tenantId, long contactId, DateTimeOffset inactiveBefore, CancellationToken cancellationToken);
 }
+
+/// <summary>A contact of a tenant.</summary>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="ContactId">The contact id.</param>
+public sealed record ContactKey(string TenantId, long ContactId);
 
 /// <summary>What an erasure removed.</summary>
 /// <param name="Contacts">Contacts (0 or 1).</param>
@@ -26,4 +56,19 @@ public interface IContactEraser
 /// <param name="Conversations">The contact's conversations.</param>
 /// <param name="Messages">Their messages.</param>
 /// <param name="Deliveries">Their outbox entries (deliveries to platforms, pending or done).</param>
-public sealed record ContactErasure(int Contacts, int ChannelIdentities, int Conversations, int Messages, int Deliveries);
+public sealed record ContactErasure(int Contacts, int ChannelIdentities, int Conversations, int Messages, int Deliveries)
+{
+    /// <summary>Nothing erased.</summary>
+    public static ContactErasure None { get; } = new(0, 0, 0, 0, 0);
+
+    /// <summary>This erasure's counts and another's, added up.</summary>
+    /// <param name="other">The other erasure.</param>
+    /// <returns>Each count added up.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="other"/> is null.</exception>
+    public ContactErasure Add(ContactErasure other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return new(Contacts + other.Contacts, ChannelIdentities + other.ChannelIdentities, Conversations + other.Conversations,
+            Messages + other.Messages, Deliveries + other.Deliveries);
+    }
+}

@@ -5,6 +5,55 @@ namespace Chat.Storage.Tests.Conformance;
 /// <summary>Erasing a customer's data on request: everything of the contact goes, nothing of anyone else's.</summary>
 public abstract partial class StoreConformanceTests
 {
+    /// <summary>Moves every contact's and conversation's times back, as if they had been written that long ago.</summary>
+    internal abstract Task AgeAsync(TimeSpan by);
+
+    [Fact]
+    public async Task Retention_erases_the_contacts_inactive_since_a_time_and_keeps_those_who_wrote_since()
+    {
+        // Ann (two conversations, a delivery), Ben, Dan and Cat (a contact without a conversation) three days ago.
+        var annWeb = await NewConversationAsync(user: "ann", channel: "web");
+        var annWeChat = await Store.Conversations.GetOrCreateConversationAsync(Tenant, annWeb.ContactId, "wechat", CancellationToken.None);
+        await Store.Messages.AppendAsync(Message(annWeb, "my phone is 13800000000", clientId: "a1"), CancellationToken.None);
+        await Store.Messages.AppendAsync(Reply(annWeChat, "we will call you", deliver: true), CancellationToken.None);
+        var ben = await NewConversationAsync(user: "ben", channel: "web");
+        await Store.Messages.AppendAsync(Message(ben, "ben's first", clientId: "b1"), CancellationToken.None);
+        var dan = await NewConversationAsync(user: "dan", channel: "web");
+        var cat = await Store.Conversations.ResolveContactAsync(Tenant, new ChannelIdentity("web", "cat"), "Cat", CancellationToken.None);
+        await AgeAsync(TimeSpan.FromDays(3));
+
+        // Ben writes again today; Eve is new today.
+        await Store.Messages.AppendAsync(Message(ben, "ben's second", clientId: "b2"), CancellationToken.None);
+        var eve = await NewConversationAsync(user: "eve", channel: "web");
+        var inactiveBefore = DateTimeOffset.UtcNow.AddDays(-1);
+
+        var found = await Store.Eraser.FindInactiveContactsAsync(inactiveBefore, 100, CancellationToken.None);
+        Assert.Equal(new[] { annWeb.ContactId, cat.Id, dan.ContactId }.Order(), found.Select(c => c.ContactId).Order());
+        Assert.All(found, c => Assert.Equal(Tenant, c.TenantId));
+        Assert.Equal(2, (await Store.Eraser.FindInactiveContactsAsync(inactiveBefore, 2, CancellationToken.None)).Count);
+
+        // Dan writes between the listing and his erasure: he is kept, with his message.
+        await Store.Messages.AppendAsync(Message(dan, "still here", clientId: "d1"), CancellationToken.None);
+        Assert.Equal(ContactErasure.None, await Store.Eraser.EraseInactiveContactAsync(Tenant, dan.ContactId, inactiveBefore, CancellationToken.None));
+        Assert.Single(await ReadAsync(dan));
+
+        Assert.Equal(new ContactErasure(Contacts: 1, ChannelIdentities: 1, Conversations: 2, Messages: 2, Deliveries: 1),
+            await Store.Eraser.EraseInactiveContactAsync(Tenant, annWeb.ContactId, inactiveBefore, CancellationToken.None));
+        Assert.Equal(new ContactErasure(1, 1, 0, 0, 0), await Store.Eraser.EraseInactiveContactAsync(Tenant, cat.Id, inactiveBefore, CancellationToken.None));
+        Assert.Equal(ContactErasure.None, await Store.Eraser.EraseInactiveContactAsync(Tenant, eve.ContactId, inactiveBefore, CancellationToken.None));
+        Assert.Empty(await Store.Eraser.FindInactiveContactsAsync(inactiveBefore, 100, CancellationToken.None));
+
+        Assert.Null(await Store.Conversations.GetConversationAsync(Tenant, annWeChat.Id, CancellationToken.None));
+        Assert.Null(await Store.Conversations.FindContactAsync(Tenant, new ChannelIdentity("web", "cat"), CancellationToken.None));
+        Assert.Equal(["ben's first", "ben's second"], (await ReadAsync(ben)).Select(m => m.Content));
+        Assert.NotNull(await Store.Conversations.GetConversationAsync(Tenant, eve.Id, CancellationToken.None));
+        Assert.Empty(await Store.Outbox.ClaimDueAsync(10, TimeSpan.FromMinutes(1), CancellationToken.None));
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.Eraser.FindInactiveContactsAsync(inactiveBefore, 0, CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.Eraser.FindInactiveContactsAsync(inactiveBefore, 1001, CancellationToken.None).AsTask());
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => Store.Eraser.EraseInactiveContactAsync(" ", ben.ContactId, inactiveBefore, CancellationToken.None).AsTask());
+    }
+
     [Fact]
     public async Task Erasing_a_contact_removes_its_identities_conversations_messages_and_deliveries_and_nothing_else()
     {

@@ -16,6 +16,12 @@ public sealed class PostgresConformanceTests : StoreConformanceTests
         return await StoreHost.StartAsync(chat => chat.AddPostgresStorage(_primary));
     }
 
+    internal override Task AgeAsync(TimeSpan by)
+    {
+        var interval = $"interval '{(long)by.TotalSeconds} seconds'";
+        return RunSqlAsync($"UPDATE chat.contacts SET created_at = created_at - {interval}; UPDATE chat.conversations SET created_at = created_at - {interval}, updated_at = updated_at - {interval}");
+    }
+
     internal override async Task RunSqlAsync(string sql)
     {
         await using var connection = new Npgsql.NpgsqlConnection(_primary);

@@ -15,6 +15,12 @@ public sealed class SqliteConformanceTests : StoreConformanceTests, IDisposable
     internal override Task<StoreHost> StartStoreAsync() =>
         StoreHost.StartAsync(chat => chat.AddSqliteStorage(DatabasePath));
 
+    internal override Task AgeAsync(TimeSpan by)
+    {
+        var ms = (long)by.TotalMilliseconds;
+        return RunSqlAsync($"UPDATE contacts SET created_at = created_at - {ms}; UPDATE conversations SET created_at = created_at - {ms}, updated_at = updated_at - {ms}");
+    }
+
     internal override async Task RunSqlAsync(string sql)
     {
         await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath}");

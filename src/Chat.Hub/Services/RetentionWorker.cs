@@ -1,0 +1,78 @@
+using Chat.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Chat.Hub.Services;
+
+/// <summary>
+/// Keeps a customer's data no longer than <see cref="ChatHubOptions.RetainInactiveContactsFor"/> after their last
+/// activity: every <see cref="ChatHubOptions.RetentionSweepInterval"/>, erases each contact with no activity since
+/// (<see cref="IContactEraser.FindInactiveContactsAsync"/>, then <see cref="IContactEraser.EraseInactiveContactAsync"/>,
+/// which keeps a contact that wrote in the meantime). Every node sweeps; two nodes erasing the same contact erase it once.
+/// </summary>
+internal sealed partial class RetentionWorker(IServiceProvider services, IOptions<ChatHubOptions> options, TimeProvider time, ILogger<RetentionWorker> logger)
+    : BackgroundService
+{
+    private const int Batch = 200;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var o = options.Value;
+        if (o.RetainInactiveContactsFor is not { } retention)
+        {
+            return;
+        }
+
+        var eraser = services.GetRequiredService<IContactEraser>();
+        using var timer = new PeriodicTimer(o.RetentionSweepInterval, time);
+        do
+        {
+            try
+            {
+                await SweepAsync(eraser, time.GetUtcNow() - retention, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogSweepFailed(logger, ex);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    private async Task SweepAsync(IContactEraser eraser, DateTimeOffset inactiveBefore, CancellationToken cancellationToken)
+    {
+        var erased = ContactErasure.None;
+        while (true)
+        {
+            var contacts = await eraser.FindInactiveContactsAsync(inactiveBefore, Batch, cancellationToken).ConfigureAwait(false);
+            var before = erased;
+            foreach (var contact in contacts)
+            {
+                erased = erased.Add(await eraser.EraseInactiveContactAsync(contact.TenantId, contact.ContactId, inactiveBefore, cancellationToken).ConfigureAwait(false));
+            }
+
+            // A short page is the last; a page of which nothing was erased (another node erased it first) ends this sweep.
+            if (contacts.Count < Batch || erased == before)
+            {
+                break;
+            }
+        }
+
+        if (erased.Contacts > 0)
+        {
+            LogSwept(logger, erased.Contacts, erased.Conversations, erased.Messages, inactiveBefore);
+        }
+    }
+
+    [LoggerMessage(EventId = 57, Level = LogLevel.Information, Message = "Retention erased {Contacts} contact(s) with no activity since {InactiveBefore:O}: {Conversations} conversation(s), {Messages} message(s).")]
+    private static partial void LogSwept(ILogger logger, int contacts, int conversations, int messages, DateTimeOffset inactiveBefore);
+
+    [LoggerMessage(EventId = 58, Level = LogLevel.Warning, Message = "Retention could not erase inactive contacts; it tries again at its next sweep.")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception);
+}
