@@ -63,6 +63,7 @@ public static class ChatHubBuilderExtensions
                 "Chat:Hub:RetainInactiveContactsFor needs a store that erases contacts (IContactEraser): add AddPostgresStorage or AddSqliteStorage.")
             .ValidateOnStart();
 
+        services.TryAddSingleton<ChatHubMetrics>();
         services.TryAddSingleton<VisitorKeyRing>();
         services.TryAddSingleton<AgentAccessAudit>();
         services.TryAddSingleton<AgentRegistry>();

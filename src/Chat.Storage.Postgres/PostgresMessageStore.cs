@@ -25,12 +25,13 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
     // planning the append costs tens of milliseconds), and reads cannot crowd the writers out of the pool.
     private readonly System.Collections.Concurrent.ConcurrentQueue<NpgsqlConnection> _writers = new();
 
-    public PostgresMessageStore(PostgresDataSources dataSources, IIdGenerator ids, IOptions<PostgresStorageOptions> options)
+    public PostgresMessageStore(PostgresDataSources dataSources, IIdGenerator ids, IOptions<PostgresStorageOptions> options, System.Diagnostics.Metrics.IMeterFactory meterFactory)
     {
         _dataSources = dataSources;
         _ids = ids;
         var o = options.Value;
-        _batcher = new AppendBatcher(ExecuteBatchAsync, o.MaxBatchSize, o.BatchLinger, o.MaxConcurrentBatches, o.QueueCapacity);
+        _batcher = new AppendBatcher(ExecuteBatchAsync, o.MaxBatchSize, o.BatchLinger, o.MaxConcurrentBatches, o.QueueCapacity,
+            new StorageMetrics(meterFactory, "postgresql"));
     }
 
     public async ValueTask<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)

@@ -11,11 +11,12 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private readonly IIdGenerator _ids;
     private readonly AppendBatcher _batcher;
 
-    public SqliteMessageStore(SqliteDatabase database, IIdGenerator ids, IOptions<SqliteStorageOptions> options)
+    public SqliteMessageStore(SqliteDatabase database, IIdGenerator ids, IOptions<SqliteStorageOptions> options, System.Diagnostics.Metrics.IMeterFactory meterFactory)
     {
         _database = database;
         _ids = ids;
-        _batcher = new AppendBatcher(ExecuteBatchAsync, options.Value.MaxBatchSize, TimeSpan.Zero, concurrency: 1, options.Value.QueueCapacity);
+        _batcher = new AppendBatcher(ExecuteBatchAsync, options.Value.MaxBatchSize, TimeSpan.Zero, concurrency: 1, options.Value.QueueCapacity,
+            new StorageMetrics(meterFactory, "sqlite"));
     }
 
     public async ValueTask<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)

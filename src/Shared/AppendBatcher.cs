@@ -4,9 +4,12 @@ using Chat.Storage;
 namespace Chat.Storage.Internal;
 
 /// <summary>One append waiting for its batch. <see cref="Completion"/> completes only after the batch commits.</summary>
-internal sealed class PendingAppend(ChatMessage message)
+internal sealed class PendingAppend(ChatMessage message, long started)
 {
     public ChatMessage Message { get; } = message;
+
+    /// <summary>When the append was called (<see cref="System.Diagnostics.Stopwatch"/> ticks), or zero when not timed.</summary>
+    public long Started { get; } = started;
 
     public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -29,6 +32,7 @@ internal sealed class AppendBatcher : IAsyncDisposable
     private readonly int _maxBatchSize;
     private readonly TimeSpan _linger;
     private readonly Task[] _loops;
+    private readonly StorageMetrics _metrics;
 
     /// <param name="execute">Stores a batch of distinct appends and completes each one's <see cref="PendingAppend.Completion"/>;
     /// throws when the whole batch failed.</param>
@@ -36,9 +40,12 @@ internal sealed class AppendBatcher : IAsyncDisposable
     /// <param name="linger">How long a batch that is not full waits for more.</param>
     /// <param name="concurrency">How many batches may be in flight at once.</param>
     /// <param name="capacity">How many appends may wait before callers are held back.</param>
-    public AppendBatcher(Func<IReadOnlyList<PendingAppend>, CancellationToken, Task> execute, int maxBatchSize, TimeSpan linger, int concurrency, int capacity)
+    /// <param name="metrics">The write path's instruments.</param>
+    public AppendBatcher(Func<IReadOnlyList<PendingAppend>, CancellationToken, Task> execute, int maxBatchSize, TimeSpan linger, int concurrency, int capacity,
+        StorageMetrics metrics)
     {
         _execute = execute;
+        _metrics = metrics;
         _maxBatchSize = maxBatchSize;
         _linger = linger;
         _queue = Channel.CreateBounded<PendingAppend>(new BoundedChannelOptions(capacity)
@@ -56,7 +63,7 @@ internal sealed class AppendBatcher : IAsyncDisposable
 
     public async Task<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)
     {
-        var pending = new PendingAppend(message);
+        var pending = new PendingAppend(message, _metrics.Start());
         if (!_queue.Writer.TryWrite(pending))
         {
             try
@@ -113,6 +120,7 @@ internal sealed class AppendBatcher : IAsyncDisposable
                     pending.Completion.TrySetException(error);
                 }
 
+                _metrics.Record(batch, distinct.Count);
                 continue;
             }
 
@@ -140,6 +148,8 @@ internal sealed class AppendBatcher : IAsyncDisposable
                     }
                 }
             }
+
+            _metrics.Record(batch, distinct.Count);
         }
     }
 

@@ -5,6 +5,8 @@ using Chat.Protocol;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using System.Diagnostics.Metrics;
 
 namespace Chat.Hub.Tests;
 
@@ -340,8 +342,11 @@ public abstract class HubTests(StoreKind kind)
     public async Task A_customer_connection_that_keeps_pinging_but_reads_nothing_is_closed_once_its_backlog_is_full_and_catches_up_later()
     {
         var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), NoReaderOptions, chat: CustomerTimeouts);
+        using var closed = new MetricCollector<long>(server.Services.GetRequiredService<IMeterFactory>(), "Chat.Hub", "chat.customer.connections.closed");
         await using var devices = await TwoDevicesAsync(server, server, "c-no-reader");
         await NoReaderIsClosedAndCatchesUpAsync(devices);
+        var measurement = Assert.Single(closed.GetMeasurementSnapshot());
+        Assert.Equal((1L, "backlog"), (measurement.Value, measurement.Tags["chat.reason"]));
     }
 
     /// <summary>Small enough a backlog that the test fills it quickly (the default is 1 MiB).</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
@@ -7,6 +8,7 @@ using Chat.Storage;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -104,6 +106,7 @@ public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task A_read_whose_access_cannot_be_recorded_is_refused_and_shows_nothing_until_the_log_is_back()
     {
+        using var refusals = new MetricCollector<long>(_server.Services.GetRequiredService<IMeterFactory>(), "Chat.Hub", "chat.audit.refusals");
         var (conversation, customer) = await CustomerWithTwoMessagesAsync("c-audit-down");
         await using var _ = customer;
         await using var alice = _server.Agent("alice");
@@ -121,6 +124,8 @@ public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await GetAsync($"/chat/api/conversations/{conversation.Id}/context", token)).StatusCode);
         var hub = await Assert.ThrowsAsync<HubException>(() => alice.ResumeAsync(new Protocol.ResumeRequest { ConversationId = conversation.Id, Limit = 50 }));
         Assert.Contains("audit log", hub.Message, StringComparison.Ordinal);
+        Assert.Equal([AuditActions.ReadHistory, AuditActions.ReadCustomerContext, AuditActions.ReadHistory],
+            refusals.GetMeasurementSnapshot().Select(m => (string)m.Tags["chat.action"]!));
 
         // Back: the same host records and shows again, without a restart.
         await RenameAuditTableAsync(_server, "audit_log_gone", "audit_log");
@@ -230,6 +235,7 @@ public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
             o.RetainInactiveContactsFor = TimeSpan.FromDays(30);
             o.RetentionSweepInterval = TimeSpan.FromMilliseconds(200);
         }, logging: l => l.AddProvider(logs));
+        using var retained = new MetricCollector<long>(server.Services.GetRequiredService<IMeterFactory>(), "Chat.Hub", "chat.retention.contacts");
         await using var gone = server.Customer("c-gone");
         await gone.StartAsync();
         var old = await gone.StartConversationAsync();
@@ -252,6 +258,7 @@ public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
         var swept = Assert.Single(logs.Entries, e => e.EventId.Id == 57);
         Assert.StartsWith("Retention erased 1 contact(s) with no activity since ", swept.Message, StringComparison.Ordinal);
         Assert.EndsWith(": 1 conversation(s), 2 message(s).", swept.Message, StringComparison.Ordinal);
+        Assert.Equal(1, retained.GetMeasurementSnapshot().Sum(m => m.Value));
         var agent = ChatTestServer.AgentToken("alice");
         Assert.Equal(HttpStatusCode.NotFound, (await server.RequestAsync(HttpMethod.Get, $"/chat/api/conversations/{old.Id}/messages", agent)).StatusCode);
         Assert.Contains("my order from today", await (await server.RequestAsync(HttpMethod.Get, $"/chat/api/conversations/{recent.Id}/messages", agent)).Content.ReadAsStringAsync(), StringComparison.Ordinal);

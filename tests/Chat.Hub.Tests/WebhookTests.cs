@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -6,6 +7,7 @@ using Chat.Hub.Tests.Infrastructure;
 using Chat.Plugins;
 using Chat.Protocol;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Chat.Hub.Tests;
 
@@ -177,6 +179,7 @@ public sealed class WebhookTests : IAsyncLifetime
     [Fact]
     public async Task Replies_go_out_through_the_outbox_with_retries_and_agents_see_each_delivery_state()
     {
+        using var attempts = new MetricCollector<long>(_server.Services.GetRequiredService<IMeterFactory>(), "Chat.Hub", "chat.deliveries");
         await using var agent = _server.Agent("alice");
         var states = new System.Collections.Concurrent.ConcurrentQueue<DeliveryEvent>();
         agent.DeliveryChanged += states.Enqueue;
@@ -200,6 +203,8 @@ public sealed class WebhookTests : IAsyncLifetime
         Assert.Equal((DeliveryStatus.Failed, "45015: the 48-hour reply window is closed"), (Of(closed)[0].Status, Of(closed)[0].Reason));
         Assert.Equal([DeliveryStatus.Retry, DeliveryStatus.Retry, DeliveryStatus.Failed], Of(broken).Select(e => e.Status));
         Assert.StartsWith("Gave up after 3 attempts: The channel plugin failed: connection refused", Of(broken)[2].Reason, StringComparison.Ordinal);
+        var byOutcome = attempts.GetMeasurementSnapshot().GroupBy(m => ((string)m.Tags["chat.outcome"]!, (string)m.Tags["chat.channel"]!)).ToDictionary(g => g.Key, g => g.Sum(m => m.Value));
+        Assert.Equal(new Dictionary<(string, string), long> { [("sent", "test-channel")] = 2, [("retry", "test-channel")] = 3, [("failed", "test-channel")] = 2 }, byOutcome);
 
         var delivered = SignedJsonChannel.Deliveries.Where(d => d.Message.ConversationId == conversation.Id).ToList();
         Assert.All(delivered, d => Assert.Equal(new ChannelIdentity("test-channel", "openid-out"), d.Recipient));

@@ -9,7 +9,7 @@ namespace Chat.Hub.Services;
 /// Records an agent's access to customer data in the audit log before the data is shown: when the record cannot be
 /// written, the access is refused (503), so nothing is ever shown without a record of it.
 /// </summary>
-internal sealed partial class AgentAccessAudit(IServiceProvider services, IOptions<ChatHubOptions> options, ILogger<AgentAccessAudit> logger)
+internal sealed partial class AgentAccessAudit(IServiceProvider services, IOptions<ChatHubOptions> options, ChatHubMetrics metrics, ILogger<AgentAccessAudit> logger)
 {
     private readonly IAuditLog? _log = options.Value.AuditAgentAccess ? (IAuditLog?)services.GetService(typeof(IAuditLog)) : null;
 
@@ -42,6 +42,7 @@ internal sealed partial class AgentAccessAudit(IServiceProvider services, IOptio
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogNotRecorded(logger, ex, action, agent.Id, agent.TenantId, conversationId, contactId);
+            metrics.AuditRefusal(action);
             throw new ChatRequestException("The access could not be recorded in the audit log, so it was refused. Retry later.", 503);
         }
     }

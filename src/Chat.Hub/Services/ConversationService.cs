@@ -27,6 +27,7 @@ internal sealed partial class ConversationService(
     OutboxWorker outboxWorker,
     AgentAccessAudit audit,
     ChatConnections connections,
+    ChatHubMetrics metrics,
     IOptions<ChatHubOptions> options,
     ILogger<ConversationService> logger,
     CustomerPushReplica? replica = null)
@@ -430,6 +431,7 @@ internal sealed partial class ConversationService(
                 if (member.TryMarkClosing())
                 {
                     LogBacklogFull(logger, caller.ConnectionId, conversationId, _options.CustomerBacklogBytes);
+                    metrics.CustomerConnectionClosed();
                     caller.Abort();
                 }
 

@@ -23,6 +23,7 @@ internal sealed partial class OutboxWorker(
     AgentFeed agentFeed,
     IOptions<ChatHubOptions> options,
     TimeProvider time,
+    ChatHubMetrics metrics,
     ILogger<OutboxWorker> logger) : BackgroundService
 {
     private const int ClaimSize = 32;
@@ -139,6 +140,7 @@ internal sealed partial class OutboxWorker(
             return;
         }
 
+        metrics.Delivery(message.ChannelId, result.Status);
         if (result.Status == DeliveryStatus.Failed)
         {
             LogDeliveryFailed(logger, message.Id, message.ChannelId, result.Reason);

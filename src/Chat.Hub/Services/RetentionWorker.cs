@@ -12,7 +12,8 @@ namespace Chat.Hub.Services;
 /// (<see cref="IContactEraser.FindInactiveContactsAsync"/>, then <see cref="IContactEraser.EraseInactiveContactAsync"/>,
 /// which keeps a contact that wrote in the meantime). Every node sweeps; two nodes erasing the same contact erase it once.
 /// </summary>
-internal sealed partial class RetentionWorker(IServiceProvider services, IOptions<ChatHubOptions> options, TimeProvider time, ILogger<RetentionWorker> logger)
+internal sealed partial class RetentionWorker(IServiceProvider services, IOptions<ChatHubOptions> options, TimeProvider time, ChatHubMetrics metrics,
+    ILogger<RetentionWorker> logger)
     : BackgroundService
 {
     private const int Batch = 200;
@@ -66,6 +67,7 @@ internal sealed partial class RetentionWorker(IServiceProvider services, IOption
 
         if (erased.Contacts > 0)
         {
+            metrics.ContactsErased(erased.Contacts);
             LogSwept(logger, erased.Contacts, erased.Conversations, erased.Messages, inactiveBefore);
         }
     }

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using Chat.Storage.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Chat.Storage.Tests.Conformance;
 
@@ -23,6 +25,9 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
 
     /// <summary>Starts a host with the store under test on a fresh, empty database.</summary>
     internal abstract Task<StoreHost> StartStoreAsync();
+
+    /// <summary>The store's <c>db.system.name</c>: postgresql or sqlite.</summary>
+    internal abstract string DbSystem { get; }
 
     internal async Task<Conversation> NewConversationAsync(string user = "openid-1", string channel = "wechat")
     {
@@ -144,6 +149,24 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
         {
             Assert.Equal(name, (await Assert.ThrowsAnyAsync<ArgumentException>(() => _store.Messages.FindByPlatformMessageIdAsync(tenant, channel, id, CancellationToken.None).AsTask())).ParamName);
         }
+    }
+
+    [Fact]
+    public async Task The_write_path_reports_each_appends_time_by_outcome_and_each_batchs_size()
+    {
+        var meters = _store.Services.GetRequiredService<IMeterFactory>();
+        using var durations = new MetricCollector<double>(meters, "Chat.Storage", "chat.store.append.duration");
+        using var batches = new MetricCollector<int>(meters, "Chat.Storage", "chat.store.batch.size");
+        var conversation = await NewConversationAsync();
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(i => _store.Messages.AppendAsync(Message(conversation, $"m{i}", clientId: $"c{i}"), CancellationToken.None).AsTask()));
+        await _store.Messages.AppendAsync(Message(conversation, "m0", clientId: "c0"), CancellationToken.None); // a retry
+        await Assert.ThrowsAsync<ConversationNotFoundException>(() => _store.Messages.AppendAsync(Message(conversation with { Id = 12345 }, "lost"), CancellationToken.None).AsTask());
+
+        var measured = durations.GetMeasurementSnapshot();
+        Assert.Equal(["duplicate", "failed", "stored", "stored", "stored"], measured.Select(m => (string)m.Tags["chat.outcome"]!).Order());
+        Assert.All(measured, m => Assert.True(m.Value is > 0 and < 30, $"{m.Value} s"));
+        Assert.All(measured, m => Assert.Equal(DbSystem, m.Tags["db.system.name"]));
+        Assert.Equal(5, batches.GetMeasurementSnapshot().Sum(m => m.Value)); // every append went through one batch or another
     }
 
     [Fact]

@@ -10,6 +10,8 @@ public sealed class PostgresConformanceTests : StoreConformanceTests
 
     internal override string AuditTable => "chat.audit_log";
 
+    internal override string DbSystem => "postgresql";
+
     internal override async Task<StoreHost> StartStoreAsync()
     {
         (_primary, _) = await PostgresServer.CreateDatabaseAsync();

@@ -12,6 +12,8 @@ public sealed class SqliteConformanceTests : StoreConformanceTests, IDisposable
 
     internal override string AuditTable => "audit_log";
 
+    internal override string DbSystem => "sqlite";
+
     internal override Task<StoreHost> StartStoreAsync() =>
         StoreHost.StartAsync(chat => chat.AddSqliteStorage(DatabasePath));
 
