@@ -1,9 +1,10 @@
+using Chat.Storage.Internal;
 using Npgsql;
 
 namespace Chat.Storage.Postgres;
 
 /// <summary>Erases a contact and everything stored about it in one transaction.</summary>
-internal sealed class PostgresContactEraser(PostgresDataSources dataSources) : IContactEraser
+internal sealed class PostgresContactEraser(PostgresDataSources dataSources) : ContactEraserBase
 {
     // Locks the contact's conversations first (in one order): an append to one of them either commits before the lock is
     // granted, and the next statement, which sees it, erases its messages; or waits and then finds the conversation gone
@@ -44,16 +45,8 @@ internal sealed class PostgresContactEraser(PostgresDataSources dataSources) : I
          LIMIT $2
         """;
 
-    public ValueTask<ContactErasure> EraseContactAsync(string tenantId, long contactId, CancellationToken cancellationToken) =>
-        EraseAsync(tenantId, contactId, inactiveBefore: null, cancellationToken);
-
-    public ValueTask<ContactErasure> EraseInactiveContactAsync(string tenantId, long contactId, DateTimeOffset inactiveBefore, CancellationToken cancellationToken) =>
-        EraseAsync(tenantId, contactId, inactiveBefore, cancellationToken);
-
-    public async ValueTask<IReadOnlyList<ContactKey>> FindInactiveContactsAsync(DateTimeOffset inactiveBefore, int limit, CancellationToken cancellationToken)
+    protected override async ValueTask<IReadOnlyList<ContactKey>> FindInactiveAsync(DateTimeOffset inactiveBefore, int limit, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 1000);
         try
         {
             await using var command = dataSources.Primary.CreateCommand(FindInactiveSql);
@@ -74,9 +67,8 @@ internal sealed class PostgresContactEraser(PostgresDataSources dataSources) : I
         }
     }
 
-    private async ValueTask<ContactErasure> EraseAsync(string tenantId, long contactId, DateTimeOffset? inactiveBefore, CancellationToken cancellationToken)
+    protected override async ValueTask<ContactErasure> EraseAsync(string tenantId, long contactId, DateTimeOffset? inactiveBefore, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         try
         {
             await using var connection = await dataSources.Primary.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

@@ -1,9 +1,10 @@
+using Chat.Storage.Internal;
 using Microsoft.Data.Sqlite;
 
 namespace Chat.Storage.Sqlite;
 
 /// <summary>Erases a contact and everything stored about it in one write transaction (the single writer: no append runs beside it).</summary>
-internal sealed class SqliteContactEraser(SqliteDatabase database) : IContactEraser
+internal sealed class SqliteContactEraser(SqliteDatabase database) : ContactEraserBase
 {
     private const string Conversations = "SELECT id FROM conversations WHERE tenant_id = $t AND contact_id = $k";
 
@@ -21,16 +22,8 @@ internal sealed class SqliteContactEraser(SqliteDatabase database) : IContactEra
            AND NOT EXISTS (SELECT 1 FROM conversations WHERE tenant_id = $t AND contact_id = $k AND updated_at >= $b)
         """;
 
-    public ValueTask<ContactErasure> EraseContactAsync(string tenantId, long contactId, CancellationToken cancellationToken) =>
-        EraseAsync(tenantId, contactId, inactiveBefore: null, cancellationToken);
-
-    public ValueTask<ContactErasure> EraseInactiveContactAsync(string tenantId, long contactId, DateTimeOffset inactiveBefore, CancellationToken cancellationToken) =>
-        EraseAsync(tenantId, contactId, inactiveBefore, cancellationToken);
-
-    public async ValueTask<IReadOnlyList<ContactKey>> FindInactiveContactsAsync(DateTimeOffset inactiveBefore, int limit, CancellationToken cancellationToken)
+    protected override async ValueTask<IReadOnlyList<ContactKey>> FindInactiveAsync(DateTimeOffset inactiveBefore, int limit, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 1000);
         await using var connection = await database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = FindInactiveSql;
@@ -46,9 +39,8 @@ internal sealed class SqliteContactEraser(SqliteDatabase database) : IContactEra
         return contacts;
     }
 
-    private async ValueTask<ContactErasure> EraseAsync(string tenantId, long contactId, DateTimeOffset? inactiveBefore, CancellationToken cancellationToken)
+    protected override async ValueTask<ContactErasure> EraseAsync(string tenantId, long contactId, DateTimeOffset? inactiveBefore, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         return await database.WriteAsync((connection, transaction) =>
         {
             SqliteCommand Keyed(string sql)
