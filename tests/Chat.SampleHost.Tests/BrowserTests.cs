@@ -6,7 +6,8 @@ namespace Chat.SampleHost.Tests;
 /// <summary>
 /// The evaluation pages in a real browser: headless Chromium (Debian's) driven by playwright-core runs browser/chat.mjs
 /// against the sample host: a customer in the widget and an agent in the console chat both ways, the widget reloads
-/// and shows the history once. Screenshots are kept in artifacts/test-screenshots.
+/// and shows the history once; the host's log holds no token and nothing they wrote. Screenshots are kept in
+/// artifacts/test-screenshots.
 /// </summary>
 public sealed class BrowserTests
 {
@@ -42,5 +43,13 @@ public sealed class BrowserTests
         Assert.Equal(System.Net.HttpStatusCode.OK, (await host.Client.PostAsJsonAsync("/demo/login", new { id = "bob", password = "bob" })).StatusCode);
         using var audit = System.Text.Json.JsonDocument.Parse(await host.Client.GetStringAsync("/chat/api/audit"));
         Assert.Contains(audit.RootElement.EnumerateArray(), e => e.GetProperty("actorId").GetString() == "alice" && e.GetProperty("action").GetString() == "history.read");
+
+        // The host's log, at its configured levels, holds neither the browsers' tokens (sent in the WebSocket's query
+        // string) nor what the customer and the agent wrote (docs/security.md, Logs).
+        Assert.Contains("Chat sample host listening on", host.Output, StringComparison.Ordinal);
+        foreach (var secret in new[] { "access_token", "wool scarf", "five colours", "free shipping", "thank you" })
+        {
+            Assert.DoesNotContain(secret, host.Output, StringComparison.OrdinalIgnoreCase);
+        }
     }
 }
