@@ -69,21 +69,24 @@ public sealed class SignedJsonChannel : IWebhookHandler, IChannelSender
     }
 }
 
-/// <summary>A compiled-in pipeline plugin that notes each platform message it sees.</summary>
+/// <summary>A compiled-in pipeline plugin that notes each platform message it sees, and takes its time over "slow" ones.</summary>
 public sealed class SeenByPipeline : IChannelPlugin
 {
     public static readonly System.Collections.Concurrent.ConcurrentQueue<string> PlatformMessageIds = new();
 
     public int Priority => PluginPriority.Enrichment;
 
-    public ValueTask OnMessageAsync(MessageContext context, CancellationToken cancellationToken)
+    public async ValueTask OnMessageAsync(MessageContext context, CancellationToken cancellationToken)
     {
         if (context.Message.PlatformMessageId is { } id)
         {
             PlatformMessageIds.Enqueue(id);
         }
 
-        return ValueTask.CompletedTask;
+        if (context.Message.Content == "slow")
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        }
     }
 }
 
@@ -136,9 +139,17 @@ public sealed class WebhookTests : IAsyncLifetime
         Assert.Single(SeenByPipeline.PlatformMessageIds, "pm-1");
         Assert.Single((await agent.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id })).Messages);
 
+        // The platform retries while the original is still in the pipeline (an ERP lookup taking its time): the retry
+        // waits for the original and is answered with it; the plugins see it once.
+        var slow = """{"user":"openid-1","id":"pm-slow","text":"slow"}""";
+        var racing = await Task.WhenAll(PostAsync(slow), Task.Delay(200).ContinueWith(_ => PostAsync(slow)).Unwrap());
+        Assert.All(racing, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Single(SeenByPipeline.PlatformMessageIds, "pm-slow");
+        Assert.Equal(2, (await agent.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id })).Messages.Count);
+
         // The same platform user's next message lands in the same conversation.
         await PostAsync("""{"user":"openid-1","id":"pm-2","text":"thanks"}""");
-        Assert.Equal(2, (await agent.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id })).Messages.Count);
+        Assert.Equal(3, (await agent.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id })).Messages.Count);
     }
 
     [Fact]

@@ -36,6 +36,10 @@ internal sealed partial class ConversationService(
     public const string WebChannel = "web";
 
     private const int MaxClientMessageIdLength = 64;
+
+    // The platform pushes being stored on this node, by (tenant, channel, platform message id): a retry that arrives
+    // meanwhile waits for the original's outcome instead of running the plugins again.
+    private readonly ConcurrentDictionary<(string Tenant, string Channel, string PlatformMessageId), Task<AppendResult>> _inboundInFlight = new();
     private static readonly Dictionary<string, string> PrivateMetadata = new(StringComparer.Ordinal) { [MessageMetadataKeys.Private] = "true" };
     private static readonly Dictionary<string, string> DeliverMetadata = new(StringComparer.Ordinal) { [MessageMetadataKeys.Deliver] = "true" };
     private static readonly Dictionary<string, string> NoMetadata = new(0, StringComparer.Ordinal);
@@ -94,13 +98,51 @@ internal sealed partial class ConversationService(
     }
 
     /// <summary>
-    /// Stores one message a channel plugin took from a platform push. A platform's retry of a stored message is
-    /// answered with the stored one before the plugins run, so they see each platform message once (an auto-reply
-    /// plugin answers once); a retry that arrives while its original is still on its way is stored once by the store.
+    /// Stores one message a channel plugin took from a platform push. A platform's retry is answered with the stored
+    /// message before the plugins run, so they see each platform message once (an auto-reply plugin answers once): a
+    /// retry of a stored message from the store, and a retry that arrives on this node while its original is still on
+    /// its way with the original's outcome (a retry on another node at that moment is stored once by the store).
     /// </summary>
     public async Task<AppendResult> AcceptInboundAsync(string channelId, InboundMessage inbound, CancellationToken cancellationToken)
     {
         var tenantId = string.IsNullOrWhiteSpace(inbound.TenantId) ? _options.DefaultTenantId : inbound.TenantId;
+        var key = (tenantId, channelId, inbound.PlatformMessageId);
+        while (true)
+        {
+            var mine = new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var running = _inboundInFlight.GetOrAdd(key, mine.Task);
+            if (running != mine.Task)
+            {
+                try
+                {
+                    return new AppendResult((await running.WaitAsync(cancellationToken).ConfigureAwait(false)).Message, IsDuplicate: true);
+                }
+                catch (Exception) when (!cancellationToken.IsCancellationRequested)
+                {
+                    continue; // the original failed (its platform gave up on it, storage was down): this one tries itself
+                }
+            }
+
+            // Out of the map before its outcome is known to those waiting, so one that tries itself finds it gone.
+            try
+            {
+                var result = await AcceptInboundCoreAsync(tenantId, channelId, inbound, cancellationToken).ConfigureAwait(false);
+                _inboundInFlight.TryRemove(new(key, mine.Task));
+                mine.SetResult(result);
+                return result;
+            }
+            catch (Exception ex)
+            {
+                _inboundInFlight.TryRemove(new(key, mine.Task));
+                mine.SetException(ex);
+                _ = mine.Task.Exception; // observed: a retry waiting on it tries itself
+                throw;
+            }
+        }
+    }
+
+    private async Task<AppendResult> AcceptInboundCoreAsync(string tenantId, string channelId, InboundMessage inbound, CancellationToken cancellationToken)
+    {
         if (await messages.FindByPlatformMessageIdAsync(tenantId, channelId, inbound.PlatformMessageId, cancellationToken).ConfigureAwait(false) is { } stored)
         {
             return new AppendResult(stored, IsDuplicate: true);
