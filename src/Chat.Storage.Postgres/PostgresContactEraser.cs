@@ -39,19 +39,21 @@ internal sealed class PostgresContactEraser(PostgresDataSources dataSources) : C
     // every message and stays out of every index, so those updates stay HOT.
     private const string FindInactiveSql = """
         SELECT k.tenant_id, k.id FROM chat.contacts k
-         WHERE k.created_at < $1
+         WHERE (k.tenant_id, k.id) > ($3, $4) AND k.created_at < $1
            AND NOT EXISTS (SELECT 1 FROM chat.conversations c WHERE c.tenant_id = k.tenant_id AND c.contact_id = k.id AND c.updated_at >= $1)
          ORDER BY k.tenant_id, k.id
          LIMIT $2
         """;
 
-    protected override async ValueTask<IReadOnlyList<ContactKey>> FindInactiveAsync(DateTimeOffset inactiveBefore, int limit, CancellationToken cancellationToken)
+    protected override async ValueTask<IReadOnlyList<ContactKey>> FindInactiveAsync(DateTimeOffset inactiveBefore, ContactKey after, int limit, CancellationToken cancellationToken)
     {
         try
         {
             await using var command = dataSources.Primary.CreateCommand(FindInactiveSql);
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = inactiveBefore.ToUniversalTime() });
             command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = after.TenantId });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after.ContactId });
             var contacts = new List<ContactKey>();
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

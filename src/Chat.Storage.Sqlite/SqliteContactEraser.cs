@@ -11,7 +11,7 @@ internal sealed class SqliteContactEraser(SqliteDatabase database) : ContactEras
     // Times are Unix milliseconds. A probe of the conversations' unique (tenant_id, contact_id, channel_id) index per contact.
     private const string FindInactiveSql = """
         SELECT k.tenant_id, k.id FROM contacts k
-         WHERE k.created_at < $b
+         WHERE (k.tenant_id, k.id) > ($at, $ak) AND k.created_at < $b
            AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.tenant_id = k.tenant_id AND c.contact_id = k.id AND c.updated_at >= $b)
          ORDER BY k.tenant_id, k.id
          LIMIT $l
@@ -22,13 +22,15 @@ internal sealed class SqliteContactEraser(SqliteDatabase database) : ContactEras
            AND NOT EXISTS (SELECT 1 FROM conversations WHERE tenant_id = $t AND contact_id = $k AND updated_at >= $b)
         """;
 
-    protected override async ValueTask<IReadOnlyList<ContactKey>> FindInactiveAsync(DateTimeOffset inactiveBefore, int limit, CancellationToken cancellationToken)
+    protected override async ValueTask<IReadOnlyList<ContactKey>> FindInactiveAsync(DateTimeOffset inactiveBefore, ContactKey after, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = FindInactiveSql;
         command.Parameters.AddWithValue("$b", inactiveBefore.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$l", limit);
+        command.Parameters.AddWithValue("$at", after.TenantId);
+        command.Parameters.AddWithValue("$ak", after.ContactId);
         var contacts = new List<ContactKey>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

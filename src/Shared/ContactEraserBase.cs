@@ -18,17 +18,18 @@ internal abstract class ContactEraserBase : IContactEraser
         return EraseAsync(tenantId, contactId, inactiveBefore, cancellationToken);
     }
 
-    public ValueTask<IReadOnlyList<ContactKey>> FindInactiveContactsAsync(DateTimeOffset inactiveBefore, int limit, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<ContactKey>> FindInactiveContactsAsync(DateTimeOffset inactiveBefore, ContactKey? after, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 1000);
-        return FindInactiveAsync(inactiveBefore, limit, cancellationToken);
+        return FindInactiveAsync(inactiveBefore, after ?? new ContactKey(string.Empty, long.MinValue), limit, cancellationToken);
     }
 
     /// <summary>Erases the contact and all of its data in one transaction; with <paramref name="inactiveBefore"/>, only
     /// when, its conversations locked, it has had no activity since.</summary>
     protected abstract ValueTask<ContactErasure> EraseAsync(string tenantId, long contactId, DateTimeOffset? inactiveBefore, CancellationToken cancellationToken);
 
-    /// <summary>Lists up to <paramref name="limit"/> contacts with no activity since <paramref name="inactiveBefore"/>.</summary>
-    protected abstract ValueTask<IReadOnlyList<ContactKey>> FindInactiveAsync(DateTimeOffset inactiveBefore, int limit, CancellationToken cancellationToken);
+    /// <summary>Lists up to <paramref name="limit"/> contacts after <paramref name="after"/> (by tenant, then id) with no
+    /// activity since <paramref name="inactiveBefore"/>.</summary>
+    protected abstract ValueTask<IReadOnlyList<ContactKey>> FindInactiveAsync(DateTimeOffset inactiveBefore, ContactKey after, int limit, CancellationToken cancellationToken);
 }

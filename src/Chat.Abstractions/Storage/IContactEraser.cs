@@ -24,12 +24,14 @@ public interface IContactEraser
     /// none of their conversations changed since (a message, a status change, an assignment). Retention's candidates.
     /// </summary>
     /// <param name="inactiveBefore">The time before which the contacts' last activity lies.</param>
+    /// <param name="after">The last contact of the previous page, or null for the first page: pages follow the
+    /// contacts' order, so a sweep reads each contact once however many pages it takes.</param>
     /// <param name="limit">The most contacts to list, 1 to 1,000.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The contacts, by tenant and id; fewer than <paramref name="limit"/> when there are no more.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is out of range.</exception>
     /// <exception cref="ChatStorageException">The store could not be reached.</exception>
-    ValueTask<IReadOnlyList<ContactKey>> FindInactiveContactsAsync(DateTimeOffset inactiveBefore, int limit, CancellationToken cancellationToken);
+    ValueTask<IReadOnlyList<ContactKey>> FindInactiveContactsAsync(DateTimeOffset inactiveBefore, ContactKey? after, int limit, CancellationToken cancellationToken);
 
     /// <summary>
     /// Erases a contact as <see cref="EraseContactAsync"/> does, but only when, with its conversations locked, it still

@@ -49,20 +49,22 @@ internal sealed partial class RetentionWorker(IServiceProvider services, IOption
     private async Task SweepAsync(IContactEraser eraser, DateTimeOffset inactiveBefore, CancellationToken cancellationToken)
     {
         var erased = ContactErasure.None;
+        ContactKey? after = null;
         while (true)
         {
-            var contacts = await eraser.FindInactiveContactsAsync(inactiveBefore, Batch, cancellationToken).ConfigureAwait(false);
-            var before = erased;
+            // Page after page in the contacts' order, so the sweep reads each contact once.
+            var contacts = await eraser.FindInactiveContactsAsync(inactiveBefore, after, Batch, cancellationToken).ConfigureAwait(false);
             foreach (var contact in contacts)
             {
                 erased = erased.Add(await eraser.EraseInactiveContactAsync(contact.TenantId, contact.ContactId, inactiveBefore, cancellationToken).ConfigureAwait(false));
             }
 
-            // A short page is the last; a page of which nothing was erased (another node erased it first) ends this sweep.
-            if (contacts.Count < Batch || erased == before)
+            if (contacts.Count < Batch)
             {
                 break;
             }
+
+            after = contacts[^1];
         }
 
         if (erased.Contacts > 0)

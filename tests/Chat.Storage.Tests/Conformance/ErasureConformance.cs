@@ -27,10 +27,12 @@ public abstract partial class StoreConformanceTests
         var eve = await NewConversationAsync(user: "eve", channel: "web");
         var inactiveBefore = DateTimeOffset.UtcNow.AddDays(-1);
 
-        var found = await Store.Eraser.FindInactiveContactsAsync(inactiveBefore, 100, CancellationToken.None);
+        var found = await Store.Eraser.FindInactiveContactsAsync(inactiveBefore, null, 100, CancellationToken.None);
         Assert.Equal(new[] { annWeb.ContactId, cat.Id, dan.ContactId }.Order(), found.Select(c => c.ContactId).Order());
         Assert.All(found, c => Assert.Equal(Tenant, c.TenantId));
-        Assert.Equal(2, (await Store.Eraser.FindInactiveContactsAsync(inactiveBefore, 2, CancellationToken.None)).Count);
+        var firstPage = await Store.Eraser.FindInactiveContactsAsync(inactiveBefore, null, 2, CancellationToken.None);
+        Assert.Equal(found.Take(2), firstPage);
+        Assert.Equal(found.Skip(2), await Store.Eraser.FindInactiveContactsAsync(inactiveBefore, firstPage[^1], 2, CancellationToken.None));
 
         // Dan writes between the listing and his erasure: he is kept, with his message.
         await Store.Messages.AppendAsync(Message(dan, "still here", clientId: "d1"), CancellationToken.None);
@@ -41,7 +43,7 @@ public abstract partial class StoreConformanceTests
             await Store.Eraser.EraseInactiveContactAsync(Tenant, annWeb.ContactId, inactiveBefore, CancellationToken.None));
         Assert.Equal(new ContactErasure(1, 1, 0, 0, 0), await Store.Eraser.EraseInactiveContactAsync(Tenant, cat.Id, inactiveBefore, CancellationToken.None));
         Assert.Equal(ContactErasure.None, await Store.Eraser.EraseInactiveContactAsync(Tenant, eve.ContactId, inactiveBefore, CancellationToken.None));
-        Assert.Empty(await Store.Eraser.FindInactiveContactsAsync(inactiveBefore, 100, CancellationToken.None));
+        Assert.Empty(await Store.Eraser.FindInactiveContactsAsync(inactiveBefore, null, 100, CancellationToken.None));
 
         Assert.Null(await Store.Conversations.GetConversationAsync(Tenant, annWeChat.Id, CancellationToken.None));
         Assert.Null(await Store.Conversations.FindContactAsync(Tenant, new ChannelIdentity("web", "cat"), CancellationToken.None));
@@ -49,8 +51,8 @@ public abstract partial class StoreConformanceTests
         Assert.NotNull(await Store.Conversations.GetConversationAsync(Tenant, eve.Id, CancellationToken.None));
         Assert.Empty(await Store.Outbox.ClaimDueAsync(10, TimeSpan.FromMinutes(1), CancellationToken.None));
 
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.Eraser.FindInactiveContactsAsync(inactiveBefore, 0, CancellationToken.None).AsTask());
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.Eraser.FindInactiveContactsAsync(inactiveBefore, 1001, CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.Eraser.FindInactiveContactsAsync(inactiveBefore, null, 0, CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.Eraser.FindInactiveContactsAsync(inactiveBefore, null, 1001, CancellationToken.None).AsTask());
         await Assert.ThrowsAnyAsync<ArgumentException>(() => Store.Eraser.EraseInactiveContactAsync(" ", ben.ContactId, inactiveBefore, CancellationToken.None).AsTask());
     }
 
