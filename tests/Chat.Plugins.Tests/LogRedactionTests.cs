@@ -133,7 +133,7 @@ public sealed class LogRedactionTests : IAsyncLifetime
         Assert.Contains(categories, c => c.StartsWith("Chat.", StringComparison.Ordinal));
         Assert.Contains(_logs.Entries, e => e.Level == LogLevel.Debug && e.Message.Contains("hub invocation", StringComparison.OrdinalIgnoreCase));
         var handled = _logs.Entries.Where(e => e.Category.EndsWith(nameof(MessageLoggingPlugin), StringComparison.Ordinal)).ToList();
-        Assert.True(handled.Count >= 9, $"the plugin logged {handled.Count} messages"); // four customers' messages, four replies and a note
+        Assert.Equal(9, handled.Count); // four customers' messages (WeChat's retry is answered before the pipeline), four replies and a note
         Assert.All(handled, e => Assert.Contains("Content = (", e.Message, StringComparison.Ordinal)); // by its length
         Assert.DoesNotContain(_logs.Entries, e => e.EventId.Id == 56);
     }
