@@ -4,17 +4,19 @@ using System.Reflection;
 namespace Chat.Hub.Tests;
 
 /// <summary>
-/// The load tool still runs end to end (server process, agents' and customers' processes, both hubs) and reports what
-/// it measured. It asserts what happened, never how fast: figures come from real runs (docs/benchmarks.md).
+/// The load tool still runs end to end (server process, agents' and customers' processes, both hubs; customers on hub
+/// connections or as platform users pushing through a webhook) and reports what it measured. It asserts what happened, never how fast: figures come from real runs (docs/benchmarks.md).
 /// </summary>
 public sealed class LoadToolTests
 {
-    [Fact]
-    public async Task The_load_tool_runs_both_hubs_and_loses_nothing()
+    [Theory]
+    [InlineData("hub")]
+    [InlineData("webhook")]
+    public async Task The_load_tool_runs_both_hubs_and_loses_nothing(string via)
     {
         var tool = typeof(LoadToolTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "LoadTool").Value!;
         var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "run", "--customers", "40", "--agents", "1", "--rate", "200", "--seconds", "2", "--warmup", "1" })
+        foreach (var argument in new[] { "run", "--customers", "40", "--agents", "1", "--rate", "200", "--seconds", "2", "--warmup", "1", "--via", via })
         {
             start.ArgumentList.Add(argument);
         }
@@ -26,6 +28,7 @@ public sealed class LoadToolTests
         await process.WaitForExitAsync(timeout.Token);
         var text = await output;
         Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {text}{await error}");
+        Assert.Contains($"customers via {via}", text, StringComparison.Ordinal);
 
         foreach (var kind in new[] { "bare", "chat" })
         {

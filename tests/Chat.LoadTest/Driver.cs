@@ -29,6 +29,7 @@ internal static class Driver
         var id = args.Get("id", "0");
         var warmup = args.GetInt("warmup", 5);
         var messagePack = args.Get("protocol", "json") == "messagepack";
+        var viaWebhook = args.Get("via", "hub") == "webhook";
         HubConnection Bare() => (messagePack
             ? new HubConnectionBuilder().WithUrl(url + "/bare", Configure).AddMessagePackProtocol()
             : new HubConnectionBuilder().WithUrl(url + "/bare", Configure)).Build();
@@ -79,6 +80,7 @@ internal static class Driver
 
         // Customers: each a function that sends one message and completes when it is acknowledged.
         var senders = new Func<string, Task>[customerCount];
+        using var platform = new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) });
         using var gate = new SemaphoreSlim(200);
         await Task.WhenAll(Enumerable.Range(0, customerCount).Select(async c =>
         {
@@ -86,7 +88,21 @@ internal static class Driver
             try
             {
                 var customerId = $"customer-{id}-{c}";
-                if (kind == "bare")
+                if (viaWebhook)
+                {
+                    // A platform user: each message a signed push, answered once it is taken (for Chat, once stored).
+                    var pushUrl = new Uri(kind == "bare" ? url + "/bare/webhook" : url + "/chat/channels/load/webhook");
+                    var n = 0;
+                    senders[c] = async content =>
+                    {
+                        var body = Webhooks.Push(customerId, $"{customerId}-{Interlocked.Increment(ref n)}", content);
+                        using var push = new HttpRequestMessage(HttpMethod.Post, pushUrl) { Content = new ByteArrayContent(body) };
+                        push.Headers.Add(Webhooks.SignatureHeader, Webhooks.Sign(body));
+                        using var response = await platform.SendAsync(push);
+                        response.EnsureSuccessStatusCode();
+                    };
+                }
+                else if (kind == "bare")
                 {
                     var connection = Bare();
                     await connection.StartAsync();

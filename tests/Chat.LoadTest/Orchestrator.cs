@@ -22,7 +22,8 @@ internal static class Orchestrator
         var processes = Math.Max(1, args.GetInt("processes", (customers + 4999) / 5000));
         var kinds = args.Get("kinds", "bare,chat").Split(',');
         var postgres = args.GetOrNull("postgres");
-        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {warmup} s warm-up then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, {Environment.ProcessorCount} cores");
+        var via = args.Get("via", "hub");
+        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {warmup} s warm-up then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}, {Environment.ProcessorCount} cores");
 
         var rows = new Dictionary<string, (Result Total, double BytesPerConnection)>();
         foreach (var kind in kinds)
@@ -65,7 +66,7 @@ internal static class Orchestrator
                 var share = (customers / processes) + (p < customers % processes ? 1 : 0);
                 drivers.Add(Start("drive", "--url", url, "--kind", kind, "--customers", share.ToString(CultureInfo.InvariantCulture), "--agents", "0",
                     "--rate", (rate / processes).ToString(CultureInfo.InvariantCulture), "--seconds", seconds.ToString(CultureInfo.InvariantCulture),
-                    "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--protocol", protocol, "--id", p.ToString(CultureInfo.InvariantCulture)));
+                    "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--protocol", protocol, "--via", via, "--id", p.ToString(CultureInfo.InvariantCulture)));
             }
 
             var connectWatch = Stopwatch.StartNew();

@@ -3,6 +3,7 @@ using Chat.LoadTest;
 // The project's load tool for the hub (see docs/benchmarks.md):
 //   dotnet run -c Release --project tests/Chat.LoadTest -- run [--postgres "Host=..."] [--customers 1000] [--agents 2]
 //        [--rate 0 (as fast as possible) | msg/s] [--seconds 10] [--warmup 5] [--processes N] [--kinds bare,chat] [--protocol json|messagepack]
+//        [--via hub|webhook (customers as platform users whose messages arrive as signed pushes)]
 // "serve" and "drive" are the processes "run" starts.
 var command = args.Length > 0 ? args[0] : "run";
 var rest = new Args(args.Length > 0 ? args[1..] : []);

@@ -3,6 +3,7 @@ using Chat.Hub.Security;
 using Chat.TestSupport;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -46,6 +47,7 @@ internal static class Server
                 o.CallsPerSecond = 1000;
                 o.CallBurst = 1000;
             });
+            chat.AddPlugin<LoadChannel>("load");
             builder.Services.AddTestAgentJwt(AgentKey);
         }
 
@@ -53,6 +55,19 @@ internal static class Server
         if (kind == "bare")
         {
             app.MapHub<BareHub>("/bare");
+            app.MapPost("/bare/webhook", async (HttpContext http, IHubContext<BareHub> hub) =>
+            {
+                // The baseline of a push: read it, check its signature, forward the text to the agents, answer.
+                using var buffer = new MemoryStream();
+                await http.Request.Body.CopyToAsync(buffer);
+                if (!Webhooks.Verify(http.Request.Headers[Webhooks.SignatureHeader], buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
+                {
+                    return Results.Text("bad signature", statusCode: 401);
+                }
+
+                await hub.Clients.Group("agents").SendAsync("MessageReceived", Webhooks.Read(buffer.GetBuffer().AsSpan(0, (int)buffer.Length))!.Text);
+                return Results.Text("success");
+            });
         }
         else
         {
