@@ -9,6 +9,19 @@ namespace Chat.Storage.Tests.Postgres;
 /// <summary>What only the PostgreSQL store has: concurrent migrations, byte-order identifiers, the read/write split, worker leases.</summary>
 public sealed class PostgresSpecificTests
 {
+    [Theory]
+    [InlineData("Host=db;Username=chat", true, 32)]
+    [InlineData("Host=db;Username=chat;No Reset On Close=false;Max Auto Prepare=5", false, 5)]
+    [InlineData("Host=db;Username=chat;NoResetOnClose=false", false, 32)]
+    public async Task The_stores_connections_skip_the_reset_and_prepare_statements_unless_the_host_says_otherwise(string connectionString, bool noReset, int autoPrepare)
+    {
+        await using var sources = new Chat.Storage.Postgres.PostgresDataSources(
+            Microsoft.Extensions.Options.Options.Create(new Chat.Storage.Postgres.PostgresStorageOptions { ConnectionString = connectionString }),
+            Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        var settings = new Npgsql.NpgsqlConnectionStringBuilder(sources.Primary.ConnectionString);
+        Assert.Equal((noReset, autoPrepare), (settings.NoResetOnClose, settings.MaxAutoPrepare));
+    }
+
     [Fact]
     public async Task Nodes_starting_together_apply_each_migration_once()
     {
