@@ -87,6 +87,52 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
         }).ConfigureAwait(false);
     }
 
+    public async ValueTask<ResolvedConversation> ResolveConversationAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentException.ThrowIfNullOrWhiteSpace(identity.ChannelId, "identity.ChannelId");
+        ArgumentException.ThrowIfNullOrWhiteSpace(identity.PlatformUserId, "identity.PlatformUserId");
+
+        // A customer who wrote before: the identity, its contact and the conversation on its channel in one statement.
+        var found = await Guard<ResolvedConversation?>(async () =>
+        {
+            await using var command = dataSources.Primary.CreateCommand($"""
+                SELECT {StoredRows.ConversationColumnsOf("v")}, k.display_name, k.created_at
+                  FROM chat.channel_identities i
+                  JOIN chat.contacts k ON k.tenant_id = i.tenant_id AND k.id = i.contact_id
+                  JOIN chat.conversations v ON v.tenant_id = i.tenant_id AND v.contact_id = i.contact_id AND v.channel_id = i.channel_id
+                 WHERE i.tenant_id = $1 AND i.channel_id = $2 AND i.platform_user_id = $3
+                """);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = identity.ChannelId });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = identity.PlatformUserId });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            var conversation = StoredRows.ReadConversation(reader, tenantId);
+            var at = StoredRows.ConversationColumnCount;
+            var contact = new Contact
+            {
+                Id = conversation.ContactId,
+                TenantId = tenantId,
+                DisplayName = reader.IsDBNull(at) ? null : reader.GetString(at),
+                CreatedAt = reader.GetFieldValue<DateTimeOffset>(at + 1),
+            };
+            return new ResolvedConversation(contact, conversation);
+        }).ConfigureAwait(false);
+        if (found is not null)
+        {
+            return found;
+        }
+
+        var created = await ResolveContactAsync(tenantId, identity, displayName, cancellationToken).ConfigureAwait(false);
+        return new ResolvedConversation(created, await GetOrCreateConversationAsync(tenantId, created.Id, identity.ChannelId, cancellationToken).ConfigureAwait(false));
+    }
+
     public async ValueTask<Conversation?> GetConversationAsync(string tenantId, long conversationId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);

@@ -83,6 +83,13 @@ internal static class StoredRows
     /// <summary>The conversation columns, in the order <see cref="ReadConversation"/> reads them.</summary>
     public const string ConversationColumns = "id, channel_id, contact_id, status, assignee_id, last_seq, created_at, updated_at, team_id";
 
+    /// <summary>How many columns <see cref="ConversationColumns"/> names.</summary>
+    public const int ConversationColumnCount = 9;
+
+    /// <summary><see cref="ConversationColumns"/> of a table alias, for joins.</summary>
+    public static string ConversationColumnsOf(string alias) =>
+        string.Join(", ", ConversationColumns.Split(", ").Select(c => alias + "." + c));
+
     /// <summary>Reads <see cref="ConversationColumns"/>.</summary>
     public static Conversation ReadConversation(DbDataReader reader, string tenantId) => new()
     {

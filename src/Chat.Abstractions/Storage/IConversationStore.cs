@@ -26,6 +26,23 @@ public interface IConversationStore
     /// <returns>The conversation.</returns>
     ValueTask<Conversation> GetOrCreateConversationAsync(string tenantId, long contactId, string channelId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Finds a platform user's contact and their conversation on the identity's channel, creating what is missing: what
+    /// <see cref="ResolveContactAsync"/> and then <see cref="GetOrCreateConversationAsync"/> do. A store answers the usual
+    /// case of a platform's push, a customer who wrote before, in one round trip; this default makes the two calls.
+    /// </summary>
+    /// <param name="tenantId">The tenant.</param>
+    /// <param name="identity">The channel and the platform's user id.</param>
+    /// <param name="displayName">The name to give a new contact, if known.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The contact and the conversation.</returns>
+    async ValueTask<ResolvedConversation> ResolveConversationAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        var contact = await ResolveContactAsync(tenantId, identity, displayName, cancellationToken).ConfigureAwait(false);
+        return new ResolvedConversation(contact, await GetOrCreateConversationAsync(tenantId, contact.Id, identity.ChannelId, cancellationToken).ConfigureAwait(false));
+    }
+
     /// <summary>Returns a conversation, or null when the tenant has none with that id.</summary>
     /// <param name="tenantId">The tenant.</param>
     /// <param name="conversationId">The conversation.</param>
@@ -71,3 +88,8 @@ public interface IConversationStore
     ValueTask<Conversation?> UpdateConversationIfAsync(string tenantId, long conversationId, ConversationStatus expectedStatus, string? expectedAssigneeId,
         ConversationStatus status, string? assigneeId, string? teamId, int? assigneeCapacity, CancellationToken cancellationToken);
 }
+
+/// <summary>A platform user's contact and their conversation on a channel.</summary>
+/// <param name="Contact">The contact.</param>
+/// <param name="Conversation">The contact's conversation on the channel.</param>
+public sealed record ResolvedConversation(Contact Contact, Conversation Conversation);

@@ -148,8 +148,7 @@ internal sealed partial class ConversationService(
             return new AppendResult(stored, IsDuplicate: true);
         }
 
-        var contact = await conversations.ResolveContactAsync(tenantId, new ChannelIdentity(channelId, inbound.PlatformUserId), inbound.DisplayName, cancellationToken).ConfigureAwait(false);
-        var conversation = await conversations.GetOrCreateConversationAsync(tenantId, contact.Id, channelId, cancellationToken).ConfigureAwait(false);
+        var (contact, conversation) = await conversations.ResolveConversationAsync(tenantId, new ChannelIdentity(channelId, inbound.PlatformUserId), inbound.DisplayName, cancellationToken).ConfigureAwait(false);
         var draft = new ChatMessage
         {
             TenantId = tenantId,

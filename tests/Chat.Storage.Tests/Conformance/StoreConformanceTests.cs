@@ -316,6 +316,33 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_platform_users_conversation_resolves_in_one_call_to_the_same_contact_and_conversation_even_when_raced()
+    {
+        var identity = new ChannelIdentity("wechat", "openid-resolve");
+        var first = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
+            _store.Conversations.ResolveConversationAsync(Tenant, identity, "Cai", CancellationToken.None).AsTask()));
+        var (contact, conversation) = first[0];
+        Assert.All(first, r => Assert.Equal((contact.Id, conversation.Id), (r.Contact.Id, r.Conversation.Id)));
+        Assert.Equal(("Cai", ConversationStatus.Queued, contact.Id, "wechat", Tenant), (contact.DisplayName, conversation.Status, conversation.ContactId, conversation.ChannelId, conversation.TenantId));
+
+        // Again, as a customer who wrote before: the same contact (with its name and time) and the same conversation.
+        await _store.Messages.AppendAsync(Message(conversation, "hello", platformId: "wx-resolve-1"), CancellationToken.None);
+        var again = await _store.Conversations.ResolveConversationAsync(Tenant, identity, "another name", CancellationToken.None);
+        Assert.Equal(contact, again.Contact);
+        Assert.Equal((conversation.Id, 1L), (again.Conversation.Id, again.Conversation.LastSeq));
+        Assert.Equal(await _store.Conversations.GetConversationAsync(Tenant, conversation.Id, CancellationToken.None), again.Conversation);
+
+        // A contact known without a conversation on the channel gets one; another tenant's user is another contact.
+        var known = await _store.Conversations.ResolveContactAsync(Tenant, new ChannelIdentity("wechat", "openid-known"), null, CancellationToken.None);
+        var opened = await _store.Conversations.ResolveConversationAsync(Tenant, new ChannelIdentity("wechat", "openid-known"), null, CancellationToken.None);
+        Assert.Equal((known.Id, known.Id), (opened.Contact.Id, opened.Conversation.ContactId));
+        Assert.NotEqual(contact.Id, (await _store.Conversations.ResolveConversationAsync("shop-2", identity, null, CancellationToken.None)).Contact.Id);
+
+        Assert.Equal("identity.PlatformUserId", (await Assert.ThrowsAnyAsync<ArgumentException>(() =>
+            _store.Conversations.ResolveConversationAsync(Tenant, new ChannelIdentity("wechat", " "), null, CancellationToken.None).AsTask())).ParamName);
+    }
+
+    [Fact]
     public async Task Conversations_are_updated_and_listed_by_status_assignee_and_team()
     {
         var a = await NewConversationAsync("a");
