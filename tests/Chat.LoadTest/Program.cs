@@ -4,6 +4,7 @@ using Chat.LoadTest;
 //   dotnet run -c Release --project tests/Chat.LoadTest -- run [--postgres "Host=..."] [--customers 1000] [--agents 2]
 //        [--rate 0 (as fast as possible) | msg/s] [--seconds 10] [--warmup 5] [--processes N] [--kinds bare,chat] [--protocol json|messagepack]
 //        [--via hub|webhook (customers as platform users whose messages arrive as signed pushes)]
+//        [--analyze yes|no (ANALYZE the PostgreSQL database halfway through the warm-up, as autovacuum would have; default yes)]
 // "serve" and "drive" are the processes "run" starts.
 var command = args.Length > 0 ? args[0] : "run";
 var rest = new Args(args.Length > 0 ? args[1..] : []);
