@@ -8,10 +8,7 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
 {
     public async ValueTask<Contact> ResolveContactAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
-        ArgumentNullException.ThrowIfNull(identity);
-        ArgumentException.ThrowIfNullOrWhiteSpace(identity.ChannelId, "identity.ChannelId");
-        ArgumentException.ThrowIfNullOrWhiteSpace(identity.PlatformUserId, "identity.PlatformUserId");
+        StoredRows.ValidateIdentity(tenantId, identity);
 
         return await Guard(async () =>
         {
@@ -89,16 +86,13 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
 
     public async ValueTask<ResolvedConversation> ResolveConversationAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
-        ArgumentNullException.ThrowIfNull(identity);
-        ArgumentException.ThrowIfNullOrWhiteSpace(identity.ChannelId, "identity.ChannelId");
-        ArgumentException.ThrowIfNullOrWhiteSpace(identity.PlatformUserId, "identity.PlatformUserId");
+        StoredRows.ValidateIdentity(tenantId, identity);
 
         // A customer who wrote before: the identity, its contact and the conversation on its channel in one statement.
         var found = await Guard<ResolvedConversation?>(async () =>
         {
             await using var command = dataSources.Primary.CreateCommand($"""
-                SELECT {StoredRows.ConversationColumnsOf("v")}, k.display_name, k.created_at
+                SELECT {StoredRows.ColumnsOf(StoredRows.ConversationColumns, "v")}, k.display_name, k.created_at
                   FROM chat.channel_identities i
                   JOIN chat.contacts k ON k.tenant_id = i.tenant_id AND k.id = i.contact_id
                   JOIN chat.conversations v ON v.tenant_id = i.tenant_id AND v.contact_id = i.contact_id AND v.channel_id = i.channel_id

@@ -24,7 +24,7 @@ internal sealed class PostgresOutboxStore(PostgresDataSources dataSources) : IOu
               FROM due WHERE o.tenant_id = due.tenant_id AND o.message_id = due.message_id
             RETURNING o.tenant_id, o.message_id, o.attempts
         )
-        SELECT {StoredRows.MessageColumnsOf("m")}, ci.platform_user_id, cl.tenant_id, cl.attempts
+        SELECT {StoredRows.ColumnsOf(StoredRows.MessageColumns, "m")}, ci.platform_user_id, cl.tenant_id, cl.attempts
           FROM claimed cl
           JOIN chat.messages m ON m.tenant_id = cl.tenant_id AND m.id = cl.message_id
           JOIN chat.conversations c ON c.tenant_id = m.tenant_id AND c.id = m.conversation_id

@@ -14,10 +14,7 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
 
     public async ValueTask<Contact> ResolveContactAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
-        ArgumentNullException.ThrowIfNull(identity);
-        ArgumentException.ThrowIfNullOrWhiteSpace(identity.ChannelId, "identity.ChannelId");
-        ArgumentException.ThrowIfNullOrWhiteSpace(identity.PlatformUserId, "identity.PlatformUserId");
+        StoredRows.ValidateIdentity(tenantId, identity);
         return await database.WriteAsync((connection, transaction) =>
         {
             using var find = SqliteMessageStore.Command(connection, transaction, FindContactSql, "$t", "$c", "$u");

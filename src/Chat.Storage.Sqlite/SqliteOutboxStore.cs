@@ -34,7 +34,7 @@ internal sealed class SqliteOutboxStore(SqliteDatabase database) : IOutboxStore
             }
 
             using var read = SqliteMessageStore.Command(connection, transaction, $"""
-                SELECT {StoredRows.MessageColumnsOf("m")}, ci.platform_user_id
+                SELECT {StoredRows.ColumnsOf(StoredRows.MessageColumns, "m")}, ci.platform_user_id
                   FROM messages m
                   JOIN conversations c ON c.tenant_id = m.tenant_id AND c.id = m.conversation_id
                   LEFT JOIN channel_identities ci ON ci.tenant_id = c.tenant_id AND ci.contact_id = c.contact_id AND ci.channel_id = c.channel_id

@@ -13,9 +13,9 @@ internal static class StoredRows
         "id, conversation_id, seq, channel_id, direction, sender_kind, sender_id, sender_name, kind, content, " +
         "client_message_id, platform_message_id, metadata, created_at, platform_timestamp";
 
-    /// <summary><see cref="MessageColumns"/> of a table alias, for joins.</summary>
-    public static string MessageColumnsOf(string alias) =>
-        string.Join(", ", MessageColumns.Split(", ").Select(c => alias + "." + c));
+    /// <summary>A column list (<see cref="MessageColumns"/>, <see cref="ConversationColumns"/>) of a table alias, for joins.</summary>
+    public static string ColumnsOf(string columns, string alias) =>
+        string.Join(", ", columns.Split(", ").Select(c => alias + "." + c));
 
     /// <summary>Outbox statuses as stored: waiting for a first attempt, waiting for a retry, sent, failed for good.</summary>
     public static short OutboxStatus(Plugins.DeliveryStatus status) => status switch
@@ -32,6 +32,15 @@ internal static class StoredRows
         ArgumentOutOfRangeException.ThrowIfNegative(query.AfterSeq, "query.AfterSeq");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(query.Limit, "query.Limit");
         ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, MessageQuery.MaxLimit, "query.Limit");
+    }
+
+    /// <summary>Checks a tenant and a channel identity, naming the field that is empty.</summary>
+    public static void ValidateIdentity(string tenantId, ChannelIdentity identity)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentException.ThrowIfNullOrWhiteSpace(identity.ChannelId, "identity.ChannelId");
+        ArgumentException.ThrowIfNullOrWhiteSpace(identity.PlatformUserId, "identity.PlatformUserId");
     }
 
     public static void ValidatePlatformMessageKey(string tenantId, string channelId, string platformMessageId)
@@ -83,12 +92,8 @@ internal static class StoredRows
     /// <summary>The conversation columns, in the order <see cref="ReadConversation"/> reads them.</summary>
     public const string ConversationColumns = "id, channel_id, contact_id, status, assignee_id, last_seq, created_at, updated_at, team_id";
 
-    /// <summary>How many columns <see cref="ConversationColumns"/> names.</summary>
-    public const int ConversationColumnCount = 9;
-
-    /// <summary><see cref="ConversationColumns"/> of a table alias, for joins.</summary>
-    public static string ConversationColumnsOf(string alias) =>
-        string.Join(", ", ConversationColumns.Split(", ").Select(c => alias + "." + c));
+    /// <summary>How many columns <see cref="ConversationColumns"/> names: the ordinal of the first column after them.</summary>
+    public static readonly int ConversationColumnCount = ConversationColumns.Split(", ").Length;
 
     /// <summary>Reads <see cref="ConversationColumns"/>.</summary>
     public static Conversation ReadConversation(DbDataReader reader, string tenantId) => new()

@@ -62,15 +62,4 @@ public sealed record ContactErasure(int Contacts, int ChannelIdentities, int Con
 {
     /// <summary>Nothing erased.</summary>
     public static ContactErasure None { get; } = new(0, 0, 0, 0, 0);
-
-    /// <summary>This erasure's counts and another's, added up.</summary>
-    /// <param name="other">The other erasure.</param>
-    /// <returns>Each count added up.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="other"/> is null.</exception>
-    public ContactErasure Add(ContactErasure other)
-    {
-        ArgumentNullException.ThrowIfNull(other);
-        return new(Contacts + other.Contacts, ChannelIdentities + other.ChannelIdentities, Conversations + other.Conversations,
-            Messages + other.Messages, Deliveries + other.Deliveries);
-    }
 }

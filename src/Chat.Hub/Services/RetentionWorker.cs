@@ -56,7 +56,9 @@ internal sealed partial class RetentionWorker(IServiceProvider services, IOption
             var contacts = await eraser.FindInactiveContactsAsync(inactiveBefore, after, Batch, cancellationToken).ConfigureAwait(false);
             foreach (var contact in contacts)
             {
-                erased = erased.Add(await eraser.EraseInactiveContactAsync(contact.TenantId, contact.ContactId, inactiveBefore, cancellationToken).ConfigureAwait(false));
+                var one = await eraser.EraseInactiveContactAsync(contact.TenantId, contact.ContactId, inactiveBefore, cancellationToken).ConfigureAwait(false);
+                erased = new ContactErasure(erased.Contacts + one.Contacts, erased.ChannelIdentities + one.ChannelIdentities,
+                    erased.Conversations + one.Conversations, erased.Messages + one.Messages, erased.Deliveries + one.Deliveries);
             }
 
             if (contacts.Count < Batch)
