@@ -166,6 +166,8 @@ public static class ChatHubBuilderExtensions
             chat.Services.AddHostedService(static sp => sp.GetRequiredService<RedisLink>());
             chat.Services.AddSingleton<AgentFeedReplica>();
             chat.Services.AddSingleton<CustomerPushReplica>();
+            // A platform's retry on one node while its original is in the pipeline on another waits for it.
+            chat.Services.AddSingleton<InboundClaims>();
             chat.Services.AddHostedService<AgentPresenceReplica>();
         }
         return chat;

@@ -1,6 +1,7 @@
 using Chat.Hub.Tests.Infrastructure;
 using Chat.Protocol;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Chat.Hub.Tests;
 
@@ -108,11 +109,86 @@ public sealed class ScaleOutTests
     }
 
     [Fact]
+    public async Task A_platform_retry_on_another_node_while_its_original_is_in_the_pipeline_waits_for_it_and_the_plugins_see_it_once()
+    {
+        var storage = await TestStorage.CreateAsync(StoreKind.Postgres);
+        await using var nodeA = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins);
+        await using var nodeB = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins);
+        using var http = new HttpClient();
+
+        // The original takes a second in the pipeline on node A (an ERP lookup); the platform's retry reaches node B
+        // meanwhile, waits for the original, and is answered once it is stored.
+        var slow = """{"user":"openid-scale-1","id":"pm-scale-slow","text":"slow"}""";
+        var original = WebhookTests.PostAsync(http, nodeA, slow);
+        await Task.Delay(300);
+        var retry = await WebhookTests.PostAsync(http, nodeB, slow);
+        Assert.Equal((System.Net.HttpStatusCode.OK, "success"), (retry.StatusCode, await retry.Content.ReadAsStringAsync()));
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await original).StatusCode);
+        Assert.Single(SeenByPipeline.PlatformMessageIds, "pm-scale-slow");
+
+        // The platform hangs up on node A while the original is in its pipeline, and its retry is on node B: the
+        // original lets go of its claim as it fails, and the retry stores the message.
+        var dropped = """{"user":"openid-scale-1","id":"pm-scale-dropped","text":"slow"}""";
+        using var hangUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(400));
+        var abandoned = WebhookTests.PostAsync(http, nodeA, dropped, hangUp.Token);
+        await Task.Delay(150);
+        var stored = await WebhookTests.PostAsync(http, nodeB, dropped);
+        Assert.Equal((System.Net.HttpStatusCode.OK, "success"), (stored.StatusCode, await stored.Content.ReadAsStringAsync()));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        Assert.Equal(2, SeenByPipeline.PlatformMessageIds.Count(id => id == "pm-scale-dropped")); // node A began it, node B ran it
+
+        // Each is stored once.
+        await using var agent = nodeA.Agent("alice");
+        await agent.StartAsync();
+        var conversation = Assert.Single(await agent.GetQueueAsync(), c => c.ChannelId == "test-channel");
+        var history = await agent.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id });
+        Assert.Equal(["pm-scale-slow", "pm-scale-dropped"], history.Messages.Select(m => m.PlatformMessageId));
+    }
+
+    [Fact]
+    public async Task A_claim_is_kept_while_its_push_is_on_its_way_and_a_dead_nodes_claim_expires()
+    {
+        var storage = await TestStorage.CreateAsync(StoreKind.Postgres);
+        await using var nodeA = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins);
+        await using var nodeB = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins);
+        // Claims that outlive their holder by 300 ms: the slow push (a second in the pipeline) outlasts that three times.
+        nodeA.Services.GetRequiredService<Services.InboundClaims>().Lifetime = TimeSpan.FromMilliseconds(300);
+        using var http = new HttpClient();
+
+        // Node A renews its claim while the push is in its pipeline, so the retry on node B still waits for it.
+        var slow = """{"user":"openid-scale-2","id":"pm-scale-renewed","text":"slow"}""";
+        var original = WebhookTests.PostAsync(http, nodeA, slow);
+        await Task.Delay(200);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await WebhookTests.PostAsync(http, nodeB, slow)).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await original).StatusCode);
+        Assert.Single(SeenByPipeline.PlatformMessageIds, "pm-scale-renewed");
+
+        // A node died holding a claim (nothing renews it, nothing lets go): the retry waits for it to expire, then
+        // stores the push itself.
+        await using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(RedisServer.Configuration))
+        {
+            Assert.True(await redis.GetDatabase().LockTakeAsync(Services.InboundClaims.Key("default", "test-channel", "pm-scale-orphan"), "a-dead-node:1", TimeSpan.FromMilliseconds(500)));
+        }
+
+        var orphan = await WebhookTests.PostAsync(http, nodeB, """{"user":"openid-scale-2","id":"pm-scale-orphan","text":"hello"}""");
+        Assert.Equal((System.Net.HttpStatusCode.OK, "success"), (orphan.StatusCode, await orphan.Content.ReadAsStringAsync()));
+        Assert.Single(SeenByPipeline.PlatformMessageIds, "pm-scale-orphan");
+
+        await using var agent = nodeA.Agent("alice");
+        await agent.StartAsync();
+        var conversation = Assert.Single(await agent.GetQueueAsync(), c => c.ChannelId == "test-channel");
+        var history = await agent.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id });
+        Assert.Equal(["pm-scale-renewed", "pm-scale-orphan"], history.Messages.Select(m => m.PlatformMessageId));
+    }
+
+    [Fact]
     public async Task With_redis_unreachable_a_node_starts_and_its_agents_connect_and_work()
     {
         // Nothing listens on that port; short Redis timeouts keep the test short.
         var unreachable = $"127.0.0.1:{Storage.Tests.Infrastructure.PostgresServer.FreePort()},connectTimeout=500,asyncTimeout=1000,syncTimeout=1000";
-        await using var node = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(StoreKind.Postgres), redis: unreachable);
+        using var logs = new CapturedLogs();
+        await using var node = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(StoreKind.Postgres), redis: unreachable, chat: WebhookTests.Plugins,
+            logging: l => l.AddProvider(logs));
 
         await using var alice = node.Agent("alice");
         await alice.StartAsync(); // subscribing to the tenant's feed fails (logged); the connection does not
@@ -128,6 +204,19 @@ public sealed class ScaleOutTests
         Assert.Equal(1, (await customer.SendTextAsync("hello")).Seq);
         await alice.ReplyAsync(conversation.Id, "hi");
         await inbox.WaitForAsync(conversation.Id, 2, "the customer on the same node");
+
+        // A platform's push goes on unclaimed (said once in the log) and is stored once, retried or not.
+        using var http = new HttpClient();
+        var push = """{"user":"openid-no-redis","id":"pm-no-redis","text":"hello"}""";
+        foreach (var attempt in new[] { push, push })
+        {
+            var response = await WebhookTests.PostAsync(http, node, attempt);
+            Assert.Equal((System.Net.HttpStatusCode.OK, "success"), (response.StatusCode, await response.Content.ReadAsStringAsync()));
+        }
+
+        Assert.Single(logs.Entries, e => e.EventId.Id == 59 && e.Level == LogLevel.Warning);
+        var pushed = Assert.Single(await alice.ListConversationsAsync(status: null, mine: false), c => c.ChannelId == "test-channel");
+        Assert.Single((await alice.ResumeAsync(new ResumeRequest { ConversationId = pushed.Id })).Messages);
     }
 
     [Fact]

@@ -102,7 +102,7 @@ public sealed class WebhookTests : IAsyncLifetime
                 o.DeliveryRetryDelay = TimeSpan.FromMilliseconds(100);
                 o.MaxDeliveryAttempts = 3;
             },
-            chat: c => c.AddPlugin<SignedJsonChannel>("test-channel").AddPlugin<SeenByPipeline>());
+            chat: Plugins);
 
     public async Task DisposeAsync()
     {
@@ -225,11 +225,17 @@ public sealed class WebhookTests : IAsyncLifetime
         Assert.Single(SignedJsonChannel.Deliveries, d => d.Message.Id == sent.Id); // sent once, never again
     }
 
-    private Task<HttpResponseMessage> PostAsync(string json)
+    private Task<HttpResponseMessage> PostAsync(string json) => PostAsync(_http, _server, json);
+
+    /// <summary>Posts a signed push of <see cref="SignedJsonChannel"/> to a host's webhook.</summary>
+    internal static Task<HttpResponseMessage> PostAsync(HttpClient http, ChatTestServer server, string json, CancellationToken cancellationToken = default)
     {
         var body = Encoding.UTF8.GetBytes(json);
-        var request = new HttpRequestMessage(HttpMethod.Post, _server.Url + "/chat/channels/test-channel/webhook") { Content = new ByteArrayContent(body) };
+        var request = new HttpRequestMessage(HttpMethod.Post, server.Url + "/chat/channels/test-channel/webhook") { Content = new ByteArrayContent(body) };
         request.Headers.Add("X-Test-Signature", SignedJsonChannel.Sign(body));
-        return _http.SendAsync(request);
+        return http.SendAsync(request, cancellationToken);
     }
+
+    /// <summary>The compiled-in channel and the plugin that notes what the pipeline sees.</summary>
+    internal static void Plugins(IChatBuilder chat) => chat.AddPlugin<SignedJsonChannel>("test-channel").AddPlugin<SeenByPipeline>();
 }

@@ -30,7 +30,8 @@ internal sealed partial class ConversationService(
     ChatHubMetrics metrics,
     IOptions<ChatHubOptions> options,
     ILogger<ConversationService> logger,
-    CustomerPushReplica? replica = null)
+    CustomerPushReplica? replica = null,
+    InboundClaims? claims = null)
 {
     /// <summary>The channel id of the hub's own customers (the web widget and .NET customer clients).</summary>
     public const string WebChannel = "web";
@@ -100,8 +101,9 @@ internal sealed partial class ConversationService(
     /// <summary>
     /// Stores one message a channel plugin took from a platform push. A platform's retry is answered with the stored
     /// message before the plugins run, so they see each platform message once (an auto-reply plugin answers once): a
-    /// retry of a stored message from the store, and a retry that arrives on this node while its original is still on
-    /// its way with the original's outcome (a retry on another node at that moment is stored once by the store).
+    /// retry of a stored message from the store, and a retry that arrives while its original is still on its way with
+    /// the original's outcome: on this node by waiting for it, on another node (with Redis) through the original's
+    /// claim (<see cref="InboundClaims"/>).
     /// </summary>
     public async Task<AppendResult> AcceptInboundAsync(string channelId, InboundMessage inbound, CancellationToken cancellationToken)
     {
@@ -143,10 +145,28 @@ internal sealed partial class ConversationService(
 
     private async Task<AppendResult> AcceptInboundCoreAsync(string tenantId, string channelId, InboundMessage inbound, CancellationToken cancellationToken)
     {
-        if (await messages.FindByPlatformMessageIdAsync(tenantId, channelId, inbound.PlatformMessageId, cancellationToken).ConfigureAwait(false) is { } stored)
+        while (true)
         {
-            return new AppendResult(stored, IsDuplicate: true);
+            // Claimed before the store is asked, so an original that is stored and lets go meanwhile is found there.
+            using var claim = claims is null ? default : await claims.ClaimAsync(tenantId, channelId, inbound.PlatformMessageId, cancellationToken).ConfigureAwait(false);
+            if (await messages.FindByPlatformMessageIdAsync(tenantId, channelId, inbound.PlatformMessageId, cancellationToken).ConfigureAwait(false) is { } stored)
+            {
+                return new AppendResult(stored, IsDuplicate: true);
+            }
+
+            if (claim.IsElsewhere)
+            {
+                // The original is on another node: stored there, it is found here; failed there, its claim is gone.
+                await Task.Delay(InboundClaims.PollInterval, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            return await StoreInboundAsync(tenantId, channelId, inbound, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private async Task<AppendResult> StoreInboundAsync(string tenantId, string channelId, InboundMessage inbound, CancellationToken cancellationToken)
+    {
 
         var (contact, conversation) = await conversations.ResolveConversationAsync(tenantId, new ChannelIdentity(channelId, inbound.PlatformUserId), inbound.DisplayName, cancellationToken).ConfigureAwait(false);
         var draft = new ChatMessage
