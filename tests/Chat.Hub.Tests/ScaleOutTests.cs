@@ -138,11 +138,7 @@ public sealed class ScaleOutTests
         Assert.Equal(2, SeenByPipeline.PlatformMessageIds.Count(id => id == "pm-scale-dropped")); // node A began it, node B ran it
 
         // Each is stored once.
-        await using var agent = nodeA.Agent("alice");
-        await agent.StartAsync();
-        var conversation = Assert.Single(await agent.GetQueueAsync(), c => c.ChannelId == "test-channel");
-        var history = await agent.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id });
-        Assert.Equal(["pm-scale-slow", "pm-scale-dropped"], history.Messages.Select(m => m.PlatformMessageId));
+        Assert.Equal(["pm-scale-slow", "pm-scale-dropped"], await StoredPushesAsync(nodeA));
     }
 
     [Fact]
@@ -174,11 +170,16 @@ public sealed class ScaleOutTests
         Assert.Equal((System.Net.HttpStatusCode.OK, "success"), (orphan.StatusCode, await orphan.Content.ReadAsStringAsync()));
         Assert.Single(SeenByPipeline.PlatformMessageIds, "pm-scale-orphan");
 
-        await using var agent = nodeA.Agent("alice");
+        Assert.Equal(["pm-scale-renewed", "pm-scale-orphan"], await StoredPushesAsync(nodeA));
+    }
+
+    /// <summary>The platform message ids stored in the one conversation of the test channel, in order.</summary>
+    private static async Task<IEnumerable<string?>> StoredPushesAsync(ChatTestServer node)
+    {
+        await using var agent = node.Agent("auditor");
         await agent.StartAsync();
         var conversation = Assert.Single(await agent.GetQueueAsync(), c => c.ChannelId == "test-channel");
-        var history = await agent.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id });
-        Assert.Equal(["pm-scale-renewed", "pm-scale-orphan"], history.Messages.Select(m => m.PlatformMessageId));
+        return (await agent.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id })).Messages.Select(m => m.PlatformMessageId);
     }
 
     [Fact]
