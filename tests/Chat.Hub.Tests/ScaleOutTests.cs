@@ -173,6 +173,51 @@ public sealed class ScaleOutTests
         Assert.Equal(["pm-scale-renewed", "pm-scale-orphan"], await StoredPushesAsync(nodeA));
     }
 
+    [Fact]
+    public async Task After_redis_drops_every_connection_the_nodes_reconnect_and_their_customers_and_agents_hear_each_other_again()
+    {
+        // Redis restarts (or fails over) under the nodes: every connection to it is reset.
+        var storage = await TestStorage.CreateAsync(StoreKind.Postgres);
+        await using var proxy = new TcpFaultProxy("http://" + RedisServer.Configuration);
+        var redis = $"127.0.0.1:{new Uri(proxy.Url).Port}";
+        await using var nodeA = await ChatTestServer.StartAsync(storage, redis: redis);
+        await using var nodeB = await ChatTestServer.StartAsync(storage, redis: redis);
+
+        await using var customer = nodeA.Customer("c-redis-restart");
+        var customerInbox = new Received();
+        customer.MessageReceived += customerInbox.AddAsync;
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await using var agent = nodeB.Agent("alice");
+        var agentInbox = new Received();
+        agent.MessageReceived += agentInbox.AddAsync;
+        await agent.StartAsync();
+        await agent.AcceptAsync(conversation.Id);
+        await customer.SendTextAsync("before");
+        await agentInbox.WaitForAsync(conversation.Id, 1, "the agent on node B, before Redis went");
+
+        Assert.True(proxy.CutAll() > 0);
+        // What the customer sends while the nodes reconnect is stored; its pushes to node B may be lost with the
+        // connections (Redis keeps no pub/sub messages), and the agent's client catches them up at the next one.
+        await customer.SendTextAsync("while Redis was gone");
+        var sent = 2;
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (agentInbox.In(conversation.Id).Count < sent)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the agent on node B heard {agentInbox.In(conversation.Id).Count} of {sent} messages after Redis came back");
+            await customer.SendTextAsync($"after {++sent}");
+            await Task.Delay(200);
+        }
+
+        await Task.Delay(300);
+        Assert.Equal(Enumerable.Range(1, sent), agentInbox.In(conversation.Id).Select(m => (int)m.Seq));
+
+        // ... and the other way.
+        await agent.ReplyAsync(conversation.Id, "heard you");
+        await customerInbox.WaitForAsync(conversation.Id, sent + 1, "the customer on node A to hear the agent on node B again");
+        Assert.Equal("heard you", customerInbox.In(conversation.Id)[^1].Content);
+    }
+
     /// <summary>The platform message ids stored in the one conversation of the test channel, in order.</summary>
     private static async Task<IEnumerable<string?>> StoredPushesAsync(ChatTestServer node)
     {
