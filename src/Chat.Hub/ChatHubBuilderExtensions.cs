@@ -59,8 +59,11 @@ public static class ChatHubBuilderExtensions
             .Validate<IServiceProvider>(static (o, sp) => !o.AuditAgentAccess || sp.GetService<IAuditLog>() is not null, AgentAccessAudit.MissingLog)
             .Validate(static o => o.RetainInactiveContactsFor is null || o.RetainInactiveContactsFor >= TimeSpan.FromDays(1), "Chat:Hub:RetainInactiveContactsFor must be at least one day (1.00:00:00).")
             .Validate(static o => o.RetentionSweepInterval > TimeSpan.Zero, "Chat:Hub:RetentionSweepInterval must be more than zero.")
+            .Validate(static o => o.RetainMessagesFor is null || o.RetainMessagesFor >= TimeSpan.FromDays(1), "Chat:Hub:RetainMessagesFor must be at least one day (1.00:00:00).")
             .Validate<IServiceProvider>(static (o, sp) => o.RetainInactiveContactsFor is null || sp.GetService<IContactEraser>() is not null,
                 "Chat:Hub:RetainInactiveContactsFor needs a store that erases contacts (IContactEraser): add AddPostgresStorage or AddSqliteStorage.")
+            .Validate<IServiceProvider>(static (o, sp) => o.RetainMessagesFor is null || sp.GetService<IContactEraser>() is not null,
+                "Chat:Hub:RetainMessagesFor needs a store that erases messages (IContactEraser): add AddPostgresStorage or AddSqliteStorage.")
             .ValidateOnStart();
 
         services.TryAddSingleton<ChatHubMetrics>();

@@ -49,7 +49,15 @@ public sealed class ChatHubOptions
     /// </summary>
     public TimeSpan? RetainInactiveContactsFor { get; set; }
 
-    /// <summary>How often the nodes look for contacts past <see cref="RetainInactiveContactsFor"/>. Default 1 hour.</summary>
+    /// <summary>
+    /// How long a message is kept after it was stored, for customers who keep writing; null (the default) keeps messages
+    /// as long as their contact. When set, each node erases, every <see cref="RetentionSweepInterval"/>, the messages
+    /// stored longer ago, with their deliveries (<see cref="Chat.Storage.IContactEraser.EraseMessagesCreatedBeforeAsync"/>);
+    /// conversations and contacts stay, and seqs go on. At least one day.
+    /// </summary>
+    public TimeSpan? RetainMessagesFor { get; set; }
+
+    /// <summary>How often the nodes look for contacts past <see cref="RetainInactiveContactsFor"/> and messages past <see cref="RetainMessagesFor"/>. Default 1 hour.</summary>
     public TimeSpan RetentionSweepInterval { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>The most characters of a message's content. Default 4,000.</summary>

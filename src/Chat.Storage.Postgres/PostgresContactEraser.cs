@@ -45,6 +45,38 @@ internal sealed class PostgresContactEraser(PostgresDataSources dataSources) : C
          LIMIT $2
         """;
 
+    // A page of the messages stored before a time (through the BRIN index on created_at), then those rows by key, and
+    // their outbox entries. Two nodes sweeping at once: the later one's delete waits for the earlier's and skips what it took.
+    private const string EraseMessagesSql = """
+        WITH doomed AS (
+            SELECT tenant_id, conversation_id, seq FROM chat.messages WHERE created_at < $1 LIMIT $2
+        ), msg AS (
+            DELETE FROM chat.messages m USING doomed d
+             WHERE m.tenant_id = d.tenant_id AND m.conversation_id = d.conversation_id AND m.seq = d.seq
+            RETURNING m.tenant_id, m.id
+        ), dlv AS (
+            DELETE FROM chat.outbox o USING msg WHERE o.tenant_id = msg.tenant_id AND o.message_id = msg.id RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM msg)::int, (SELECT count(*) FROM dlv)::int
+        """;
+
+    protected override async ValueTask<ContactErasure> EraseMessagesAsync(DateTimeOffset createdBefore, int limit, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var command = dataSources.Primary.CreateCommand(EraseMessagesSql);
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = createdBefore.ToUniversalTime() });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            return new ContactErasure(0, 0, 0, reader.GetInt32(0), reader.GetInt32(1));
+        }
+        catch (NpgsqlException ex) when (ex is not PostgresException)
+        {
+            throw new ChatStorageException($"PostgreSQL is unreachable; nothing was erased: {ex.Message}", ex);
+        }
+    }
+
     protected override async ValueTask<IReadOnlyList<ContactKey>> FindInactiveAsync(DateTimeOffset inactiveBefore, ContactKey after, int limit, CancellationToken cancellationToken)
     {
         try

@@ -22,6 +22,42 @@ internal sealed class SqliteContactEraser(SqliteDatabase database) : ContactEras
            AND NOT EXISTS (SELECT 1 FROM conversations WHERE tenant_id = $t AND contact_id = $k AND updated_at >= $b)
         """;
 
+    // A page of the messages stored before a time, oldest first, through the index on created_at.
+    private const string EraseMessagesSql = """
+        DELETE FROM messages
+         WHERE (tenant_id, conversation_id, seq) IN (SELECT tenant_id, conversation_id, seq FROM messages WHERE created_at < $b ORDER BY created_at LIMIT $l)
+        RETURNING tenant_id, id
+        """;
+
+    protected override async ValueTask<ContactErasure> EraseMessagesAsync(DateTimeOffset createdBefore, int limit, CancellationToken cancellationToken)
+    {
+        return await database.WriteAsync((connection, transaction) =>
+        {
+            var erased = new List<(string Tenant, long Id)>();
+            using (var page = SqliteMessageStore.Command(connection, transaction, EraseMessagesSql, "$b", "$l"))
+            {
+                page.Parameters[0].Value = createdBefore.ToUnixTimeMilliseconds();
+                page.Parameters[1].Value = limit;
+                using var reader = page.ExecuteReader();
+                while (reader.Read())
+                {
+                    erased.Add((reader.GetString(0), reader.GetInt64(1)));
+                }
+            }
+
+            var deliveries = 0;
+            using var outbox = SqliteMessageStore.Command(connection, transaction, "DELETE FROM outbox WHERE tenant_id = $t AND message_id = $m", "$t", "$m");
+            foreach (var (tenant, id) in erased)
+            {
+                outbox.Parameters[0].Value = tenant;
+                outbox.Parameters[1].Value = id;
+                deliveries += outbox.ExecuteNonQuery();
+            }
+
+            return new ContactErasure(0, 0, 0, erased.Count, deliveries);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
     protected override async ValueTask<IReadOnlyList<ContactKey>> FindInactiveAsync(DateTimeOffset inactiveBefore, ContactKey after, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReadAsync(cancellationToken).ConfigureAwait(false);

@@ -25,6 +25,16 @@ internal abstract class ContactEraserBase : IContactEraser
         return FindInactiveAsync(inactiveBefore, after ?? new ContactKey(string.Empty, long.MinValue), limit, cancellationToken);
     }
 
+    public ValueTask<ContactErasure> EraseMessagesCreatedBeforeAsync(DateTimeOffset createdBefore, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 10_000);
+        return EraseMessagesAsync(createdBefore, limit, cancellationToken);
+    }
+
+    /// <summary>Erases up to <paramref name="limit"/> messages stored before <paramref name="createdBefore"/> and their outbox entries, in one transaction.</summary>
+    protected abstract ValueTask<ContactErasure> EraseMessagesAsync(DateTimeOffset createdBefore, int limit, CancellationToken cancellationToken);
+
     /// <summary>Erases the contact and all of its data in one transaction; with <paramref name="inactiveBefore"/>, only
     /// when, its conversations locked, it has had no activity since.</summary>
     protected abstract ValueTask<ContactErasure> EraseAsync(string tenantId, long contactId, DateTimeOffset? inactiveBefore, CancellationToken cancellationToken);

@@ -264,8 +264,43 @@ public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
         Assert.Contains("my order from today", await (await server.RequestAsync(HttpMethod.Get, $"/chat/api/conversations/{recent.Id}/messages", agent)).Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Retention_erases_messages_older_than_the_shop_keeps_them_from_a_customer_who_keeps_writing()
+    {
+        var logs = new CapturedLogs();
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), o =>
+        {
+            o.RetainMessagesFor = TimeSpan.FromDays(180);
+            o.RetentionSweepInterval = TimeSpan.FromMilliseconds(200);
+        }, logging: l => l.AddProvider(logs));
+        using var retained = new MetricCollector<long>(server.Services.GetRequiredService<IMeterFactory>(), "Chat.Hub", "chat.retention.messages");
+        await using var customer = server.Customer("c-regular");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await customer.SendTextAsync("my address is 1 Old Street");
+        await customer.SendTextAsync("and my phone 13800000000");
+        await Task.Delay(500); // sweeps ran: nothing is that old
+        Assert.DoesNotContain(logs.Entries, e => e.EventId.Id == 63);
+
+        // Those two move back 181 days; the customer writes again today.
+        await RunSqlAsync(server,
+            $"UPDATE messages SET created_at = created_at - {(long)TimeSpan.FromDays(181).TotalMilliseconds}",
+            "UPDATE chat.messages SET created_at = created_at - interval '181 days'");
+        Assert.Equal(3, (await customer.SendTextAsync("where is my parcel?")).Seq);
+        await Eventually.TrueAsync(() => logs.Entries.Any(e => e.EventId.Id == 63), "the retention sweep");
+
+        var swept = Assert.Single(logs.Entries, e => e.EventId.Id == 63);
+        Assert.StartsWith("Retention erased 2 message(s) stored before ", swept.Message, StringComparison.Ordinal);
+        Assert.Equal(2, retained.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.DoesNotContain(logs.Entries, e => e.EventId.Id == 57); // no contact was erased
+        var history = await customer.ResumeAsync(new Chat.Protocol.ResumeRequest { ConversationId = conversation.Id });
+        Assert.Equal([(3L, "where is my parcel?")], history.Messages.Select(m => (m.Seq, m.Content)));
+        Assert.Equal(4, (await customer.SendTextAsync("thanks")).Seq);
+    }
+
     [Theory]
     [InlineData("12:00:00", "RetainInactiveContactsFor must be at least one day")]
+    [InlineData("23:59:59", "RetainMessagesFor must be at least one day")]
     [InlineData("00:00:00", "RetentionSweepInterval must be more than zero")]
     public async Task A_retention_shorter_than_a_day_is_refused_at_start(string value, string reason)
     {
@@ -273,6 +308,7 @@ public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
         var refused = await Assert.ThrowsAsync<OptionsValidationException>(() => ChatTestServer.StartAsync(storage, o =>
         {
             o.RetainInactiveContactsFor = reason.StartsWith("RetainInactive", StringComparison.Ordinal) ? TimeSpan.Parse(value, CultureInfo.InvariantCulture) : TimeSpan.FromDays(1);
+            o.RetainMessagesFor = reason.StartsWith("RetainMessages", StringComparison.Ordinal) ? TimeSpan.Parse(value, CultureInfo.InvariantCulture) : TimeSpan.FromDays(1);
             o.RetentionSweepInterval = reason.StartsWith("RetentionSweep", StringComparison.Ordinal) ? TimeSpan.Parse(value, CultureInfo.InvariantCulture) : TimeSpan.FromHours(1);
         }));
         Assert.Contains(reason, refused.Message, StringComparison.Ordinal);

@@ -45,6 +45,21 @@ public interface IContactEraser
     /// <exception cref="ArgumentException"><paramref name="tenantId"/> is empty.</exception>
     /// <exception cref="ChatStorageException">The store could not be reached; nothing was erased.</exception>
     ValueTask<ContactErasure> EraseInactiveContactAsync(string tenantId, long contactId, DateTimeOffset inactiveBefore, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Erases up to <paramref name="limit"/> messages, of every tenant, stored before <paramref name="createdBefore"/>,
+    /// with their outbox entries. Their conversations, contacts and later messages stay, and a conversation's seqs go on
+    /// from where they were; a history read simply no longer returns the erased messages. Retention's erasure of old
+    /// messages, for a customer who keeps writing.
+    /// </summary>
+    /// <param name="createdBefore">The time before which the messages were stored.</param>
+    /// <param name="limit">The most messages to erase in this call, 1 to 10,000.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>What was erased (messages and deliveries; the other counts are zero); fewer messages than
+    /// <paramref name="limit"/> when no more are that old.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is out of range.</exception>
+    /// <exception cref="ChatStorageException">The store could not be reached; nothing was erased.</exception>
+    ValueTask<ContactErasure> EraseMessagesCreatedBeforeAsync(DateTimeOffset createdBefore, int limit, CancellationToken cancellationToken);
 }
 
 /// <summary>A contact of a tenant.</summary>

@@ -8,9 +8,12 @@ namespace Chat.Hub.Services;
 
 /// <summary>
 /// Keeps a customer's data no longer than <see cref="ChatHubOptions.RetainInactiveContactsFor"/> after their last
-/// activity: every <see cref="ChatHubOptions.RetentionSweepInterval"/>, erases each contact with no activity since
+/// activity, and each message no longer than <see cref="ChatHubOptions.RetainMessagesFor"/>: every
+/// <see cref="ChatHubOptions.RetentionSweepInterval"/>, erases each contact with no activity since
 /// (<see cref="IContactEraser.FindInactiveContactsAsync"/>, then <see cref="IContactEraser.EraseInactiveContactAsync"/>,
-/// which keeps a contact that wrote in the meantime). Every node sweeps; two nodes erasing the same contact erase it once.
+/// which keeps a contact that wrote in the meantime), then the messages stored before the messages' cutoff, a page at a
+/// time (<see cref="IContactEraser.EraseMessagesCreatedBeforeAsync"/>). Every node sweeps; two nodes erasing the same
+/// contact or message erase it once.
 /// </summary>
 internal sealed partial class RetentionWorker(IServiceProvider services, IOptions<ChatHubOptions> options, TimeProvider time, ChatHubMetrics metrics,
     ILogger<RetentionWorker> logger)
@@ -18,10 +21,13 @@ internal sealed partial class RetentionWorker(IServiceProvider services, IOption
 {
     private const int Batch = 200;
 
+    // Old messages are erased this many to a transaction, so no sweep holds locks (or SQLite's one writer) for long.
+    private const int MessageBatch = 1_000;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
-        if (o.RetainInactiveContactsFor is not { } retention)
+        if (o.RetainInactiveContactsFor is null && o.RetainMessagesFor is null)
         {
             return;
         }
@@ -32,7 +38,16 @@ internal sealed partial class RetentionWorker(IServiceProvider services, IOption
         {
             try
             {
-                await SweepAsync(eraser, time.GetUtcNow() - retention, stoppingToken).ConfigureAwait(false);
+                var now = time.GetUtcNow();
+                if (o.RetainInactiveContactsFor is { } contacts)
+                {
+                    await SweepContactsAsync(eraser, now - contacts, stoppingToken).ConfigureAwait(false);
+                }
+
+                if (o.RetainMessagesFor is { } messages)
+                {
+                    await SweepMessagesAsync(eraser, now - messages, stoppingToken).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -46,7 +61,34 @@ internal sealed partial class RetentionWorker(IServiceProvider services, IOption
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
-    private async Task SweepAsync(IContactEraser eraser, DateTimeOffset inactiveBefore, CancellationToken cancellationToken)
+    private async Task SweepMessagesAsync(IContactEraser eraser, DateTimeOffset createdBefore, CancellationToken cancellationToken)
+    {
+        int messages = 0, deliveries = 0;
+        try
+        {
+            while (true)
+            {
+                var page = await eraser.EraseMessagesCreatedBeforeAsync(createdBefore, MessageBatch, cancellationToken).ConfigureAwait(false);
+                messages += page.Messages;
+                deliveries += page.Deliveries;
+                if (page.Messages < MessageBatch)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            // What was erased before a failure is said too.
+            if (messages > 0)
+            {
+                metrics.MessagesErased(messages);
+                LogMessagesSwept(logger, messages, deliveries, createdBefore);
+            }
+        }
+    }
+
+    private async Task SweepContactsAsync(IContactEraser eraser, DateTimeOffset inactiveBefore, CancellationToken cancellationToken)
     {
         var erased = ContactErasure.None;
         ContactKey? after = null;
@@ -79,6 +121,9 @@ internal sealed partial class RetentionWorker(IServiceProvider services, IOption
     [LoggerMessage(EventId = 57, Level = LogLevel.Information, Message = "Retention erased {Contacts} contact(s) with no activity since {InactiveBefore:O}: {Conversations} conversation(s), {Messages} message(s).")]
     private static partial void LogSwept(ILogger logger, int contacts, int conversations, int messages, DateTimeOffset inactiveBefore);
 
-    [LoggerMessage(EventId = 58, Level = LogLevel.Warning, Message = "Retention could not erase inactive contacts; it tries again at its next sweep.")]
+    [LoggerMessage(EventId = 58, Level = LogLevel.Warning, Message = "Retention could not erase inactive contacts or old messages; it tries again at its next sweep.")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 63, Level = LogLevel.Information, Message = "Retention erased {Messages} message(s) stored before {CreatedBefore:O}, and {Deliveries} of their deliveries.")]
+    private static partial void LogMessagesSwept(ILogger logger, int messages, int deliveries, DateTimeOffset createdBefore);
 }

@@ -5,8 +5,46 @@ namespace Chat.Storage.Tests.Conformance;
 /// <summary>Erasing a customer's data on request: everything of the contact goes, nothing of anyone else's.</summary>
 public abstract partial class StoreConformanceTests
 {
-    /// <summary>Moves every contact's and conversation's times back, as if they had been written that long ago.</summary>
+    /// <summary>Moves every contact's, conversation's and message's times back, as if they had been written that long ago.</summary>
     internal abstract Task AgeAsync(TimeSpan by);
+
+    [Fact]
+    public async Task Retention_erases_the_messages_stored_before_a_time_a_page_at_a_time_and_their_conversations_go_on()
+    {
+        // Three days ago Ann wrote twice and was answered (a delivery); Ben wrote once.
+        var ann = await NewConversationAsync(user: "ann", channel: "web");
+        await Store.Messages.AppendAsync(Message(ann, "my phone is 13800000000", clientId: "a1"), CancellationToken.None);
+        await Store.Messages.AppendAsync(Message(ann, "and my address", clientId: "a2"), CancellationToken.None);
+        await Store.Messages.AppendAsync(Reply(ann, "we will call you", deliver: true), CancellationToken.None);
+        var ben = await NewConversationAsync(user: "ben", channel: "web");
+        await Store.Messages.AppendAsync(Message(ben, "ben's old message", clientId: "b1"), CancellationToken.None);
+        await AgeAsync(TimeSpan.FromDays(3));
+        // Ann writes again today.
+        await Store.Messages.AppendAsync(Message(ann, "today's message", clientId: "a3"), CancellationToken.None);
+        var createdBefore = DateTimeOffset.UtcNow.AddDays(-1);
+
+        // A page of three, then the last old one, then nothing: the four old messages and the one delivery, once.
+        var pages = new List<ContactErasure>();
+        do
+        {
+            pages.Add(await Store.Eraser.EraseMessagesCreatedBeforeAsync(createdBefore, 3, CancellationToken.None));
+        }
+        while (pages[^1].Messages > 0);
+        Assert.Equal([3, 1, 0], pages.Select(p => p.Messages));
+        Assert.Equal(1, pages.Sum(p => p.Deliveries));
+        Assert.All(pages, p => Assert.Equal((0, 0, 0), (p.Contacts, p.ChannelIdentities, p.Conversations)));
+
+        // The conversations, their contacts and today's message stay, and seqs go on from where they were.
+        var annNow = Assert.Single(await ReadAsync(ann));
+        Assert.Equal(("today's message", 4L), (annNow.Content, annNow.Seq));
+        Assert.Empty(await ReadAsync(ben));
+        Assert.NotNull(await Store.Conversations.FindContactAsync(Tenant, new ChannelIdentity("web", "ben"), CancellationToken.None));
+        Assert.Equal(2, (await Store.Messages.AppendAsync(Message(ben, "ben again", clientId: "b2"), CancellationToken.None)).Message.Seq);
+        Assert.Empty(await Store.Outbox.ClaimDueAsync(10, TimeSpan.FromMinutes(1), CancellationToken.None));
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.Eraser.EraseMessagesCreatedBeforeAsync(createdBefore, 0, CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.Eraser.EraseMessagesCreatedBeforeAsync(createdBefore, 10_001, CancellationToken.None).AsTask());
+    }
 
     [Fact]
     public async Task Retention_erases_the_contacts_inactive_since_a_time_and_keeps_those_who_wrote_since()

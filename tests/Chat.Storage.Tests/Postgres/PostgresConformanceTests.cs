@@ -21,7 +21,7 @@ public sealed class PostgresConformanceTests : StoreConformanceTests
     internal override Task AgeAsync(TimeSpan by)
     {
         var interval = $"interval '{(long)by.TotalSeconds} seconds'";
-        return RunSqlAsync($"UPDATE chat.contacts SET created_at = created_at - {interval}; UPDATE chat.conversations SET created_at = created_at - {interval}, updated_at = updated_at - {interval}");
+        return RunSqlAsync($"UPDATE chat.contacts SET created_at = created_at - {interval}; UPDATE chat.conversations SET created_at = created_at - {interval}, updated_at = updated_at - {interval}; UPDATE chat.messages SET created_at = created_at - {interval}");
     }
 
     internal override async Task RunSqlAsync(string sql)

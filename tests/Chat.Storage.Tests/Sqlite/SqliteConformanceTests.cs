@@ -20,7 +20,7 @@ public sealed class SqliteConformanceTests : StoreConformanceTests, IDisposable
     internal override Task AgeAsync(TimeSpan by)
     {
         var ms = (long)by.TotalMilliseconds;
-        return RunSqlAsync($"UPDATE contacts SET created_at = created_at - {ms}; UPDATE conversations SET created_at = created_at - {ms}, updated_at = updated_at - {ms}");
+        return RunSqlAsync($"UPDATE contacts SET created_at = created_at - {ms}; UPDATE conversations SET created_at = created_at - {ms}, updated_at = updated_at - {ms}; UPDATE messages SET created_at = created_at - {ms}");
     }
 
     internal override async Task RunSqlAsync(string sql)
