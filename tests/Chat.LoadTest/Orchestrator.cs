@@ -23,12 +23,13 @@ internal static class Orchestrator
         var kinds = args.Get("kinds", "bare,chat").Split(',');
         var postgres = args.GetOrNull("postgres");
         var via = args.Get("via", "hub");
-        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {warmup} s warm-up then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}, {Environment.ProcessorCount} cores");
+        var redis = args.GetOrNull("redis");
+        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {warmup} s warm-up then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}{(redis is null ? "" : ", Chat with the Redis backplane")}, {Environment.ProcessorCount} cores");
 
         var rows = new Dictionary<string, (Result Total, double BytesPerConnection)>();
         foreach (var kind in kinds)
         {
-            using var server = Start("serve", "--kind", kind, postgres is null ? "" : "--postgres", postgres ?? "");
+            using var server = Start("serve", "--kind", kind, postgres is null ? "" : "--postgres", postgres ?? "", redis is null ? "" : "--redis", redis ?? "");
             var url = await ExpectAsync(server, "READY ");
             var collected = new SemaphoreSlim(0);
             _ = Task.Run(async () =>

@@ -5,6 +5,7 @@ using Chat.LoadTest;
 //        [--rate 0 (as fast as possible) | msg/s] [--seconds 10] [--warmup 5] [--processes N] [--kinds bare,chat] [--protocol json|messagepack]
 //        [--via hub|webhook (customers as platform users whose messages arrive as signed pushes)]
 //        [--analyze yes|no (ANALYZE the PostgreSQL database halfway through the warm-up, as autovacuum would have; default yes)]
+//        [--redis host:port (the Chat hub as one node of several, with AddRedisBackplane)]
 // "serve" and "drive" are the processes "run" starts.
 var command = args.Length > 0 ? args[0] : "run";
 var rest = new Args(args.Length > 0 ? args[1..] : []);

@@ -48,6 +48,10 @@ internal static class Server
                 o.CallBurst = 1000;
             });
             chat.AddPlugin<LoadChannel>("load");
+            if (args.GetOrNull("redis") is { } redis)
+            {
+                chat.AddRedisBackplane(redis); // one node of several: what the backplane costs it (claims on pushes, the feeds' publications)
+            }
             builder.Services.AddTestAgentJwt(AgentKey);
         }
 

@@ -35,6 +35,13 @@ internal sealed partial class InboundClaims(RedisLink redis, ILogger<InboundClai
     // How long a push waits for Redis to answer a claim before it goes on unclaimed.
     private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(1);
 
+    // Let go of, or extend, a claim only while it is still the caller's. One script each, not StackExchange.Redis's
+    // LockRelease and LockExtend: those are transactions with a condition (WATCH, GET, then MULTI ... EXEC), which hold
+    // the node's one multiplexed connection for a round trip each, and halved the pushes a node took (2,416 and 2,724
+    // against 5,291 and 4,829 a second without claims, with the load tool's --via webhook --redis).
+    private const string ReleaseScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
+    private const string ExtendScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
+
     private readonly ConcurrentDictionary<long, (RedisKey Key, RedisValue Token)> _held = new();
     private readonly CancellationTokenSource _stopping = new();
     private Task? _renewal;
@@ -84,7 +91,7 @@ internal sealed partial class InboundClaims(RedisLink redis, ILogger<InboundClai
         {
             try
             {
-                connection.GetDatabase().LockRelease(claim.Key, claim.Token, CommandFlags.FireAndForget);
+                connection.GetDatabase().ScriptEvaluate(ReleaseScript, [claim.Key], [claim.Token], CommandFlags.FireAndForget);
             }
             catch (RedisException)
             {
@@ -138,7 +145,8 @@ internal sealed partial class InboundClaims(RedisLink redis, ILogger<InboundClai
                 var database = connection.GetDatabase();
                 try
                 {
-                    await Task.WhenAll(_held.Values.Select(c => database.LockExtendAsync(c.Key, c.Token, Lifetime))).ConfigureAwait(false);
+                    var lifetime = (long)Lifetime.TotalMilliseconds;
+                    await Task.WhenAll(_held.Values.Select(c => database.ScriptEvaluateAsync(ExtendScript, [c.Key], [c.Token, lifetime]))).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
                 {
