@@ -8,7 +8,8 @@ namespace Chat.Hub.Services;
 /// <c>chat.channel</c> and <c>chat.outcome</c> = sent, retry or failed), <c>chat.customer.connections.closed</c>
 /// (customer connections closed because too much waited to be written to them), <c>chat.audit.refusals</c> (agents'
 /// reads refused because they could not be recorded, by <c>chat.action</c>), <c>chat.retention.contacts</c>
-/// (contacts erased by retention) and <c>chat.retention.messages</c> (old messages erased by retention). Connections themselves are counted by ASP.NET Core's own SignalR meters.
+/// (contacts erased by retention) and <c>chat.retention.messages</c> (old messages erased by retention). Connections
+/// themselves are counted by ASP.NET Core's own SignalR meters.
 /// </summary>
 internal sealed class ChatHubMetrics
 {
@@ -17,8 +18,8 @@ internal sealed class ChatHubMetrics
     private readonly Counter<long> _deliveries;
     private readonly Counter<long> _closedCustomers;
     private readonly Counter<long> _auditRefusals;
-    private readonly Counter<long> _retainedMessages;
     private readonly Counter<long> _retainedContacts;
+    private readonly Counter<long> _retainedMessages;
 
     public ChatHubMetrics(IMeterFactory meterFactory)
     {

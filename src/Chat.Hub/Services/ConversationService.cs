@@ -167,7 +167,6 @@ internal sealed partial class ConversationService(
 
     private async Task<AppendResult> StoreInboundAsync(string tenantId, string channelId, InboundMessage inbound, CancellationToken cancellationToken)
     {
-
         var (contact, conversation) = await conversations.ResolveConversationAsync(tenantId, new ChannelIdentity(channelId, inbound.PlatformUserId), inbound.DisplayName, cancellationToken).ConfigureAwait(false);
         var draft = new ChatMessage
         {
