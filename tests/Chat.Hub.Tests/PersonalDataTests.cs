@@ -230,11 +230,7 @@ public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
     public async Task Retention_erases_the_customers_inactive_for_longer_than_the_shop_keeps_them_and_says_what_it_erased()
     {
         var logs = new CapturedLogs();
-        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), o =>
-        {
-            o.RetainInactiveContactsFor = TimeSpan.FromDays(30);
-            o.RetentionSweepInterval = TimeSpan.FromMilliseconds(200);
-        }, logging: l => l.AddProvider(logs));
+        await using var server = await StartSweepingAsync(logs, o => o.RetainInactiveContactsFor = TimeSpan.FromDays(30));
         using var retained = new MetricCollector<long>(server.Services.GetRequiredService<IMeterFactory>(), "Chat.Hub", "chat.retention.contacts");
         await using var gone = server.Customer("c-gone");
         await gone.StartAsync();
@@ -268,11 +264,7 @@ public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
     public async Task Retention_erases_messages_older_than_the_shop_keeps_them_from_a_customer_who_keeps_writing()
     {
         var logs = new CapturedLogs();
-        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), o =>
-        {
-            o.RetainMessagesFor = TimeSpan.FromDays(180);
-            o.RetentionSweepInterval = TimeSpan.FromMilliseconds(200);
-        }, logging: l => l.AddProvider(logs));
+        await using var server = await StartSweepingAsync(logs, o => o.RetainMessagesFor = TimeSpan.FromDays(180));
         using var retained = new MetricCollector<long>(server.Services.GetRequiredService<IMeterFactory>(), "Chat.Hub", "chat.retention.messages");
         await using var customer = server.Customer("c-regular");
         await customer.StartAsync();
@@ -313,6 +305,14 @@ public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
         }));
         Assert.Contains(reason, refused.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>A host with the given retention whose sweeps run every 200 ms, its logs captured.</summary>
+    private async Task<ChatTestServer> StartSweepingAsync(CapturedLogs logs, Action<ChatHubOptions> retain) =>
+        await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), o =>
+        {
+            retain(o);
+            o.RetentionSweepInterval = TimeSpan.FromMilliseconds(200);
+        }, logging: l => l.AddProvider(logs));
 
     /// <summary>Takes the audit table away from under a running host (a failed migration, a DBA's mistake), or puts it back.</summary>
     private static Task RenameAuditTableAsync(ChatTestServer server, string from, string to) =>

@@ -1,3 +1,4 @@
+using Chat.Client;
 using Chat.Hub.Tests.Infrastructure;
 using Chat.Protocol;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,19 +17,13 @@ public sealed class ScaleOutTests
         await using var nodeA = await ChatTestServer.StartAsync(storage, redis: redis);
         await using var nodeB = await ChatTestServer.StartAsync(storage, redis: redis);
 
-        await using var customer = nodeA.Customer("c-scale");
-        var customerInbox = new Received();
-        customer.MessageReceived += customerInbox.AddAsync;
-        await customer.StartAsync();
-        var conversation = await customer.StartConversationAsync();
-
-        await using var agent = nodeB.Agent("alice");
-        var agentInbox = new Received();
-        agent.MessageReceived += agentInbox.AddAsync;
         var heard = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        agent.TypingReceived += e => heard.Enqueue($"typing {e.SenderKind} {e.ConversationId}");
-        agent.ReadReceived += e => heard.Enqueue($"read {e.ReaderKind} {e.ConversationId} {e.Seq}");
-        await agent.StartAsync();
+        await using var pair = await CustomerAndAgentAsync(nodeA, nodeB, "c-scale", agent =>
+        {
+            agent.TypingReceived += e => heard.Enqueue($"typing {e.SenderKind} {e.ConversationId}");
+            agent.ReadReceived += e => heard.Enqueue($"read {e.ReaderKind} {e.ConversationId} {e.Seq}");
+        });
+        var (customer, customerInbox, conversation, agent, agentInbox) = pair;
         await using var bob = nodeA.Agent("bob");
         var bobSaw = new System.Collections.Concurrent.ConcurrentQueue<Conversation>();
         bob.ConversationChanged += bobSaw.Enqueue;
@@ -183,15 +178,8 @@ public sealed class ScaleOutTests
         await using var nodeA = await ChatTestServer.StartAsync(storage, redis: redis);
         await using var nodeB = await ChatTestServer.StartAsync(storage, redis: redis);
 
-        await using var customer = nodeA.Customer("c-redis-restart");
-        var customerInbox = new Received();
-        customer.MessageReceived += customerInbox.AddAsync;
-        await customer.StartAsync();
-        var conversation = await customer.StartConversationAsync();
-        await using var agent = nodeB.Agent("alice");
-        var agentInbox = new Received();
-        agent.MessageReceived += agentInbox.AddAsync;
-        await agent.StartAsync();
+        await using var pair = await CustomerAndAgentAsync(nodeA, nodeB, "c-redis-restart");
+        var (customer, customerInbox, conversation, agent, agentInbox) = pair;
         await agent.AcceptAsync(conversation.Id);
         await customer.SendTextAsync("before");
         await agentInbox.WaitForAsync(conversation.Id, 1, "the agent on node B, before Redis went");
@@ -216,6 +204,33 @@ public sealed class ScaleOutTests
         await agent.ReplyAsync(conversation.Id, "heard you");
         await customerInbox.WaitForAsync(conversation.Id, sent + 1, "the customer on node A to hear the agent on node B again");
         Assert.Equal("heard you", customerInbox.In(conversation.Id)[^1].Content);
+    }
+
+    /// <summary>A customer on one node in their conversation, and alice on another, each noting what they receive.</summary>
+    private static async Task<CustomerAndAgent> CustomerAndAgentAsync(ChatTestServer customerNode, ChatTestServer agentNode, string customerId,
+        Action<AgentChatClient>? beforeAgentStarts = null)
+    {
+        var customer = customerNode.Customer(customerId);
+        var customerInbox = new Received();
+        customer.MessageReceived += customerInbox.AddAsync;
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        var agent = agentNode.Agent("alice");
+        var agentInbox = new Received();
+        agent.MessageReceived += agentInbox.AddAsync;
+        beforeAgentStarts?.Invoke(agent);
+        await agent.StartAsync();
+        return new CustomerAndAgent(customer, customerInbox, conversation, agent, agentInbox);
+    }
+
+    private sealed record CustomerAndAgent(CustomerChatClient Customer, Received CustomerInbox, Conversation Conversation, AgentChatClient Agent, Received AgentInbox)
+        : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Agent.DisposeAsync();
+            await Customer.DisposeAsync();
+        }
     }
 
     /// <summary>The platform message ids stored in the one conversation of the test channel, in order.</summary>
