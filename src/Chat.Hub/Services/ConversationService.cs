@@ -6,6 +6,7 @@ using Chat.Protocol;
 using Chat.Runtime.Loading;
 using Chat.Runtime.Pipeline;
 using Chat.Storage;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -46,6 +47,7 @@ internal sealed partial class ConversationService(
     private static readonly Dictionary<string, string> NoMetadata = new(0, StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _assignmentLocks = new(StringComparer.Ordinal);
     private readonly ChatHubOptions _options = options.Value;
+    private readonly RecentInboundContacts _recentInbound = new();
 
     public static bool IsPrivate(ChatMessage message) =>
         message.Metadata.TryGetValue(MessageMetadataKeys.Private, out var value) && value == "true";
@@ -167,7 +169,28 @@ internal sealed partial class ConversationService(
 
     private async Task<AppendResult> StoreInboundAsync(string tenantId, string channelId, InboundMessage inbound, CancellationToken cancellationToken)
     {
-        var (contact, conversation) = await conversations.ResolveConversationAsync(tenantId, new ChannelIdentity(channelId, inbound.PlatformUserId), inbound.DisplayName, cancellationToken).ConfigureAwait(false);
+        var identity = new ChannelIdentity(channelId, inbound.PlatformUserId);
+        if (_recentInbound.Find(tenantId, identity) is { } recent)
+        {
+            try
+            {
+                return await StoreInboundAsync(tenantId, channelId, inbound, recent, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ChatRequestException ex) when (ex.StatusCode == StatusCodes.Status404NotFound)
+            {
+                // Erased since (the customer's data, on request or by retention): the customer starts again, as a new contact.
+                _recentInbound.Forget(tenantId, identity);
+            }
+        }
+
+        var resolved = await conversations.ResolveConversationAsync(tenantId, identity, inbound.DisplayName, cancellationToken).ConfigureAwait(false);
+        _recentInbound.Add(tenantId, identity, resolved);
+        return await StoreInboundAsync(tenantId, channelId, inbound, resolved, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<AppendResult> StoreInboundAsync(string tenantId, string channelId, InboundMessage inbound, ResolvedConversation resolved, CancellationToken cancellationToken)
+    {
+        var (contact, conversation) = resolved;
         var draft = new ChatMessage
         {
             TenantId = tenantId,
