@@ -34,7 +34,11 @@ public sealed class MessageContext
         }
     }
 
-    /// <summary>The conversation the message belongs to.</summary>
+    /// <summary>
+    /// The conversation the message belongs to, as the host knew it when the message arrived: its id, channel and
+    /// contact are fixed, but its status, assignee and team may be some minutes old (a hub connection keeps the
+    /// conversation it started, a node the conversations of the platform users who wrote lately).
+    /// </summary>
     public Conversation Conversation { get; }
 
     /// <summary>Which way the message travels.</summary>
