@@ -74,6 +74,9 @@ public sealed class SeenByPipeline : IChannelPlugin
 {
     public static readonly System.Collections.Concurrent.ConcurrentQueue<string> PlatformMessageIds = new();
 
+    /// <summary>The conversation each message was seen with, by platform message id (or client message id).</summary>
+    public static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Conversation> Conversations = new();
+
     public int Priority => PluginPriority.Enrichment;
 
     public async ValueTask OnMessageAsync(MessageContext context, CancellationToken cancellationToken)
@@ -81,6 +84,11 @@ public sealed class SeenByPipeline : IChannelPlugin
         if (context.Message.PlatformMessageId is { } id)
         {
             PlatformMessageIds.Enqueue(id);
+        }
+
+        if ((context.Message.PlatformMessageId ?? context.Message.ClientMessageId) is { } key)
+        {
+            Conversations[key] = context.Conversation;
         }
 
         if (context.Message.Content == "slow")
@@ -223,6 +231,40 @@ public sealed class WebhookTests : IAsyncLifetime
         Assert.Single(delivered, d => d.Message.Id == sent.Id);
         await Task.Delay(500);
         Assert.Single(SignedJsonChannel.Deliveries, d => d.Message.Id == sent.Id); // sent once, never again
+    }
+
+    [Fact]
+    public async Task The_plugins_get_a_platform_users_conversation_as_this_node_last_changed_it()
+    {
+        // The node keeps the conversation of a platform user who wrote lately, and what changes it here changes it there.
+        await PostAsync("""{"user":"openid-kept","id":"pm-kept-1","text":"hello"}""");
+        await using var agent = _server.Agent("alice");
+        await agent.StartAsync();
+        var conversation = Assert.Single(await agent.GetQueueAsync(), c => c.ChannelId == "test-channel");
+        await agent.AcceptAsync(conversation.Id);
+        await PostAsync("""{"user":"openid-kept","id":"pm-kept-2","text":"are you there?"}""");
+
+        Assert.Equal((ConversationStatus.Queued, null), (SeenByPipeline.Conversations["pm-kept-1"].Status, SeenByPipeline.Conversations["pm-kept-1"].AssigneeId));
+        Assert.Equal((ConversationStatus.Open, "alice"), (SeenByPipeline.Conversations["pm-kept-2"].Status, SeenByPipeline.Conversations["pm-kept-2"].AssigneeId));
+    }
+
+    [Fact]
+    public async Task The_plugins_get_a_hub_customers_conversation_as_its_last_change()
+    {
+        await using var customer = _server.Customer("c-kept");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        var changed = new TaskCompletionSource<Conversation>(TaskCreationOptions.RunContinuationsAsynchronously);
+        customer.ConversationChanged += c => changed.TrySetResult(c);
+        await customer.SendAsync(new SendRequest { ConversationId = conversation.Id, ClientMessageId = "cm-kept-1", Kind = MessageKind.Text, Content = "hello" });
+        await using var agent = _server.Agent("alice");
+        await agent.StartAsync();
+        await agent.AcceptAsync(conversation.Id);
+        Assert.Equal("alice", (await changed.Task.WaitAsync(TimeSpan.FromSeconds(10))).AssigneeId);
+        await customer.SendAsync(new SendRequest { ConversationId = conversation.Id, ClientMessageId = "cm-kept-2", Kind = MessageKind.Text, Content = "are you there?" });
+
+        Assert.Equal((ConversationStatus.Queued, null), (SeenByPipeline.Conversations["cm-kept-1"].Status, SeenByPipeline.Conversations["cm-kept-1"].AssigneeId));
+        Assert.Equal((ConversationStatus.Open, "alice"), (SeenByPipeline.Conversations["cm-kept-2"].Status, SeenByPipeline.Conversations["cm-kept-2"].AssigneeId));
     }
 
     private Task<HttpResponseMessage> PostAsync(string json) => PostAsync(_http, _server, json);

@@ -36,8 +36,8 @@ public sealed class MessageContext
 
     /// <summary>
     /// The conversation the message belongs to, as the host knew it when the message arrived: its id, channel and
-    /// contact are fixed, but its status, assignee and team may be some minutes old (a hub connection keeps the
-    /// conversation it started, a node the conversations of the platform users who wrote lately).
+    /// contact are fixed; its status, assignee and team are as of its last change that reached the node, or, for a
+    /// platform user's conversation changed on another node, up to two minutes old.
     /// </summary>
     public Conversation Conversation { get; }
 

@@ -26,7 +26,10 @@ internal sealed class ChatConnection(int burst, int perSecond)
     /// <summary>The connection's context: its id, and <see cref="HubCallerContext.Abort"/> to close it.</summary>
     public HubCallerContext? Caller { get; init; }
 
-    /// <summary>The conversation this customer connection last proved it owns (ownership never changes).</summary>
+    /// <summary>
+    /// The conversation this customer connection last proved it owns (ownership never changes), as its pushes last told
+    /// it (status, assignee), for the plugins of its next sends.
+    /// </summary>
     public Conversation? Owned { get; set; }
 
     /// <summary>The conversation whose live pushes this customer connection gets (<see cref="ChatConnections.Join"/>).</summary>

@@ -503,6 +503,11 @@ internal sealed partial class ConversationService(
         long bytes = payload is ChatMessage message ? AgentFeed.EstimatedBytes(message) : 512;
         foreach (var member in members)
         {
+            if (payload is Conversation changed && member.Owned?.Id == changed.Id)
+            {
+                member.Owned = changed; // what its next sends give the plugins
+            }
+
             var caller = member.Caller!;
             if (caller.ConnectionId == exceptConnectionId)
             {
@@ -574,6 +579,7 @@ internal sealed partial class ConversationService(
 
     private async Task PublishChangeAsync(Conversation conversation)
     {
+        _recentInbound.Refresh(conversation);
         await agentFeed.PublishAsync(conversation.TenantId, ChatHubMethods.ConversationChanged, conversation).ConfigureAwait(false);
         PushToCustomers(conversation.TenantId, conversation.Id, ChatHubMethods.ConversationChanged, conversation);
     }
