@@ -71,6 +71,7 @@ public static class ChatHubBuilderExtensions
         services.TryAddSingleton<AgentAccessAudit>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<AgentFeed>();
+        services.TryAddSingleton<RecentInboundContacts>();
         services.TryAddSingleton<ConversationService>();
         services.TryAddSingleton<OutboxWorker>();
         services.AddHostedService(static sp => sp.GetRequiredService<OutboxWorker>());

@@ -137,6 +137,29 @@ public sealed class ScaleOutTests
     }
 
     [Fact]
+    public async Task A_platform_user_erased_on_another_node_starts_afresh_with_their_next_push()
+    {
+        // Node A keeps the contact and conversation of a platform user who wrote through it; the contact is erased on
+        // node B. A's next push finds that out at the append, and the message is stored in the customer's new conversation.
+        var storage = await TestStorage.CreateAsync(StoreKind.Postgres);
+        await using var nodeA = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins);
+        await using var nodeB = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins);
+        using var http = new HttpClient();
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await WebhookTests.PostAsync(http, nodeA, """{"user":"openid-scale-erased","id":"pm-scale-erased-1","text":"my phone is 13800000000"}""")).StatusCode);
+        await using var alice = nodeB.Agent("alice");
+        await alice.StartAsync();
+        var before = Assert.Single(await alice.GetQueueAsync(), c => c.ChannelId == "test-channel");
+        var officer = ChatTestServer.StaffToken("olga", Security.ChatAuthentication.PrivacyRole, "default");
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await nodeB.RequestAsync(HttpMethod.Delete, $"/chat/api/contacts/{before.ContactId}", officer)).StatusCode);
+
+        var next = await WebhookTests.PostAsync(http, nodeA, """{"user":"openid-scale-erased","id":"pm-scale-erased-2","text":"hello again"}""");
+        Assert.Equal((System.Net.HttpStatusCode.OK, "success"), (next.StatusCode, await next.Content.ReadAsStringAsync()));
+        var after = Assert.Single(await alice.GetQueueAsync(), c => c.ChannelId == "test-channel");
+        Assert.NotEqual(before.ContactId, after.ContactId);
+        Assert.Equal(["pm-scale-erased-2"], await StoredPushesAsync(nodeA));
+    }
+
+    [Fact]
     public async Task A_claim_is_kept_while_its_push_is_on_its_way_and_a_dead_nodes_claim_expires()
     {
         var storage = await TestStorage.CreateAsync(StoreKind.Postgres);

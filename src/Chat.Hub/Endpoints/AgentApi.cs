@@ -143,7 +143,8 @@ internal static class AgentApi
     /// Erases a customer's data on their request: recorded in the audit log first, then the contact, its identities,
     /// conversations, messages and deliveries go in one transaction. 404 when the tenant has no such contact.
     /// </summary>
-    public static async Task<IResult> EraseContactAsync(HttpContext http, IServiceProvider services, AgentAccessAudit audit, IOptions<ChatHubOptions> options, long id)
+    public static async Task<IResult> EraseContactAsync(HttpContext http, IServiceProvider services, AgentAccessAudit audit, RecentInboundContacts recentInbound,
+        IOptions<ChatHubOptions> options, long id)
     {
         if (ChatCaller.Agent(http.User, options.Value) is not { } officer)
         {
@@ -165,6 +166,7 @@ internal static class AgentApi
         }
 
         var erased = await eraser.EraseContactAsync(officer.TenantId, id, http.RequestAborted);
+        recentInbound.ForgetContact(officer.TenantId, id);
         return erased.Contacts == 0
             ? Results.Problem($"Contact {id} was not found.", statusCode: 404)
             : Results.Json(erased, ChatJson.Options);

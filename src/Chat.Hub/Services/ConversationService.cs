@@ -31,6 +31,7 @@ internal sealed partial class ConversationService(
     ChatHubMetrics metrics,
     IOptions<ChatHubOptions> options,
     ILogger<ConversationService> logger,
+    RecentInboundContacts recentInbound,
     CustomerPushReplica? replica = null,
     InboundClaims? claims = null)
 {
@@ -47,7 +48,6 @@ internal sealed partial class ConversationService(
     private static readonly Dictionary<string, string> NoMetadata = new(0, StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _assignmentLocks = new(StringComparer.Ordinal);
     private readonly ChatHubOptions _options = options.Value;
-    private readonly RecentInboundContacts _recentInbound = new();
 
     public static bool IsPrivate(ChatMessage message) =>
         message.Metadata.TryGetValue(MessageMetadataKeys.Private, out var value) && value == "true";
@@ -170,7 +170,7 @@ internal sealed partial class ConversationService(
     private async Task<AppendResult> StoreInboundAsync(string tenantId, string channelId, InboundMessage inbound, CancellationToken cancellationToken)
     {
         var identity = new ChannelIdentity(channelId, inbound.PlatformUserId);
-        if (_recentInbound.Find(tenantId, identity) is { } recent)
+        if (recentInbound.Find(tenantId, identity) is { } recent)
         {
             try
             {
@@ -179,12 +179,12 @@ internal sealed partial class ConversationService(
             catch (ChatRequestException ex) when (ex.StatusCode == StatusCodes.Status404NotFound)
             {
                 // Erased since (the customer's data, on request or by retention): the customer starts again, as a new contact.
-                _recentInbound.Forget(tenantId, identity);
+                recentInbound.Forget(tenantId, identity);
             }
         }
 
         var resolved = await conversations.ResolveConversationAsync(tenantId, identity, inbound.DisplayName, cancellationToken).ConfigureAwait(false);
-        _recentInbound.Add(tenantId, identity, resolved);
+        recentInbound.Add(tenantId, identity, resolved);
         return await StoreInboundAsync(tenantId, channelId, inbound, resolved, cancellationToken).ConfigureAwait(false);
     }
 
@@ -579,7 +579,7 @@ internal sealed partial class ConversationService(
 
     private async Task PublishChangeAsync(Conversation conversation)
     {
-        _recentInbound.Refresh(conversation);
+        recentInbound.Refresh(conversation);
         await agentFeed.PublishAsync(conversation.TenantId, ChatHubMethods.ConversationChanged, conversation).ConfigureAwait(false);
         PushToCustomers(conversation.TenantId, conversation.Id, ChatHubMethods.ConversationChanged, conversation);
     }

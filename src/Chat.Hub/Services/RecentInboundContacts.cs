@@ -9,18 +9,18 @@ namespace Chat.Hub.Services;
 /// and that statement read the very conversation rows the append batches were updating. The conversation is kept as
 /// this node last changed it (<see cref="Refresh"/>); one changed on another node may be up to <see cref="Lifetime"/>
 /// old when the plugins get it, and what the append sees in its transaction (the conversation's status) is what the hub
-/// acts on. An entry whose conversation has been erased meanwhile is found out by the append, forgotten, and resolved
-/// again.
+/// acts on. A contact erased on this node is forgotten at once (<see cref="ForgetContact"/>); one erased on another
+/// node is found out by the append, forgotten, and resolved again.
 /// </summary>
 internal sealed class RecentInboundContacts
 {
     /// <summary>How long an entry is kept after it was resolved or refreshed.</summary>
     internal static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(2);
 
-    // About 700 bytes a platform user (two entries): at most about 35 MB.
+    // About 800 bytes a platform user (three entries): at most about 40 MB.
     private const int Capacity = 50_000;
 
-    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 2 * Capacity });
+    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 3 * Capacity });
     private readonly MemoryCacheEntryOptions _entry = new() { Size = 1, AbsoluteExpirationRelativeToNow = Lifetime };
 
     public ResolvedConversation? Find(string tenantId, ChannelIdentity identity) =>
@@ -30,20 +30,32 @@ internal sealed class RecentInboundContacts
     {
         var key = Key(tenantId, identity);
         _cache.Set(key, resolved, _entry);
-        _cache.Set((tenantId, resolved.Conversation.Id), key, _entry);
+        _cache.Set(new ConversationKey(tenantId, resolved.Conversation.Id), key, _entry);
+        _cache.Set(new ContactKey(tenantId, resolved.Contact.Id), key, _entry);
     }
 
     /// <summary>A conversation changed on this node (accepted, transferred, resolved...): the kept copy, if any, becomes this one.</summary>
     public void Refresh(Conversation conversation)
     {
-        if (_cache.TryGetValue((conversation.TenantId, conversation.Id), out (string, string, string) key)
+        if (_cache.TryGetValue(new ConversationKey(conversation.TenantId, conversation.Id), out (string, string, string) key)
             && _cache.TryGetValue(key, out ResolvedConversation? resolved) && resolved!.Conversation.Id == conversation.Id)
         {
             Add(conversation.TenantId, new ChannelIdentity(key.Item2, key.Item3), resolved with { Conversation = conversation });
         }
     }
 
+    /// <summary>A contact was erased on this node: its next push resolves the customer afresh, as a new contact.</summary>
+    public void ForgetContact(string tenantId, long contactId)
+    {
+        if (_cache.TryGetValue(new ContactKey(tenantId, contactId), out (string, string, string) key))
+        {
+            _cache.Remove(key);
+        }
+    }
+
     public void Forget(string tenantId, ChannelIdentity identity) => _cache.Remove(Key(tenantId, identity));
 
     private static (string, string, string) Key(string tenantId, ChannelIdentity identity) => (tenantId, identity.ChannelId, identity.PlatformUserId);
+
+    private readonly record struct ConversationKey(string TenantId, long ConversationId);
 }
