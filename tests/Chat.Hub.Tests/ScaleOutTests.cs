@@ -106,9 +106,8 @@ public sealed class ScaleOutTests
     [Fact]
     public async Task A_platform_retry_on_another_node_while_its_original_is_in_the_pipeline_waits_for_it_and_the_plugins_see_it_once()
     {
-        var storage = await TestStorage.CreateAsync(StoreKind.Postgres);
-        await using var nodeA = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins);
-        await using var nodeB = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins);
+        await using var nodes = await StartWebhookNodesAsync();
+        var (nodeA, nodeB) = nodes;
         using var http = new HttpClient();
 
         // The original takes a second in the pipeline on node A (an ERP lookup); the platform's retry reaches node B
@@ -141,9 +140,8 @@ public sealed class ScaleOutTests
     {
         // Node A keeps the contact and conversation of a platform user who wrote through it; the contact is erased on
         // node B. A's next push finds that out at the append, and the message is stored in the customer's new conversation.
-        var storage = await TestStorage.CreateAsync(StoreKind.Postgres);
-        await using var nodeA = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins);
-        await using var nodeB = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins);
+        await using var nodes = await StartWebhookNodesAsync();
+        var (nodeA, nodeB) = nodes;
         using var http = new HttpClient();
         Assert.Equal(System.Net.HttpStatusCode.OK, (await WebhookTests.PostAsync(http, nodeA, """{"user":"openid-scale-erased","id":"pm-scale-erased-1","text":"my phone is 13800000000"}""")).StatusCode);
         await using var alice = nodeB.Agent("alice");
@@ -162,9 +160,8 @@ public sealed class ScaleOutTests
     [Fact]
     public async Task A_claim_is_kept_while_its_push_is_on_its_way_and_a_dead_nodes_claim_expires()
     {
-        var storage = await TestStorage.CreateAsync(StoreKind.Postgres);
-        await using var nodeA = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins);
-        await using var nodeB = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins);
+        await using var nodes = await StartWebhookNodesAsync();
+        var (nodeA, nodeB) = nodes;
         // Claims that outlive their holder by 300 ms: the slow push (a second in the pipeline) outlasts that three times.
         nodeA.Services.GetRequiredService<Services.InboundClaims>().Lifetime = TimeSpan.FromMilliseconds(300);
         using var http = new HttpClient();
@@ -227,6 +224,23 @@ public sealed class ScaleOutTests
         await agent.ReplyAsync(conversation.Id, "heard you");
         await customerInbox.WaitForAsync(conversation.Id, sent + 1, "the customer on node A to hear the agent on node B again");
         Assert.Equal("heard you", customerInbox.In(conversation.Id)[^1].Content);
+    }
+
+    /// <summary>Two nodes on one PostgreSQL and Redis, each with the signed-JSON channel and the plugin that notes what it sees.</summary>
+    private static async Task<TwoNodes> StartWebhookNodesAsync()
+    {
+        var storage = await TestStorage.CreateAsync(StoreKind.Postgres);
+        var a = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins);
+        return new TwoNodes(a, await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins));
+    }
+
+    private sealed record TwoNodes(ChatTestServer A, ChatTestServer B) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await B.DisposeAsync();
+            await A.DisposeAsync();
+        }
     }
 
     /// <summary>A customer on one node in their conversation, and alice on another, each noting what they receive.</summary>
