@@ -60,10 +60,8 @@ public static class ChatHubBuilderExtensions
             .Validate(static o => o.RetainInactiveContactsFor is null || o.RetainInactiveContactsFor >= TimeSpan.FromDays(1), "Chat:Hub:RetainInactiveContactsFor must be at least one day (1.00:00:00).")
             .Validate(static o => o.RetentionSweepInterval > TimeSpan.Zero, "Chat:Hub:RetentionSweepInterval must be more than zero.")
             .Validate(static o => o.RetainMessagesFor is null || o.RetainMessagesFor >= TimeSpan.FromDays(1), "Chat:Hub:RetainMessagesFor must be at least one day (1.00:00:00).")
-            .Validate<IServiceProvider>(static (o, sp) => o.RetainInactiveContactsFor is null || sp.GetService<IContactEraser>() is not null,
-                "Chat:Hub:RetainInactiveContactsFor needs a store that erases contacts (IContactEraser): add AddPostgresStorage or AddSqliteStorage.")
-            .Validate<IServiceProvider>(static (o, sp) => o.RetainMessagesFor is null || sp.GetService<IContactEraser>() is not null,
-                "Chat:Hub:RetainMessagesFor needs a store that erases messages (IContactEraser): add AddPostgresStorage or AddSqliteStorage.")
+            .Validate<IServiceProvider>(static (o, sp) => (o.RetainInactiveContactsFor is null && o.RetainMessagesFor is null) || sp.GetService<IContactEraser>() is not null,
+                "Chat:Hub:RetainInactiveContactsFor and RetainMessagesFor need a store that erases (IContactEraser): add AddPostgresStorage or AddSqliteStorage.")
             .ValidateOnStart();
 
         services.TryAddSingleton<ChatHubMetrics>();
