@@ -170,6 +170,9 @@ public static class ChatHubBuilderExtensions
             chat.Services.AddSingleton<CustomerPushReplica>();
             // A platform's retry on one node while its original is in the pipeline on another waits for it.
             chat.Services.AddSingleton<InboundClaims>();
+            // A platform user's conversation changed or contact erased on one node is forgotten by the others' RecentInboundContacts.
+            chat.Services.AddSingleton<RecentInboundContactsReplica>();
+            chat.Services.AddHostedService(static sp => sp.GetRequiredService<RecentInboundContactsReplica>());
             chat.Services.AddHostedService<AgentPresenceReplica>();
         }
         return chat;

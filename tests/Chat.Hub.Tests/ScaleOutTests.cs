@@ -139,23 +139,73 @@ public sealed class ScaleOutTests
     public async Task A_platform_user_erased_on_another_node_starts_afresh_with_their_next_push()
     {
         // Node A keeps the contact and conversation of a platform user who wrote through it; the contact is erased on
-        // node B. A's next push finds that out at the append, and the message is stored in the customer's new conversation.
-        await using var nodes = await StartWebhookNodesAsync();
+        // node B, which tells node A to forget them.
+        using var logs = new CapturedLogs();
+        await using var nodes = await StartWebhookNodesAsync(logs);
         var (nodeA, nodeB) = nodes;
         using var http = new HttpClient();
         Assert.Equal(System.Net.HttpStatusCode.OK, (await WebhookTests.PostAsync(http, nodeA, """{"user":"openid-scale-erased","id":"pm-scale-erased-1","text":"my phone is 13800000000"}""")).StatusCode);
         await using var alice = nodeB.Agent("alice");
         await alice.StartAsync();
         var before = Assert.Single(await alice.GetQueueAsync(), c => c.ChannelId == "test-channel");
+        Assert.True(Keeps(nodeA, "openid-scale-erased"));
         var officer = ChatTestServer.StaffToken("olga", Security.ChatAuthentication.PrivacyRole, "default");
+        // Something on the channel that is not a change (another program, another version) is skipped, and the next read.
+        await using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{RedisServer.Configuration},channelPrefix=chat"))
+        {
+            await redis.GetSubscriber().PublishAsync(StackExchange.Redis.RedisChannel.Literal("Chat.InboundContacts"), """{"n":"another-node","c":1}""");
+        }
+
         Assert.Equal(System.Net.HttpStatusCode.OK, (await nodeB.RequestAsync(HttpMethod.Delete, $"/chat/api/contacts/{before.ContactId}", officer)).StatusCode);
+        await ForgottenAsync(nodeA, "openid-scale-erased");
+        Assert.Contains(logs.Entries, e => e.EventId.Id == 66 && e.Level == LogLevel.Warning);
 
         var next = await WebhookTests.PostAsync(http, nodeA, """{"user":"openid-scale-erased","id":"pm-scale-erased-2","text":"hello again"}""");
         Assert.Equal((System.Net.HttpStatusCode.OK, "success"), (next.StatusCode, await next.Content.ReadAsStringAsync()));
         var after = Assert.Single(await alice.GetQueueAsync(), c => c.ChannelId == "test-channel");
         Assert.NotEqual(before.ContactId, after.ContactId);
         Assert.Equal(["pm-scale-erased-2"], await StoredPushesAsync(nodeA));
+        Assert.Single(SeenByPipeline.PlatformMessageIds, "pm-scale-erased-2"); // forgotten before it came: the plugins saw it once
+
+        // Erased where no node says so (straight through the store, as retention erases inactive contacts): node A's
+        // append finds out, and the message goes to the customer's new conversation.
+        await nodeB.Services.GetRequiredService<Storage.IContactEraser>().EraseContactAsync("default", after.ContactId, CancellationToken.None);
+        Assert.True(Keeps(nodeA, "openid-scale-erased"));
+        var third = await WebhookTests.PostAsync(http, nodeA, """{"user":"openid-scale-erased","id":"pm-scale-erased-3","text":"me again"}""");
+        Assert.Equal((System.Net.HttpStatusCode.OK, "success"), (third.StatusCode, await third.Content.ReadAsStringAsync()));
+        var last = Assert.Single(await alice.GetQueueAsync(), c => c.ChannelId == "test-channel");
+        Assert.NotEqual(after.ContactId, last.ContactId);
+        Assert.Equal(["pm-scale-erased-3"], await StoredPushesAsync(nodeA));
     }
+
+    [Fact]
+    public async Task The_plugins_on_every_node_get_a_platform_users_conversation_as_any_node_last_changed_it()
+    {
+        // Node A keeps the conversation of a platform user who wrote through it; alice accepts it on node B. Node A's
+        // plugins get the next push with the conversation as it is now: open, alice's (an auto-reply stays quiet).
+        await using var nodes = await StartWebhookNodesAsync();
+        var (nodeA, nodeB) = nodes;
+        using var http = new HttpClient();
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await WebhookTests.PostAsync(http, nodeA, """{"user":"openid-scale-kept","id":"pm-scale-kept-1","text":"hello"}""")).StatusCode);
+        await using var alice = nodeB.Agent("alice");
+        await alice.StartAsync();
+        var conversation = Assert.Single(await alice.GetQueueAsync(), c => c.ChannelId == "test-channel");
+        Assert.True(Keeps(nodeA, "openid-scale-kept"));
+        await alice.AcceptAsync(conversation.Id);
+        await ForgottenAsync(nodeA, "openid-scale-kept");
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await WebhookTests.PostAsync(http, nodeA, """{"user":"openid-scale-kept","id":"pm-scale-kept-2","text":"are you there?"}""")).StatusCode);
+        Assert.Equal((ConversationStatus.Queued, null), (SeenByPipeline.Conversations["pm-scale-kept-1"].Status, SeenByPipeline.Conversations["pm-scale-kept-1"].AssigneeId));
+        Assert.Equal((ConversationStatus.Open, "alice"), (SeenByPipeline.Conversations["pm-scale-kept-2"].Status, SeenByPipeline.Conversations["pm-scale-kept-2"].AssigneeId));
+    }
+
+    /// <summary>Whether a node keeps the contact and conversation of a platform user of the test channel.</summary>
+    private static bool Keeps(ChatTestServer node, string platformUserId) =>
+        node.Services.GetRequiredService<Services.RecentInboundContacts>().Find("default", new ChannelIdentity("test-channel", platformUserId)) is not null;
+
+    /// <summary>Waits for a node to forget a platform user of the test channel, as another node told it.</summary>
+    private static Task ForgottenAsync(ChatTestServer node, string platformUserId) =>
+        Eventually.TrueAsync(() => !Keeps(node, platformUserId), $"the node to forget {platformUserId}, as another node told it", timeoutMs: 5_000);
 
     [Fact]
     public async Task A_claim_is_kept_while_its_push_is_on_its_way_and_a_dead_nodes_claim_expires()
@@ -227,10 +277,11 @@ public sealed class ScaleOutTests
     }
 
     /// <summary>Two nodes on one PostgreSQL and Redis, each with the signed-JSON channel and the plugin that notes what it sees.</summary>
-    private static async Task<TwoNodes> StartWebhookNodesAsync()
+    private static async Task<TwoNodes> StartWebhookNodesAsync(CapturedLogs? logsOfA = null)
     {
         var storage = await TestStorage.CreateAsync(StoreKind.Postgres);
-        var a = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins);
+        var a = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins,
+            logging: logsOfA is null ? null : l => l.AddProvider(logsOfA));
         return new TwoNodes(a, await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: WebhookTests.Plugins));
     }
 
@@ -313,6 +364,10 @@ public sealed class ScaleOutTests
         }
 
         Assert.Single(logs.Entries, e => e.EventId.Id == 59 && e.Level == LogLevel.Warning);
+        // The push's conversation went to alice, which the other nodes could not be told; nor could this node subscribe
+        // to what they change. Each said once, however often it was tried.
+        Assert.Equal(1, logs.Entries.Count(e => e.EventId.Id == 64 && e.Level == LogLevel.Warning));
+        Assert.Equal(1, logs.Entries.Count(e => e.EventId.Id == 65 && e.Level == LogLevel.Warning));
         var pushed = Assert.Single(await alice.ListConversationsAsync(status: null, mine: false), c => c.ChannelId == "test-channel");
         Assert.Single((await alice.ResumeAsync(new ResumeRequest { ConversationId = pushed.Id })).Messages);
     }

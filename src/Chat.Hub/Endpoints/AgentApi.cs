@@ -167,6 +167,11 @@ internal static class AgentApi
 
         var erased = await eraser.EraseContactAsync(officer.TenantId, id, http.RequestAborted);
         recentInbound.ForgetContact(officer.TenantId, id);
+        if (erased.Contacts > 0 && services.GetService<RecentInboundContactsReplica>() is { } replica)
+        {
+            await replica.ContactErasedAsync(officer.TenantId, id);
+        }
+
         return erased.Contacts == 0
             ? Results.Problem($"Contact {id} was not found.", statusCode: 404)
             : Results.Json(erased, ChatJson.Options);

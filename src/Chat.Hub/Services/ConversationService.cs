@@ -33,7 +33,8 @@ internal sealed partial class ConversationService(
     ILogger<ConversationService> logger,
     RecentInboundContacts recentInbound,
     CustomerPushReplica? replica = null,
-    InboundClaims? claims = null)
+    InboundClaims? claims = null,
+    RecentInboundContactsReplica? inboundReplica = null)
 {
     /// <summary>The channel id of the hub's own customers (the web widget and .NET customer clients).</summary>
     public const string WebChannel = "web";
@@ -580,6 +581,11 @@ internal sealed partial class ConversationService(
     private async Task PublishChangeAsync(Conversation conversation)
     {
         recentInbound.Refresh(conversation);
+        if (inboundReplica is not null && conversation.ChannelId != WebChannel)
+        {
+            await inboundReplica.ConversationChangedAsync(conversation.TenantId, conversation.Id).ConfigureAwait(false);
+        }
+
         await agentFeed.PublishAsync(conversation.TenantId, ChatHubMethods.ConversationChanged, conversation).ConfigureAwait(false);
         PushToCustomers(conversation.TenantId, conversation.Id, ChatHubMethods.ConversationChanged, conversation);
     }

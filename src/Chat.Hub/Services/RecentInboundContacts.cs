@@ -7,10 +7,12 @@ namespace Chat.Hub.Services;
 /// The contact and conversation of each platform user who wrote through this node in the last minutes, so that a
 /// customer's later pushes cost no statement to find them: at a peak, pushes from the same customers follow each other,
 /// and that statement read the very conversation rows the append batches were updating. The conversation is kept as
-/// this node last changed it (<see cref="Refresh"/>); one changed on another node may be up to <see cref="Lifetime"/>
-/// old when the plugins get it, and what the append sees in its transaction (the conversation's status) is what the hub
-/// acts on. A contact erased on this node is forgotten at once (<see cref="ForgetContact"/>); one erased on another
-/// node is found out by the append, forgotten, and resolved again.
+/// this node last changed it (<see cref="Refresh"/>), and a contact erased on this node is forgotten at once
+/// (<see cref="ForgetContact"/>). With several nodes, <see cref="RecentInboundContactsReplica"/> makes the others forget
+/// what changed or was erased on one; while Redis does not carry that, a conversation changed on another node may be up
+/// to <see cref="Lifetime"/> old when the plugins get it, and a contact erased on another node is found out by the
+/// append, forgotten, and resolved again. What the append sees in its transaction (the conversation's status) is what
+/// the hub acts on.
 /// </summary>
 internal sealed class RecentInboundContacts
 {
@@ -44,10 +46,20 @@ internal sealed class RecentInboundContacts
         }
     }
 
-    /// <summary>A contact was erased on this node: its next push resolves the customer afresh, as a new contact.</summary>
+    /// <summary>A contact was erased (on this node, or on another one): its next push resolves the customer afresh, as a new contact.</summary>
     public void ForgetContact(string tenantId, long contactId)
     {
         if (_cache.TryGetValue(new ContactKey(tenantId, contactId), out (string, string, string) key))
+        {
+            _cache.Remove(key);
+        }
+    }
+
+    /// <summary>A conversation changed on another node: its platform user's next push here reads it again.</summary>
+    public void ForgetConversation(string tenantId, long conversationId)
+    {
+        if (_cache.TryGetValue(new ConversationKey(tenantId, conversationId), out (string, string, string) key)
+            && _cache.TryGetValue(key, out ResolvedConversation? resolved) && resolved!.Conversation.Id == conversationId)
         {
             _cache.Remove(key);
         }
