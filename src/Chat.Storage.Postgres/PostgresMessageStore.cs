@@ -19,6 +19,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
     private readonly PostgresDataSources _dataSources;
     private readonly IIdGenerator _ids;
     private readonly AppendBatcher _batcher;
+    private readonly PlatformMessageLookup _lookup;
 
     // The batch writers' own connections, one per batch in flight: they stay open, so the append functions' plans and
     // Npgsql's prepared statements stay warm (a pooled connection taken at random may be one that never ran them, and
@@ -32,6 +33,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         var o = options.Value;
         _batcher = new AppendBatcher(ExecuteBatchAsync, o.MaxBatchSize, o.BatchLinger, o.MaxConcurrentBatches, o.QueueCapacity,
             new StorageMetrics(meterFactory, "postgresql"));
+        _lookup = new PlatformMessageLookup(dataSources.Primary);
     }
 
     public async ValueTask<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)
@@ -70,25 +72,13 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
     public async ValueTask<ChatMessage?> FindByPlatformMessageIdAsync(string tenantId, string channelId, string platformMessageId, CancellationToken cancellationToken)
     {
         StoredRows.ValidatePlatformMessageKey(tenantId, channelId, platformMessageId);
-        try
-        {
-            await using var command = _dataSources.Primary.CreateCommand(
-                $"SELECT {StoredRows.MessageColumns} FROM chat.messages WHERE tenant_id = $1 AND channel_id = $2 AND platform_message_id = $3");
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channelId });
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = platformMessageId });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? StoredRows.ReadMessage(reader, tenantId) : null;
-        }
-        catch (NpgsqlException ex) when (ex is not PostgresException)
-        {
-            throw new ChatStorageException($"Could not look up a platform message of channel {channelId}: {ex.Message}", ex);
-        }
+        return await _lookup.FindAsync(tenantId, channelId, platformMessageId, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _batcher.DisposeAsync().ConfigureAwait(false);
+        await _lookup.DisposeAsync().ConfigureAwait(false);
         DropWriters();
     }
 

@@ -152,6 +152,48 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Concurrent_look_ups_of_platform_messages_each_get_their_own_answer()
+    {
+        // A peak of platform pushes asks at once (a store may answer them together): each gets its own message, or none.
+        var wechat = await NewConversationAsync("user-a", "wechat");
+        var douyin = await NewConversationAsync("user-b", "douyin");
+        var stored = new Dictionary<(string Channel, string Id), ChatMessage>();
+        foreach (var (conversation, channel) in new[] { (wechat, "wechat"), (douyin, "douyin") })
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                var result = await _store.Messages.AppendAsync(Message(conversation, $"{channel} {i}", platformId: $"pm-{i}"), CancellationToken.None);
+                stored[(channel, $"pm-{i}")] = result.Message;
+            }
+        }
+
+        var asked = (from tenant in new[] { Tenant, "other-tenant" }
+                     from channel in new[] { "wechat", "douyin", "web" }
+                     from i in Enumerable.Range(0, 150)
+                     select (Tenant: tenant, Channel: channel, Id: $"pm-{i}")).ToList();
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        var gaveUp = _store.Messages.FindByPlatformMessageIdAsync(Tenant, "wechat", "pm-1", cancelled.Token).AsTask();
+        var answers = await Task.WhenAll(asked.Select(a => _store.Messages.FindByPlatformMessageIdAsync(a.Tenant, a.Channel, a.Id, CancellationToken.None).AsTask()));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gaveUp); // the one that gave up, and nobody else
+        for (var i = 0; i < asked.Count; i++)
+        {
+            var (tenant, channel, id) = asked[i];
+            if (tenant == Tenant && stored.TryGetValue((channel, id), out var expected))
+            {
+                Assert.Equal((expected.Id, expected.Seq, expected.ConversationId, expected.Content, tenant), (answers[i]?.Id, answers[i]?.Seq, answers[i]?.ConversationId, answers[i]?.Content, answers[i]?.TenantId));
+            }
+            else
+            {
+                Assert.Null(answers[i]);
+            }
+        }
+
+        Assert.Equal(200, answers.Count(a => a is not null));
+    }
+
+    [Fact]
     public async Task The_write_path_reports_each_appends_time_by_outcome_and_each_batchs_size()
     {
         var meters = _store.Services.GetRequiredService<IMeterFactory>();

@@ -77,6 +77,10 @@ public sealed class PostgresFaultTests : IAsyncLifetime
         var down = (await health.CheckHealthAsync()).Entries["chat-storage"];
         Assert.Equal(HealthStatus.Unhealthy, down.Status);
         Assert.StartsWith("PostgreSQL does not answer", down.Description, StringComparison.Ordinal);
+        // A platform's push asks whether it is a retry: it fails promptly too, with the store's exception.
+        var lookingUp = Stopwatch.StartNew();
+        await Assert.ThrowsAsync<ChatStorageException>(() => store.Messages.FindByPlatformMessageIdAsync("shop-1", "web", "pm-down", CancellationToken.None).AsTask());
+        Assert.True(lookingUp.Elapsed < TimeSpan.FromSeconds(10), $"a failed look-up took {lookingUp.Elapsed} to fail");
         await Task.Delay(1500);
         await PostgresServer.ScriptAsync("start", _clusterDirectory, port);
 
@@ -93,6 +97,7 @@ public sealed class PostgresFaultTests : IAsyncLifetime
         await Task.WhenAll(writers);
 
         Assert.True(recovered, "appends did not succeed again after PostgreSQL restarted");
+        Assert.Null(await store.Messages.FindByPlatformMessageIdAsync("shop-1", "web", "pm-down", CancellationToken.None));
         Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync()).Entries["chat-storage"].Status);
         Assert.NotEmpty(failed);
         Assert.All(failed.Values, ex => Assert.IsType<ChatStorageException>(ex));

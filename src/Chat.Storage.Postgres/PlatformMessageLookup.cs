@@ -1,0 +1,132 @@
+using System.Threading.Channels;
+using Chat.Storage.Internal;
+using Npgsql;
+
+namespace Chat.Storage.Postgres;
+
+/// <summary>
+/// Answers <see cref="IMessageStore.FindByPlatformMessageIdAsync"/> for many concurrent platform pushes with one
+/// statement on the primary per batch. Every push asks before its pipeline whether it is a platform's retry of a stored
+/// message; at a peak, one statement per push (a pooled connection, a round trip, a backend woken) held a node to half
+/// the pushes it stores without asking.
+/// </summary>
+/// <remarks>
+/// A look-up waits for no other: a batch is whatever is queued when a loop is free (at most
+/// <see cref="MaxBatchSize"/>), with <see cref="Concurrency"/> batches in flight. A batch sees every message committed
+/// before it started, as the single statement did.
+/// </remarks>
+internal sealed class PlatformMessageLookup : IAsyncDisposable
+{
+    internal const int MaxBatchSize = 512;
+    internal const int Concurrency = 2;
+
+    // One row per request found, with the request's position; a request found nowhere has no row.
+    private static readonly string Sql =
+        $"SELECT {StoredRows.ColumnsOf(StoredRows.MessageColumns, "m")}, q.idx " +
+        "FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS q(tenant_id, channel_id, platform_message_id, idx) " +
+        "JOIN chat.messages m ON m.tenant_id = q.tenant_id AND m.channel_id = q.channel_id AND m.platform_message_id = q.platform_message_id";
+
+    private readonly NpgsqlDataSource _primary;
+    private readonly Channel<Request> _queue = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+    private readonly Task[] _loops = new Task[Concurrency];
+
+    public PlatformMessageLookup(NpgsqlDataSource primary)
+    {
+        _primary = primary;
+        for (var i = 0; i < _loops.Length; i++)
+        {
+            _loops[i] = Task.Run(RunAsync);
+        }
+    }
+
+    public async Task<ChatMessage?> FindAsync(string tenantId, string channelId, string platformMessageId, CancellationToken cancellationToken)
+    {
+        var request = new Request(tenantId, channelId, platformMessageId);
+        if (!_queue.Writer.TryWrite(request))
+        {
+            throw new ChatStorageException("The message store is shutting down; the platform message was not looked up.");
+        }
+
+        // Cancelling stops the wait only; the batch goes on for the others.
+        return await request.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_loops).ConfigureAwait(false);
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<Request>(MaxBatchSize);
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatchSize && reader.TryRead(out var request))
+            {
+                batch.Add(request);
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                var found = await FindBatchAsync(batch).ConfigureAwait(false);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Completion.TrySetResult(found[i]);
+                }
+            }
+            catch (Exception ex)
+            {
+                var error = new ChatStorageException($"Could not look up {batch.Count} platform message(s): {ex.Message}", ex);
+                foreach (var request in batch)
+                {
+                    request.Completion.TrySetException(error);
+                }
+            }
+        }
+    }
+
+    private async Task<ChatMessage?[]> FindBatchAsync(List<Request> batch)
+    {
+        var found = new ChatMessage?[batch.Count];
+        var tenants = new string[batch.Count];
+        var channels = new string[batch.Count];
+        var ids = new string[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            (tenants[i], channels[i], ids[i]) = (batch[i].TenantId, batch[i].ChannelId, batch[i].PlatformMessageId);
+        }
+
+        await using var command = _primary.CreateCommand(Sql);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = tenants });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = channels });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids });
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        var idx = StoredRows.MessageColumns.Split(", ").Length;
+        while (await reader.ReadAsync().ConfigureAwait(false))
+        {
+            var i = (int)reader.GetInt64(idx) - 1;
+            found[i] = StoredRows.ReadMessage(reader, tenants[i]);
+        }
+
+        return found;
+    }
+
+    private sealed class Request(string tenantId, string channelId, string platformMessageId)
+    {
+        public string TenantId { get; } = tenantId;
+
+        public string ChannelId { get; } = channelId;
+
+        public string PlatformMessageId { get; } = platformMessageId;
+
+        public TaskCompletionSource<ChatMessage?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
