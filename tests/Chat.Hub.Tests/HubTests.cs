@@ -672,6 +672,56 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task When_every_agent_is_full_queued_customers_writing_do_not_try_for_a_place_each_time_and_a_freed_place_goes_to_the_oldest()
+    {
+        // A peak: alice has one place and it is taken; two customers wait in the queue and keep writing.
+        CountingConversationStore store = null!;
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), chat: chat => store = CountingConversationStore.Around(chat));
+        await using var alice = server.Agent("alice");
+        await alice.StartAsync();
+        await alice.SetPresenceAsync(AgentPresence.Online, 1);
+        var customers = new List<CustomerChatClient>();
+        var conversations = new List<Conversation>();
+        foreach (var id in new[] { "peak-0", "peak-1", "peak-2" })
+        {
+            var customer = server.Customer(id);
+            await customer.StartAsync();
+            conversations.Add(await customer.StartConversationAsync());
+            customers.Add(customer);
+        }
+
+        Assert.Equal(["alice", null, null], conversations.Select(c => GetConversation(server, c.Id).AssigneeId));
+
+        // Each try for a place reads every available agent's open conversations. The try that found none holds for a
+        // second; without that, each of these messages tried, one at a time under the tenant's lock.
+        int Tries() => store.Calls.Count(c => c.Method == nameof(Storage.IConversationStore.ListConversationsAsync)
+            && c.Arguments[0] is Storage.ConversationQuery { Status: ConversationStatus.Open, AssigneeId: not null });
+        var before = Tries();
+        var writing = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 20; i++)
+        {
+            await customers[1].SendTextAsync($"anyone? {i}");
+            await customers[2].SendTextAsync($"hello? {i}");
+        }
+
+        Assert.InRange(Tries() - before, 0, (int)writing.Elapsed.TotalSeconds + 1);
+
+        // alice resolves hers: the place goes at once to the customer who has waited longest, and the other still waits.
+        await alice.ResolveAsync(conversations[0].Id);
+        Assert.Equal((ConversationStatus.Open, "alice"), (GetConversation(server, conversations[1].Id).Status, GetConversation(server, conversations[1].Id).AssigneeId));
+        await customers[2].SendTextAsync("still there?");
+        Assert.Equal((ConversationStatus.Queued, null), (GetConversation(server, conversations[2].Id).Status, GetConversation(server, conversations[2].Id).AssigneeId));
+
+        // Given a second place, alice gets the other one too.
+        await alice.SetPresenceAsync(AgentPresence.Online, 2);
+        Assert.Equal("alice", GetConversation(server, conversations[2].Id).AssigneeId);
+        foreach (var customer in customers)
+        {
+            await customer.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Assignment_balances_open_conversations_not_total_ones()
     {
         await using var server = await StartServerAsync();

@@ -30,6 +30,7 @@ internal static class Driver
         var warmup = args.GetInt("warmup", 5);
         var messagePack = args.Get("protocol", "json") == "messagepack";
         var viaWebhook = args.Get("via", "hub") == "webhook";
+        var agentCapacity = args.GetInt("agent-capacity", 0);
         HubConnection Bare() => (messagePack
             ? new HubConnectionBuilder().WithUrl(url + "/bare", Configure).AddMessagePackProtocol()
             : new HubConnectionBuilder().WithUrl(url + "/bare", Configure)).Build();
@@ -73,7 +74,9 @@ internal static class Driver
                     return Task.CompletedTask;
                 };
                 await agent.StartAsync();
-                await agent.SetPresenceAsync(Protocol.AgentPresence.Away, 0);
+                // Away by default: every conversation stays queued. Online with places: each agent is given that many
+                // conversations and the rest wait in the queue, as at a peak when every agent is busy.
+                await agent.SetPresenceAsync(agentCapacity > 0 ? Protocol.AgentPresence.Online : Protocol.AgentPresence.Away, agentCapacity);
                 disposables.Add(agent);
             }
         }

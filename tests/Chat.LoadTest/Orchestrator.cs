@@ -24,7 +24,8 @@ internal static class Orchestrator
         var postgres = args.GetOrNull("postgres");
         var via = args.Get("via", "hub");
         var redis = args.GetOrNull("redis");
-        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {warmup} s warm-up then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}{(redis is null ? "" : ", Chat with the Redis backplane")}, {Environment.ProcessorCount} cores");
+        var agentCapacity = args.GetInt("agent-capacity", 0);
+        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {warmup} s warm-up then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}{(redis is null ? "" : ", Chat with the Redis backplane")}{(agentCapacity > 0 ? $", Chat agents online with {agentCapacity} place(s) each" : "")}, {Environment.ProcessorCount} cores");
 
         var rows = new Dictionary<string, (Result Total, double BytesPerConnection)>();
         foreach (var kind in kinds)
@@ -60,7 +61,8 @@ internal static class Orchestrator
             var drivers = new List<Process>
             {
                 Start("drive", "--url", url, "--kind", kind, "--customers", "0", "--agents", agents.ToString(CultureInfo.InvariantCulture),
-                    "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--protocol", protocol, "--id", "agents"),
+                    "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--protocol", protocol, "--id", "agents",
+                    "--agent-capacity", agentCapacity.ToString(CultureInfo.InvariantCulture)),
             };
             for (var p = 0; p < processes; p++)
             {

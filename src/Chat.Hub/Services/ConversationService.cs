@@ -48,6 +48,18 @@ internal sealed partial class ConversationService(
     private static readonly Dictionary<string, string> DeliverMetadata = new(StringComparer.Ordinal) { [MessageMetadataKeys.Deliver] = "true" };
     private static readonly Dictionary<string, string> NoMetadata = new(0, StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _assignmentLocks = new(StringComparer.Ordinal);
+
+    // Per tenant, until when (Stopwatch ticks) no conversation is given out, because the last try found every available
+    // agent full. At a peak every agent is busy and the queue grows while its customers keep writing: each of their
+    // messages tried to assign its conversation, one at a time under the tenant's lock, with a statement per available
+    // agent, and the hub stored a quarter of the messages it stores otherwise. Anything that may free a place lifts it
+    // (a conversation changed on this node, an agent coming online or given more places: AssignQueuedAsync); a place
+    // freed on another node is given out by that node, and here after at most NoRoomHold.
+    // The inner map is by team ("" for the whole tenant: every available agent full, so every team too).
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, long>> _noRoomUntil = new(StringComparer.Ordinal);
+
+    /// <summary>How long a tenant whose agents were all found full is not tried again, unless a place frees on this node.</summary>
+    internal static readonly TimeSpan NoRoomHold = TimeSpan.FromSeconds(1);
     private readonly ChatHubOptions _options = options.Value;
 
     public static bool IsPrivate(ChatMessage message) =>
@@ -275,6 +287,7 @@ internal sealed partial class ConversationService(
     public async Task<Conversation> ChangeAsync(Conversation conversation, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken)
     {
         var changed = await conversations.UpdateConversationAsync(conversation.TenantId, conversation.Id, status, assigneeId, teamId, cancellationToken).ConfigureAwait(false);
+        _noRoomUntil.TryRemove(changed.TenantId, out _); // it may have left an agent
         await PublishChangeAsync(changed).ConfigureAwait(false);
         return changed;
     }
@@ -291,6 +304,7 @@ internal sealed partial class ConversationService(
             status, assigneeId, teamId, assigneeCapacity, cancellationToken).ConfigureAwait(false);
         if (changed is not null)
         {
+            _noRoomUntil.TryRemove(changed.TenantId, out _); // it may have left an agent
             await PublishChangeAsync(changed).ConfigureAwait(false);
         }
 
@@ -300,9 +314,9 @@ internal sealed partial class ConversationService(
     /// <summary>Gives a queued conversation to the online agent with the fewest open conversations and free capacity.</summary>
     public async Task<Conversation> TryAssignAsync(Conversation conversation, CancellationToken cancellationToken)
     {
-        if (!registry.AnyAvailable(conversation.TenantId))
+        if (!registry.AnyAvailable(conversation.TenantId) || NoRoom(conversation))
         {
-            return conversation; // nobody takes conversations now: no lock, no reads
+            return conversation; // nobody takes conversations now, or every place was taken a moment ago: no lock, no reads
         }
 
         var gate = _assignmentLocks.GetOrAdd(conversation.TenantId, static _ => new SemaphoreSlim(1, 1));
@@ -311,6 +325,11 @@ internal sealed partial class ConversationService(
         {
             for (var attempt = 1; ; attempt++)
             {
+                if (NoRoom(conversation))
+                {
+                    return conversation; // the try before this one, which it waited for, found every place taken
+                }
+
                 var current = await conversations.GetConversationAsync(conversation.TenantId, conversation.Id, cancellationToken).ConfigureAwait(false);
                 if (current is null || current.Status != ConversationStatus.Queued || current.AssigneeId is not null)
                 {
@@ -319,6 +338,8 @@ internal sealed partial class ConversationService(
 
                 if (await PickAgentAsync(conversation.TenantId, current.TeamId, cancellationToken).ConfigureAwait(false) is not var (agentId, capacity))
                 {
+                    _noRoomUntil.GetOrAdd(conversation.TenantId, static _ => new(StringComparer.Ordinal))[current.TeamId ?? ""] =
+                        System.Diagnostics.Stopwatch.GetTimestamp() + (long)(NoRoomHold.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
                     return current;
                 }
 
@@ -346,6 +367,7 @@ internal sealed partial class ConversationService(
     /// <summary>Hands the tenant's queued conversations, oldest first, to agents with free capacity.</summary>
     public async Task AssignQueuedAsync(string tenantId, CancellationToken cancellationToken)
     {
+        _noRoomUntil.TryRemove(tenantId, out _); // called when a place may have freed (an agent online, a conversation resolved)
         var queued = await conversations.ListConversationsAsync(new ConversationQuery { TenantId = tenantId, Status = ConversationStatus.Queued, Limit = 200 }, cancellationToken).ConfigureAwait(false);
         foreach (var conversation in queued.Where(static c => c.AssigneeId is null).OrderBy(static c => c.UpdatedAt))
         {
@@ -355,6 +377,19 @@ internal sealed partial class ConversationService(
                 return; // nobody has capacity left
             }
         }
+    }
+
+    /// <summary>Whether the last try for the tenant (or the conversation's team) found every place taken, a moment ago.</summary>
+    private bool NoRoom(Conversation conversation)
+    {
+        if (!_noRoomUntil.TryGetValue(conversation.TenantId, out var teams))
+        {
+            return false;
+        }
+
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        return (teams.TryGetValue("", out var all) && now < all)
+               || (conversation.TeamId is { } team && teams.TryGetValue(team, out var ofTeam) && now < ofTeam);
     }
 
     /// <summary>The available agent (and their capacity) with the fewest open conversations, or null when nobody has room.</summary>
@@ -429,7 +464,8 @@ internal sealed partial class ConversationService(
     {
         // The status the append saw in its transaction: an open conversation (the usual case) needs nothing more, and
         // a queued one only when some agent here could take it; anything else is read again, as the caller's copy may be old.
-        if (statusAtAppend == ConversationStatus.Open || (statusAtAppend == ConversationStatus.Queued && !registry.AnyAvailable(conversation.TenantId)))
+        if (statusAtAppend == ConversationStatus.Open
+            || (statusAtAppend == ConversationStatus.Queued && (!registry.AnyAvailable(conversation.TenantId) || NoRoom(conversation))))
         {
             return;
         }

@@ -1,0 +1,43 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using Chat.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Chat.Hub.Tests.Infrastructure;
+
+/// <summary>The host's real conversation store, with every call noted (method name and arguments) before it goes on.</summary>
+public class CountingConversationStore : DispatchProxy
+{
+    private IConversationStore _inner = null!;
+
+    public ConcurrentQueue<(string Method, object?[] Arguments)> Calls { get; } = new();
+
+    /// <summary>Puts a counting proxy in front of the conversation store the storage registered.</summary>
+    public static CountingConversationStore Around(IChatBuilder chat)
+    {
+        var proxy = Create<IConversationStore, CountingConversationStore>();
+        var counting = (CountingConversationStore)(object)proxy;
+        var registered = chat.Services.Last(d => d.ServiceType == typeof(IConversationStore));
+        chat.Services.Remove(registered);
+        chat.Services.AddSingleton(sp =>
+        {
+            counting._inner = (IConversationStore)ActivatorUtilities.CreateInstance(sp, registered.ImplementationType!);
+            return proxy;
+        });
+        return counting;
+    }
+
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+    {
+        Calls.Enqueue((targetMethod!.Name, args ?? []));
+        try
+        {
+            return targetMethod.Invoke(_inner, args);
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerException);
+            throw;
+        }
+    }
+}
