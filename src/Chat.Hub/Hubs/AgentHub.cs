@@ -66,7 +66,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
     public async Task<IReadOnlyList<Conversation>> GetQueue()
     {
         var queued = await conversations.ListConversationsAsync(new ConversationQuery { TenantId = Caller.TenantId, Status = ConversationStatus.Queued, Limit = 500 }, Context.ConnectionAborted);
-        return queued.OrderBy(static c => c.UpdatedAt).ToList();
+        return queued.OrderBy(static c => c.UpdatedAt).ThenBy(static c => c.Id).ToList(); // ids are time-ordered: a tie goes to the older
     }
 
     /// <summary>The tenant's conversations, newest activity first, by status and, when <paramref name="mine"/>, the caller's only.</summary>

@@ -369,7 +369,7 @@ internal sealed partial class ConversationService(
     {
         _noRoomUntil.TryRemove(tenantId, out _); // called when a place may have freed (an agent online, a conversation resolved)
         var queued = await conversations.ListConversationsAsync(new ConversationQuery { TenantId = tenantId, Status = ConversationStatus.Queued, Limit = 200 }, cancellationToken).ConfigureAwait(false);
-        foreach (var conversation in queued.Where(static c => c.AssigneeId is null).OrderBy(static c => c.UpdatedAt))
+        foreach (var conversation in queued.Where(static c => c.AssigneeId is null).OrderBy(static c => c.UpdatedAt).ThenBy(static c => c.Id))
         {
             var result = await TryAssignAsync(conversation, cancellationToken).ConfigureAwait(false);
             if (result.AssigneeId is null)
