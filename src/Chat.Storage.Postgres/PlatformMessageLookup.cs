@@ -15,7 +15,7 @@ namespace Chat.Storage.Postgres;
 /// <see cref="MaxBatchSize"/>), with <see cref="Concurrency"/> batches in flight. A batch sees every message committed
 /// before it started, as the single statement did.
 /// </remarks>
-internal sealed class PlatformMessageLookup : IAsyncDisposable
+internal sealed class PlatformMessageLookup : BatchLoops<PlatformMessageLookup.Request>
 {
     internal const int MaxBatchSize = 512;
     internal const int Concurrency = 2;
@@ -27,22 +27,18 @@ internal sealed class PlatformMessageLookup : IAsyncDisposable
         "JOIN chat.messages m ON m.tenant_id = q.tenant_id AND m.channel_id = q.channel_id AND m.platform_message_id = q.platform_message_id";
 
     private readonly NpgsqlDataSource _primary;
-    private readonly Channel<Request> _queue = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
-    private readonly Task[] _loops = new Task[Concurrency];
 
     public PlatformMessageLookup(NpgsqlDataSource primary)
+        : base(Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false }), MaxBatchSize, TimeSpan.Zero, Concurrency)
     {
         _primary = primary;
-        for (var i = 0; i < _loops.Length; i++)
-        {
-            _loops[i] = Task.Run(RunAsync);
-        }
+        Start();
     }
 
     public async Task<ChatMessage?> FindAsync(string tenantId, string channelId, string platformMessageId, CancellationToken cancellationToken)
     {
         var request = new Request(tenantId, channelId, platformMessageId);
-        if (!_queue.Writer.TryWrite(request))
+        if (!Queue.Writer.TryWrite(request))
         {
             throw new ChatStorageException("The message store is shutting down; the platform message was not looked up.");
         }
@@ -51,44 +47,22 @@ internal sealed class PlatformMessageLookup : IAsyncDisposable
         return await request.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync()
+    protected override async Task ExecuteAsync(List<Request> batch)
     {
-        _queue.Writer.TryComplete();
-        await Task.WhenAll(_loops).ConfigureAwait(false);
-    }
-
-    private async Task RunAsync()
-    {
-        var batch = new List<Request>(MaxBatchSize);
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        try
         {
-            batch.Clear();
-            while (batch.Count < MaxBatchSize && reader.TryRead(out var request))
+            var found = await FindBatchAsync(batch).ConfigureAwait(false);
+            for (var i = 0; i < batch.Count; i++)
             {
-                batch.Add(request);
+                batch[i].Completion.TrySetResult(found[i]);
             }
-
-            if (batch.Count == 0)
+        }
+        catch (Exception ex)
+        {
+            var error = new ChatStorageException($"Could not look up {batch.Count} platform message(s): {ex.Message}", ex);
+            foreach (var request in batch)
             {
-                continue;
-            }
-
-            try
-            {
-                var found = await FindBatchAsync(batch).ConfigureAwait(false);
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    batch[i].Completion.TrySetResult(found[i]);
-                }
-            }
-            catch (Exception ex)
-            {
-                var error = new ChatStorageException($"Could not look up {batch.Count} platform message(s): {ex.Message}", ex);
-                foreach (var request in batch)
-                {
-                    request.Completion.TrySetException(error);
-                }
+                request.Completion.TrySetException(error);
             }
         }
     }
@@ -119,7 +93,7 @@ internal sealed class PlatformMessageLookup : IAsyncDisposable
         return found;
     }
 
-    private sealed class Request(string tenantId, string channelId, string platformMessageId)
+    internal sealed class Request(string tenantId, string channelId, string platformMessageId)
     {
         public string TenantId { get; } = tenantId;
 

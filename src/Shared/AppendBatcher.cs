@@ -19,19 +19,15 @@ internal sealed class PendingAppend(ChatMessage message, long started)
 
 /// <summary>
 /// Coalesces concurrent appends into batches: one store round trip per batch, bounded by a batch size and a linger,
-/// with a fixed number of batches in flight. Shared by the storage packages (compiled into each).
+/// with a fixed number of batches in flight (<see cref="BatchLoops{T}"/>). Shared by the storage packages (compiled into each).
 /// </summary>
 /// <remarks>
 /// Appends of one batch that repeat each other (same conversation and client message id, or same channel and platform
 /// message id) are sent once; the repeats are answered with the first one's result, marked as duplicates.
 /// </remarks>
-internal sealed class AppendBatcher : IAsyncDisposable
+internal sealed class AppendBatcher : BatchLoops<PendingAppend>
 {
-    private readonly Channel<PendingAppend> _queue;
     private readonly Func<IReadOnlyList<PendingAppend>, CancellationToken, Task> _execute;
-    private readonly int _maxBatchSize;
-    private readonly TimeSpan _linger;
-    private readonly Task[] _loops;
     private readonly StorageMetrics _metrics;
 
     /// <param name="execute">Stores a batch of distinct appends and completes each one's <see cref="PendingAppend.Completion"/>;
@@ -43,32 +39,26 @@ internal sealed class AppendBatcher : IAsyncDisposable
     /// <param name="metrics">The write path's instruments.</param>
     public AppendBatcher(Func<IReadOnlyList<PendingAppend>, CancellationToken, Task> execute, int maxBatchSize, TimeSpan linger, int concurrency, int capacity,
         StorageMetrics metrics)
-    {
-        _execute = execute;
-        _metrics = metrics;
-        _maxBatchSize = maxBatchSize;
-        _linger = linger;
-        _queue = Channel.CreateBounded<PendingAppend>(new BoundedChannelOptions(capacity)
+        : base(Channel.CreateBounded<PendingAppend>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = concurrency == 1,
             SingleWriter = false,
-        });
-        _loops = new Task[concurrency];
-        for (var i = 0; i < concurrency; i++)
-        {
-            _loops[i] = Task.Run(RunAsync);
-        }
+        }), maxBatchSize, linger, concurrency)
+    {
+        _execute = execute;
+        _metrics = metrics;
+        Start();
     }
 
     public async Task<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)
     {
         var pending = new PendingAppend(message, _metrics.Start());
-        if (!_queue.Writer.TryWrite(pending))
+        if (!Queue.Writer.TryWrite(pending))
         {
             try
             {
-                await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+                await Queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
             }
             catch (ChannelClosedException ex)
             {
@@ -80,85 +70,53 @@ internal sealed class AppendBatcher : IAsyncDisposable
         return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync()
+    protected override async Task ExecuteAsync(List<PendingAppend> batch)
     {
-        _queue.Writer.TryComplete();
-        await Task.WhenAll(_loops).ConfigureAwait(false);
-    }
-
-    private async Task RunAsync()
-    {
-        var batch = new List<PendingAppend>(_maxBatchSize);
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        var distinct = Coalesce(batch);
+        try
         {
-            batch.Clear();
-            Drain(reader, batch);
-            if (batch.Count < _maxBatchSize && _linger > TimeSpan.Zero)
+            // Not cancelled at shutdown: the queued appends are written (or fail) before the store is disposed.
+            await _execute(distinct, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            var error = ex as ChatStorageException
+                ?? new ChatStorageException($"The message store could not write a batch of {batch.Count} message(s); none of them is acknowledged: {ex.Message}", ex);
+            foreach (var pending in batch)
             {
-                await Task.Delay(_linger).ConfigureAwait(false);
-                Drain(reader, batch);
-            }
-
-            if (batch.Count == 0)
-            {
-                continue;
-            }
-
-            var distinct = Coalesce(batch);
-            try
-            {
-                // Not cancelled at shutdown: the queued appends are written (or fail) before the store is disposed.
-                await _execute(distinct, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                var error = ex as ChatStorageException
-                    ?? new ChatStorageException($"The message store could not write a batch of {batch.Count} message(s); none of them is acknowledged: {ex.Message}", ex);
-                foreach (var pending in batch)
-                {
-                    pending.Completion.TrySetException(error);
-                }
-
-                _metrics.Record(batch, distinct.Count);
-                continue;
-            }
-
-            foreach (var leader in distinct)
-            {
-                if (leader.Followers is null)
-                {
-                    continue;
-                }
-
-                if (leader.Completion.Task.IsCompletedSuccessfully)
-                {
-                    var stored = leader.Completion.Task.Result.Message;
-                    foreach (var follower in leader.Followers)
-                    {
-                        follower.Completion.TrySetResult(new AppendResult(stored, IsDuplicate: true));
-                    }
-                }
-                else
-                {
-                    foreach (var follower in leader.Followers)
-                    {
-                        follower.Completion.TrySetException(leader.Completion.Task.Exception?.GetBaseException()
-                            ?? new ChatStorageException("The repeated message was not stored."));
-                    }
-                }
+                pending.Completion.TrySetException(error);
             }
 
             _metrics.Record(batch, distinct.Count);
+            return;
         }
-    }
 
-    private void Drain(ChannelReader<PendingAppend> reader, List<PendingAppend> batch)
-    {
-        while (batch.Count < _maxBatchSize && reader.TryRead(out var pending))
+        foreach (var leader in distinct)
         {
-            batch.Add(pending);
+            if (leader.Followers is null)
+            {
+                continue;
+            }
+
+            if (leader.Completion.Task.IsCompletedSuccessfully)
+            {
+                var stored = leader.Completion.Task.Result.Message;
+                foreach (var follower in leader.Followers)
+                {
+                    follower.Completion.TrySetResult(new AppendResult(stored, IsDuplicate: true));
+                }
+            }
+            else
+            {
+                foreach (var follower in leader.Followers)
+                {
+                    follower.Completion.TrySetException(leader.Completion.Task.Exception?.GetBaseException()
+                        ?? new ChatStorageException("The repeated message was not stored."));
+                }
+            }
         }
+
+        _metrics.Record(batch, distinct.Count);
     }
 
     private static List<PendingAppend> Coalesce(List<PendingAppend> batch)
