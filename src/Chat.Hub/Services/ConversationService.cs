@@ -53,7 +53,7 @@ internal sealed partial class ConversationService(
     // agent full. At a peak every agent is busy and the queue grows while its customers keep writing: each of their
     // messages tried to assign its conversation, one at a time under the tenant's lock, with a statement per available
     // agent, and the hub stored a quarter of the messages it stores otherwise. Anything that may free a place lifts it
-    // (a conversation changed on this node, an agent coming online or given more places: AssignQueuedAsync); a place
+    // (a conversation leaving its agent on this node, an agent coming online or given more places: AssignQueuedAsync); a place
     // freed on another node is given out by that node, and here after at most NoRoomHold.
     // The inner map is by team ("" for the whole tenant: every available agent full, so every team too).
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, long>> _noRoomUntil = new(StringComparer.Ordinal);
@@ -287,7 +287,7 @@ internal sealed partial class ConversationService(
     public async Task<Conversation> ChangeAsync(Conversation conversation, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken)
     {
         var changed = await conversations.UpdateConversationAsync(conversation.TenantId, conversation.Id, status, assigneeId, teamId, cancellationToken).ConfigureAwait(false);
-        _noRoomUntil.TryRemove(changed.TenantId, out _); // it may have left an agent
+        LiftNoRoomIfFreed(conversation, changed);
         await PublishChangeAsync(changed).ConfigureAwait(false);
         return changed;
     }
@@ -304,7 +304,7 @@ internal sealed partial class ConversationService(
             status, assigneeId, teamId, assigneeCapacity, cancellationToken).ConfigureAwait(false);
         if (changed is not null)
         {
-            _noRoomUntil.TryRemove(changed.TenantId, out _); // it may have left an agent
+            LiftNoRoomIfFreed(conversation, changed);
             await PublishChangeAsync(changed).ConfigureAwait(false);
         }
 
@@ -376,6 +376,15 @@ internal sealed partial class ConversationService(
             {
                 return; // nobody has capacity left
             }
+        }
+    }
+
+    /// <summary>A conversation that left its agent (resolved, pending, transferred) frees a place: the next try is made at once.</summary>
+    private void LiftNoRoomIfFreed(Conversation before, Conversation after)
+    {
+        if (before.Status == ConversationStatus.Open && (after.Status != ConversationStatus.Open || after.AssigneeId != before.AssigneeId))
+        {
+            _noRoomUntil.TryRemove(after.TenantId, out _);
         }
     }
 
