@@ -28,8 +28,11 @@ internal sealed class PlatformMessageLookup : BatchLoops<PlatformMessageLookup.R
 
     private readonly NpgsqlDataSource _primary;
 
-    public PlatformMessageLookup(NpgsqlDataSource primary)
-        : base(Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false }), MaxBatchSize, TimeSpan.Zero, Concurrency)
+    /// <param name="primary">The primary's data source.</param>
+    /// <param name="capacity">How many look-ups may wait before callers are held back (the append queue's capacity).</param>
+    public PlatformMessageLookup(NpgsqlDataSource primary, int capacity)
+        : base(Channel.CreateBounded<Request>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = false, SingleWriter = false }),
+            MaxBatchSize, TimeSpan.Zero, Concurrency)
     {
         _primary = primary;
         Start();
@@ -38,10 +41,7 @@ internal sealed class PlatformMessageLookup : BatchLoops<PlatformMessageLookup.R
     public async Task<ChatMessage?> FindAsync(string tenantId, string channelId, string platformMessageId, CancellationToken cancellationToken)
     {
         var request = new Request(tenantId, channelId, platformMessageId);
-        if (!Queue.Writer.TryWrite(request))
-        {
-            throw new ChatStorageException("The message store is shutting down; the platform message was not looked up.");
-        }
+        await EnqueueAsync(request, "The message store is shutting down; the platform message was not looked up.", cancellationToken).ConfigureAwait(false);
 
         // Cancelling stops the wait only; the batch goes on for the others.
         return await request.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);

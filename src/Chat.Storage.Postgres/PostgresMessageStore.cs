@@ -33,7 +33,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         var o = options.Value;
         _batcher = new AppendBatcher(ExecuteBatchAsync, o.MaxBatchSize, o.BatchLinger, o.MaxConcurrentBatches, o.QueueCapacity,
             new StorageMetrics(meterFactory, "postgresql"));
-        _lookup = new PlatformMessageLookup(dataSources.Primary);
+        _lookup = new PlatformMessageLookup(dataSources.Primary, o.QueueCapacity);
     }
 
     public async ValueTask<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)

@@ -54,17 +54,7 @@ internal sealed class AppendBatcher : BatchLoops<PendingAppend>
     public async Task<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)
     {
         var pending = new PendingAppend(message, _metrics.Start());
-        if (!Queue.Writer.TryWrite(pending))
-        {
-            try
-            {
-                await Queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ChannelClosedException ex)
-            {
-                throw new ChatStorageException("The message store is shutting down; the message was not stored.", ex);
-            }
-        }
+        await EnqueueAsync(pending, "The message store is shutting down; the message was not stored.", cancellationToken).ConfigureAwait(false);
 
         // Cancelling stops the wait only: a message already queued may still be stored, and a retry dedupes it.
         return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -28,6 +28,27 @@ internal abstract class BatchLoops<T> : IAsyncDisposable
     /// <summary>The queue callers write to; completed at disposal, after which the loops end once it is drained.</summary>
     protected Channel<T> Queue { get; }
 
+    /// <summary>
+    /// Queues an item, waiting while the queue is full; once the store is shutting down, throws
+    /// <see cref="ChatStorageException"/> with <paramref name="shuttingDown"/> as its message.
+    /// </summary>
+    protected async ValueTask EnqueueAsync(T item, string shuttingDown, CancellationToken cancellationToken)
+    {
+        if (Queue.Writer.TryWrite(item))
+        {
+            return;
+        }
+
+        try
+        {
+            await Queue.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException ex)
+        {
+            throw new ChatStorageException(shuttingDown, ex);
+        }
+    }
+
     /// <summary>Lets the loops run; called by the derived class once it is set up.</summary>
     protected void Start()
     {
