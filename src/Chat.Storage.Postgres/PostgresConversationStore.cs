@@ -162,6 +162,29 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
         }).ConfigureAwait(false);
     }
 
+    public async ValueTask<IReadOnlyDictionary<string, int>> CountOpenConversationsAsync(string tenantId, IReadOnlyCollection<string> assigneeIds, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        ArgumentNullException.ThrowIfNull(assigneeIds);
+        return await Guard(async () =>
+        {
+            // The partial index on (tenant_id, assignee_id) finds each agent's conversations.
+            await using var command = dataSources.Primary.CreateCommand(
+                "SELECT assignee_id, count(*)::int FROM chat.conversations WHERE tenant_id = $1 AND assignee_id = ANY($2) AND status = $3 GROUP BY assignee_id");
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. assigneeIds] });
+            command.Parameters.Add(new NpgsqlParameter<short> { TypedValue = (short)ConversationStatus.Open });
+            var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                counts[reader.GetString(0)] = reader.GetInt32(1);
+            }
+
+            return (IReadOnlyDictionary<string, int>)counts;
+        }).ConfigureAwait(false);
+    }
+
     public async ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken) =>
         await UpdateAsync(tenantId, conversationId, null, status, assigneeId, teamId, null, cancellationToken).ConfigureAwait(false)
         ?? throw new ChatStorageException($"Conversation {conversationId} of tenant '{tenantId}' does not exist.");

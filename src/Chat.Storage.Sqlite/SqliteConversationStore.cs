@@ -119,6 +119,30 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
         return ReadConversations(command, query.TenantId);
     }
 
+    public async ValueTask<IReadOnlyDictionary<string, int>> CountOpenConversationsAsync(string tenantId, IReadOnlyCollection<string> assigneeIds, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        ArgumentNullException.ThrowIfNull(assigneeIds);
+        await using var connection = await database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT assignee_id, count(*) FROM conversations
+             WHERE tenant_id = $t AND status = $s AND assignee_id IN (SELECT value FROM json_each($a))
+             GROUP BY assignee_id
+            """;
+        command.Parameters.AddWithValue("$t", tenantId);
+        command.Parameters.AddWithValue("$s", (int)ConversationStatus.Open);
+        command.Parameters.AddWithValue("$a", System.Text.Json.JsonSerializer.Serialize(assigneeIds));
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            counts[reader.GetString(0)] = reader.GetInt32(1);
+        }
+
+        return counts;
+    }
+
     public async ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken) =>
         await UpdateAsync(tenantId, conversationId, null, status, assigneeId, teamId, null, cancellationToken).ConfigureAwait(false)
         ?? throw new ChatStorageException($"Conversation {conversationId} of tenant '{tenantId}' does not exist.");

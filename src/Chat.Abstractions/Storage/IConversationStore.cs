@@ -56,6 +56,31 @@ public interface IConversationStore
     /// <returns>The conversations.</returns>
     ValueTask<IReadOnlyList<Conversation>> ListConversationsAsync(ConversationQuery query, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Counts the open conversations of each of some agents, for auto-assignment (one call per try, whatever the number
+    /// of agents). The default lists each agent's open conversations with <see cref="ListConversationsAsync"/> (so it
+    /// counts at most 1,000 each); the framework's stores count them all in one statement.
+    /// </summary>
+    /// <param name="tenantId">The tenant.</param>
+    /// <param name="assigneeIds">The agents.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Each agent's number of open conversations; an agent with none may be missing.</returns>
+    /// <exception cref="ArgumentException"><paramref name="tenantId"/> is empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="assigneeIds"/> is null.</exception>
+    async ValueTask<IReadOnlyDictionary<string, int>> CountOpenConversationsAsync(string tenantId, IReadOnlyCollection<string> assigneeIds, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        ArgumentNullException.ThrowIfNull(assigneeIds);
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var assigneeId in assigneeIds)
+        {
+            var open = await ListConversationsAsync(new ConversationQuery { TenantId = tenantId, Status = ConversationStatus.Open, AssigneeId = assigneeId, Limit = 1000 }, cancellationToken).ConfigureAwait(false);
+            counts[assigneeId] = open.Count;
+        }
+
+        return counts;
+    }
+
     /// <summary>Sets a conversation's status, team and assignee.</summary>
     /// <param name="tenantId">The tenant.</param>
     /// <param name="conversationId">The conversation.</param>

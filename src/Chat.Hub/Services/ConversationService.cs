@@ -408,9 +408,16 @@ internal sealed partial class ConversationService(
         var bestCapacity = 0;
         var bestOpen = int.MaxValue;
         var bestLast = long.MaxValue;
-        foreach (var (agentId, capacity, lastAssigned) in registry.Available(tenantId, teamId))
+        var available = registry.Available(tenantId, teamId);
+        if (available.Count == 0)
         {
-            var open = (await conversations.ListConversationsAsync(new ConversationQuery { TenantId = tenantId, Status = ConversationStatus.Open, AssigneeId = agentId, Limit = Math.Min(capacity, 1000) }, cancellationToken).ConfigureAwait(false)).Count;
+            return null;
+        }
+
+        var counts = await conversations.CountOpenConversationsAsync(tenantId, available.ConvertAll(static a => a.AgentId), cancellationToken).ConfigureAwait(false);
+        foreach (var (agentId, capacity, lastAssigned) in available)
+        {
+            var open = counts.GetValueOrDefault(agentId);
             if (open < capacity && (open < bestOpen || (open == bestOpen && lastAssigned < bestLast)))
             {
                 (best, bestCapacity, bestOpen, bestLast) = (agentId, capacity, open, lastAssigned);

@@ -152,6 +152,35 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Open_conversations_are_counted_per_agent_in_one_call()
+    {
+        // alice has two open and one resolved, bob one open and one pending, carol none; dave's open one is another tenant's.
+        async Task<Conversation> WithAsync(string user, ConversationStatus status, string? assignee, string tenant = Tenant)
+        {
+            var contact = await _store.Conversations.ResolveContactAsync(tenant, new ChannelIdentity("wechat", user), null, CancellationToken.None);
+            var conversation = await _store.Conversations.GetOrCreateConversationAsync(tenant, contact.Id, "wechat", CancellationToken.None);
+            return await _store.Conversations.UpdateConversationAsync(tenant, conversation.Id, status, assignee, null, CancellationToken.None);
+        }
+
+        await WithAsync("u1", ConversationStatus.Open, "alice");
+        await WithAsync("u2", ConversationStatus.Open, "alice");
+        await WithAsync("u3", ConversationStatus.Resolved, "alice");
+        await WithAsync("u4", ConversationStatus.Open, "bob");
+        await WithAsync("u5", ConversationStatus.Pending, "bob");
+        await WithAsync("u6", ConversationStatus.Open, "dave", "other-tenant");
+        await WithAsync("u7", ConversationStatus.Queued, null);
+
+        var counts = await _store.Conversations.CountOpenConversationsAsync(Tenant, ["alice", "bob", "carol", "dave"], CancellationToken.None);
+        Assert.Equal([("alice", 2), ("bob", 1), ("carol", 0), ("dave", 0)], new[] { "alice", "bob", "carol", "dave" }.Select(a => (a, counts.GetValueOrDefault(a))));
+        // A store that does not count by itself (a third party's) gets the contract's default, which agrees.
+        var byDefault = await ((IConversationStore)new ListingOnlyStore(_store.Conversations)).CountOpenConversationsAsync(Tenant, ["alice", "bob", "carol"], CancellationToken.None);
+        Assert.Equal([2, 1, 0], new[] { "alice", "bob", "carol" }.Select(a => byDefault.GetValueOrDefault(a)));
+        Assert.Empty(await _store.Conversations.CountOpenConversationsAsync(Tenant, [], CancellationToken.None));
+        Assert.Equal("tenantId", (await Assert.ThrowsAnyAsync<ArgumentException>(() => _store.Conversations.CountOpenConversationsAsync(" ", ["alice"], CancellationToken.None).AsTask())).ParamName);
+        Assert.Equal("assigneeIds", (await Assert.ThrowsAnyAsync<ArgumentException>(() => _store.Conversations.CountOpenConversationsAsync(Tenant, null!, CancellationToken.None).AsTask())).ParamName);
+    }
+
+    [Fact]
     public async Task Concurrent_look_ups_of_platform_messages_each_get_their_own_answer()
     {
         // A peak of platform pushes asks at once (a store may answer them together): each gets its own message, or none.
@@ -477,5 +506,31 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
 
         Assert.Equal(stale.WorkerId, fresh.WorkerId);
         Assert.False(await _store.Leases.RenewAsync(stale, TimeSpan.FromMinutes(1), CancellationToken.None));
+    }
+
+    /// <summary>A conversation store with only the contract's required members, over a real one: its defaults are the contract's.</summary>
+    private sealed class ListingOnlyStore(IConversationStore inner) : IConversationStore
+    {
+        public ValueTask<Contact> ResolveContactAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken) =>
+            inner.ResolveContactAsync(tenantId, identity, displayName, cancellationToken);
+
+        public ValueTask<Contact?> FindContactAsync(string tenantId, ChannelIdentity identity, CancellationToken cancellationToken) =>
+            inner.FindContactAsync(tenantId, identity, cancellationToken);
+
+        public ValueTask<Conversation> GetOrCreateConversationAsync(string tenantId, long contactId, string channelId, CancellationToken cancellationToken) =>
+            inner.GetOrCreateConversationAsync(tenantId, contactId, channelId, cancellationToken);
+
+        public ValueTask<Conversation?> GetConversationAsync(string tenantId, long conversationId, CancellationToken cancellationToken) =>
+            inner.GetConversationAsync(tenantId, conversationId, cancellationToken);
+
+        public ValueTask<IReadOnlyList<Conversation>> ListConversationsAsync(ConversationQuery query, CancellationToken cancellationToken) =>
+            inner.ListConversationsAsync(query, cancellationToken);
+
+        public ValueTask<Conversation> UpdateConversationAsync(string tenantId, long conversationId, ConversationStatus status, string? assigneeId, string? teamId, CancellationToken cancellationToken) =>
+            inner.UpdateConversationAsync(tenantId, conversationId, status, assigneeId, teamId, cancellationToken);
+
+        public ValueTask<Conversation?> UpdateConversationIfAsync(string tenantId, long conversationId, ConversationStatus expectedStatus, string? expectedAssigneeId,
+            ConversationStatus status, string? assigneeId, string? teamId, int? assigneeCapacity, CancellationToken cancellationToken) =>
+            inner.UpdateConversationIfAsync(tenantId, conversationId, expectedStatus, expectedAssigneeId, status, assigneeId, teamId, assigneeCapacity, cancellationToken);
     }
 }
