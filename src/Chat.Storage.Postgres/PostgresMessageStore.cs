@@ -8,7 +8,8 @@ namespace Chat.Storage.Postgres;
 /// <summary>
 /// Messages in PostgreSQL. Appends are coalesced into batches; each batch is one call of <c>chat.append_batch_fast</c>
 /// (one round trip, one transaction), or, when it holds a retry of a stored message, of <c>chat.append_batch</c>,
-/// which looks retries up. A caller's task completes after the batch commits.
+/// which looks retries up. A caller's task completes after the batch commits. Platform pushes' retry look-ups are
+/// batched too (<see cref="PlatformMessageLookup"/>).
 /// </summary>
 internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
 {
