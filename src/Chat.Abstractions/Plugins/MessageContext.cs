@@ -36,8 +36,9 @@ public sealed class MessageContext
 
     /// <summary>
     /// The conversation the message belongs to, as the host knew it when the message arrived: its id, channel and
-    /// contact are fixed; its status, assignee and team are as of its last change that reached the node, or, for a
-    /// platform user's conversation changed on another node, up to two minutes old.
+    /// contact are fixed; its status, assignee and team are as of its last change that reached the node (with several
+    /// nodes, a change made on another node reaches it through Redis; while Redis is unreachable, a platform user's
+    /// conversation may be up to two minutes old).
     /// </summary>
     public Conversation Conversation { get; }
 

@@ -49,13 +49,13 @@ internal sealed partial class ConversationService(
     private static readonly Dictionary<string, string> NoMetadata = new(0, StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _assignmentLocks = new(StringComparer.Ordinal);
 
-    // Per tenant, until when (Stopwatch ticks) no conversation is given out, because the last try found every available
-    // agent full. At a peak every agent is busy and the queue grows while its customers keep writing: each of their
-    // messages tried to assign its conversation, one at a time under the tenant's lock, with a statement per available
-    // agent, and the hub stored a quarter of the messages it stores otherwise. Anything that may free a place lifts it
-    // (a conversation leaving its agent on this node, an agent coming online or given more places: AssignQueuedAsync); a place
-    // freed on another node is given out by that node, and here after at most NoRoomHold.
-    // The inner map is by team ("" for the whole tenant: every available agent full, so every team too).
+    // Per tenant, until when (Environment.TickCount64) no conversation is given out, because the last try found every
+    // available agent full. At a peak every agent is busy and the queue grows while its customers keep writing: each of
+    // their messages tried to assign its conversation, one at a time under the tenant's lock, and the hub stored a
+    // quarter of the messages it stores otherwise. Anything that may free a place lifts it (a conversation leaving its
+    // agent on this node, an agent coming online or given more places: AssignQueuedAsync); a place freed on another node
+    // is given out by that node, and here after at most NoRoomHold. The inner map is by team ("" for the whole tenant:
+    // every available agent full, so every team too).
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, long>> _noRoomUntil = new(StringComparer.Ordinal);
 
     /// <summary>How long a tenant whose agents were all found full is not tried again, unless a place frees on this node.</summary>
@@ -339,7 +339,7 @@ internal sealed partial class ConversationService(
                 if (await PickAgentAsync(conversation.TenantId, current.TeamId, cancellationToken).ConfigureAwait(false) is not var (agentId, capacity))
                 {
                     _noRoomUntil.GetOrAdd(conversation.TenantId, static _ => new(StringComparer.Ordinal))[current.TeamId ?? ""] =
-                        System.Diagnostics.Stopwatch.GetTimestamp() + (long)(NoRoomHold.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+                        Environment.TickCount64 + (long)NoRoomHold.TotalMilliseconds;
                     return current;
                 }
 
@@ -396,7 +396,7 @@ internal sealed partial class ConversationService(
             return false;
         }
 
-        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        var now = Environment.TickCount64;
         return (teams.TryGetValue("", out var all) && now < all)
                || (conversation.TeamId is { } team && teams.TryGetValue(team, out var ofTeam) && now < ofTeam);
     }
@@ -554,9 +554,10 @@ internal sealed partial class ConversationService(
         }
 
         long bytes = payload is ChatMessage message ? AgentFeed.EstimatedBytes(message) : 512;
+        var changed = payload as Conversation;
         foreach (var member in members)
         {
-            if (payload is Conversation changed && member.Owned?.Id == changed.Id)
+            if (changed is not null && member.Owned?.Id == changed.Id)
             {
                 member.Owned = changed; // what its next sends give the plugins
             }
