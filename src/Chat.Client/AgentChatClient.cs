@@ -5,7 +5,8 @@ namespace Chat.Client;
 
 /// <summary>
 /// An agent's connection to the agent hub: presence, the queue, the conversation lifecycle and replies.
-/// <see cref="ChatHubClient.MessageReceived"/> sees the tenant's messages once each, in seq order per conversation, across reconnects.
+/// <see cref="ChatHubClient.MessageReceived"/> sees the messages the hub pushes to the agent (of the conversations assigned to it and
+/// of those it watches, or every message of the tenant where the hub is set so) once each, in seq order per conversation, across reconnects.
 /// </summary>
 public sealed class AgentChatClient : ChatHubClient
 {
@@ -21,11 +22,26 @@ public sealed class AgentChatClient : ChatHubClient
     /// <summary>A reply's delivery to its platform changed state (sent, retrying, failed with a reason).</summary>
     public event Action<DeliveryEvent>? DeliveryChanged;
 
-    /// <summary>Follows a conversation from a seq: its messages after it are delivered now, and after every reconnect.</summary>
+    /// <summary>
+    /// Follows a conversation from a seq: its messages after it are delivered now, and after every reconnect. The hub
+    /// then pushes the conversation's live messages to this connection too, as to the agent it is assigned to, until
+    /// <see cref="UnwatchAsync"/> (see <c>ChatHubOptions.AgentsHearEveryMessage</c>).
+    /// </summary>
     /// <param name="conversationId">The conversation.</param>
     /// <param name="afterSeq">The last seq the caller already has.</param>
     /// <returns>A task that completes when the history so far is delivered.</returns>
     public Task WatchAsync(long conversationId, long afterSeq = 0) => Session.TrackAsync(conversationId, afterSeq);
+
+    /// <summary>Stops following a conversation that <see cref="WatchAsync"/> (or a message of it) started: the hub no longer
+    /// pushes its messages to this connection unless it is assigned to the agent, and a reconnect does not catch it up.</summary>
+    /// <param name="conversationId">The conversation.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task.</returns>
+    public async Task UnwatchAsync(long conversationId, CancellationToken cancellationToken = default)
+    {
+        Session.Untrack(conversationId);
+        await Session.Connection.InvokeAsync(ChatHubMethods.Unfollow, conversationId, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>The highest seq of a conversation delivered to <see cref="ChatHubClient.MessageReceived"/>.</summary>
     /// <param name="conversationId">The conversation.</param>

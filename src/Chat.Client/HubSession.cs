@@ -94,6 +94,9 @@ internal sealed class HubSession : IAsyncDisposable
 
     public long LastSeq(long conversationId) => _lastSeq.GetValueOrDefault(conversationId);
 
+    /// <summary>Stops following a conversation: a reconnect no longer catches it up.</summary>
+    public void Untrack(long conversationId) => _lastSeq.TryRemove(conversationId, out _);
+
     /// <summary>
     /// Sends a message and delivers the stored copy (the hub does not push it back to its sender): from the answer, or
     /// rebuilt from the request and the conversation's template when the answer leaves it out.
@@ -221,7 +224,7 @@ internal sealed class HubSession : IAsyncDisposable
     {
         if (!_lastSeq.TryGetValue(message.ConversationId, out var last))
         {
-            // The first message seen of a conversation (an agent hears the whole tenant): follow it from here.
+            // The first message seen of a conversation (one assigned to the agent, or any where agents hear the whole tenant): follow it from here.
             _lastSeq[message.ConversationId] = message.Seq;
             await _deliver(message).ConfigureAwait(false);
             return;

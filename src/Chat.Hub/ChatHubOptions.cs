@@ -41,6 +41,15 @@ public sealed class ChatHubOptions
     public bool AuditAgentAccess { get; set; } = true;
 
     /// <summary>
+    /// Whether every agent of a tenant hears every message of the tenant live (a supervisors' wall, a single shared
+    /// inbox). Off by default: an agent connection hears the messages, typing and read receipts of the conversations
+    /// assigned to its agent and of those it has resumed (read, which the audit log records), so an agent's screen gets
+    /// only the customers it serves, and a node pushes each message to those agents instead of to all of them.
+    /// Conversation and delivery changes (no message content) go to all the tenant's agents either way.
+    /// </summary>
+    public bool AgentsHearEveryMessage { get; set; }
+
+    /// <summary>
     /// How long a customer's data is kept after their last activity; null (the default) keeps it until it is erased on
     /// request. When set, each node erases, every <see cref="RetentionSweepInterval"/>, each contact created longer ago
     /// none of whose conversations has changed since (a message, a status change): the contact, its channel

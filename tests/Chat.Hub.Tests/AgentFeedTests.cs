@@ -20,7 +20,7 @@ public sealed class AgentFeedTests
         await using var _ = feed;
         for (var seq = 2; seq <= 6; seq++)
         {
-            await feed.PublishMessageAsync(Message("t1", 1, seq), exceptConnectionId: null);
+            await feed.PublishMessageAsync(Message("t1", 1, seq), assigneeId: null, exceptConnectionId: null);
         }
 
         sends.Release();
@@ -42,13 +42,13 @@ public sealed class AgentFeedTests
     {
         var (sends, feed) = await WritingFirstPushAsync();
         await using var _ = feed;
-        await feed.PublishMessageAsync(Message("t1", 1, 2), null);
+        await feed.PublishMessageAsync(Message("t1", 1, 2), assigneeId: null, null);
         await feed.PublishAsync("t1", ChatHubMethods.ConversationChanged, "conversation 1 changed");
-        await feed.PublishMessageAsync(Message("t1", 1, 3), null);
-        await feed.PublishMessageAsync(Message("t1", 1, 4, SenderKind.Agent), "agent-connection");
-        await feed.PublishMessageAsync(Message("t1", 1, 5), null);
-        await feed.PublishMessageAsync(Message("t1", 1, 6), null);
-        await feed.PublishMessageAsync(Message("t2", 9, 1), null); // another tenant: its own queue and loop
+        await feed.PublishMessageAsync(Message("t1", 1, 3), assigneeId: null, null);
+        await feed.PublishMessageAsync(Message("t1", 1, 4, SenderKind.Agent), assigneeId: null, "agent-connection");
+        await feed.PublishMessageAsync(Message("t1", 1, 5), assigneeId: null, null);
+        await feed.PublishMessageAsync(Message("t1", 1, 6), assigneeId: null, null);
+        await feed.PublishMessageAsync(Message("t2", 9, 1), assigneeId: null, null); // another tenant: its own queue and loop
         sends.Release();
         await sends.WaitForAsync(7);
 
@@ -73,12 +73,12 @@ public sealed class AgentFeedTests
         await using var _ = feed;
         for (var seq = 2; seq <= 7; seq++)
         {
-            await feed.PublishMessageAsync(Message("t1", 1, seq), null);
+            await feed.PublishMessageAsync(Message("t1", 1, seq), assigneeId: null, null);
         }
 
         // Two large messages (about 120,000 characters each, so estimated at over 256 KiB together with escaping).
-        await feed.PublishMessageAsync(Message("t1", 1, 8) with { Content = new string('x', 120_000) }, null);
-        await feed.PublishMessageAsync(Message("t1", 1, 9) with { Content = new string('x', 120_000) }, null);
+        await feed.PublishMessageAsync(Message("t1", 1, 8) with { Content = new string('x', 120_000) }, assigneeId: null, null);
+        await feed.PublishMessageAsync(Message("t1", 1, 9) with { Content = new string('x', 120_000) }, assigneeId: null, null);
         sends.Release();
         await sends.WaitForAsync(4);
 
@@ -92,9 +92,9 @@ public sealed class AgentFeedTests
         var logger = new FakeLogger<AgentFeed>();
         await using var feed = new AgentFeed(sends.SendAsync, logger);
 
-        await feed.PublishMessageAsync(Message("t1", 1, 1), null);
+        await feed.PublishMessageAsync(Message("t1", 1, 1), assigneeId: null, null);
         await sends.WaitForAsync(1);
-        await feed.PublishMessageAsync(Message("t1", 1, 2), null);
+        await feed.PublishMessageAsync(Message("t1", 1, 2), assigneeId: null, null);
         await sends.WaitForAsync(2);
 
         Assert.Equal("2", Describe(sends.Calls[1].Payload));
@@ -109,10 +109,10 @@ public sealed class AgentFeedTests
     {
         var (sends, feed) = await WritingFirstPushAsync(capacity: 2);
         await using var _ = feed;
-        await feed.PublishMessageAsync(Message("t1", 1, 2), null);
-        await feed.PublishMessageAsync(Message("t1", 1, 3), null);
+        await feed.PublishMessageAsync(Message("t1", 1, 2), assigneeId: null, null);
+        await feed.PublishMessageAsync(Message("t1", 1, 3), assigneeId: null, null);
 
-        var held = feed.PublishMessageAsync(Message("t1", 1, 4), null).AsTask();
+        var held = feed.PublishMessageAsync(Message("t1", 1, 4), assigneeId: null, null).AsTask();
         await Task.Delay(100);
         Assert.False(held.IsCompleted, "the publisher waits while the tenant's queue is full");
 
@@ -131,16 +131,16 @@ public sealed class AgentFeedTests
         await using var feed = new AgentFeed(sends.SendAsync, new FakeLogger<AgentFeed>(), grace: TimeSpan.FromMilliseconds(200), maxHeldBytes: 1500);
         sends.Hold(); // a connection that takes nothing more: every push from here on stays in writing
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        await feed.PublishMessageAsync(Message("t1", 1, 1), null);
+        await feed.PublishMessageAsync(Message("t1", 1, 1), assigneeId: null, null);
         await sends.WaitForAsync(1);
-        await feed.PublishMessageAsync(Message("t1", 1, 2), null);
+        await feed.PublishMessageAsync(Message("t1", 1, 2), assigneeId: null, null);
         await sends.WaitForAsync(2); // after the grace of push 1, not after push 1
-        await feed.PublishMessageAsync(Message("t1", 1, 3), null);
+        await feed.PublishMessageAsync(Message("t1", 1, 3), assigneeId: null, null);
         await sends.WaitForAsync(3); // at once: while pushes are held the loop does not wait for new ones
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"the pushes took {watch.Elapsed}: the loop waited for the held ones");
 
         // Three held pushes pass the cap: the loop waits for the oldest before it sends anything else.
-        await feed.PublishMessageAsync(Message("t1", 1, 4), null);
+        await feed.PublishMessageAsync(Message("t1", 1, 4), assigneeId: null, null);
         await Task.Delay(500);
         Assert.Equal(3, sends.Calls.Count);
 
@@ -153,13 +153,13 @@ public sealed class AgentFeedTests
     public async Task Shutdown_sends_what_is_queued_and_does_not_wait_for_a_push_that_never_ends()
     {
         var (sends, feed) = await WritingFirstPushAsync();
-        await feed.PublishMessageAsync(Message("t1", 1, 2), null);
+        await feed.PublishMessageAsync(Message("t1", 1, 2), assigneeId: null, null);
 
         // The first push never completes (a connection that is going away): disposing gives up on it after a while.
         var watch = System.Diagnostics.Stopwatch.StartNew();
         await feed.DisposeAsync();
         Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(30));
-        await feed.PublishMessageAsync(Message("t1", 1, 3), null); // after disposal: dropped, no error
+        await feed.PublishMessageAsync(Message("t1", 1, 3), assigneeId: null, null); // after disposal: dropped, no error
         Assert.Single(sends.Calls);
 
         // A feed whose pushes complete sends what is queued before it is disposed.
@@ -167,7 +167,7 @@ public sealed class AgentFeedTests
         var second = new AgentFeed(quick.SendAsync, new FakeLogger<AgentFeed>());
         for (var seq = 1; seq <= 3; seq++)
         {
-            await second.PublishMessageAsync(Message("t1", 1, seq), null);
+            await second.PublishMessageAsync(Message("t1", 1, seq), assigneeId: null, null);
         }
 
         await second.DisposeAsync();
@@ -181,7 +181,7 @@ public sealed class AgentFeedTests
         var sends = new Recorder();
         var feed = new AgentFeed(sends.SendAsync, new FakeLogger<AgentFeed>(), capacity, maxBatch, grace: TimeSpan.FromMinutes(1));
         sends.Hold();
-        await feed.PublishMessageAsync(Message("t1", 1, 1), exceptConnectionId: null);
+        await feed.PublishMessageAsync(Message("t1", 1, 1), assigneeId: null, exceptConnectionId: null);
         await sends.WaitForAsync(1);
         return (sends, feed);
     }

@@ -272,10 +272,11 @@ public abstract class HubTests(StoreKind kind)
 
     /// <summary>
     /// A small stateful-reconnect buffer, so writes to a dark agent connection wait for an acknowledgement that never
-    /// comes after about 60 messages.
+    /// comes after about 60 messages. Every agent hears every message, so two agents hear one customer's burst without
+    /// taking it or opening it first.
     /// </summary>
     internal static readonly Action<ChatHubOptions> DarkAgentOptions =
-        o => (o.CallsPerSecond, o.CallBurst, o.AgentReconnectBufferBytes) = (1000, 1000, 64 * 1024);
+        o => (o.CallsPerSecond, o.CallBurst, o.AgentReconnectBufferBytes, o.AgentsHearEveryMessage) = (1000, 1000, 64 * 1024, true);
 
     /// <summary>SignalR closes an agent connection it has not heard from in 10 s (the agents' clients ping every second).</summary>
     internal static readonly Action<IChatBuilder> DarkAgentTimeouts =
@@ -557,11 +558,14 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Agents_get_a_burst_once_each_in_order_whether_pushed_one_by_one_or_in_batches(bool messagePack)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task Agents_get_a_burst_once_each_in_order_whether_pushed_one_by_one_or_in_batches(bool messagePack, bool everyMessage)
     {
-        await using var server = await StartServerAsync(o => (o.CallsPerSecond, o.CallBurst) = (1000, 1000));
+        // everyMessage: every agent hears the tenant (one push to all); otherwise each agent connection follows the
+        // conversations it resumed (each connection its own pushes, with what it hears of each batch).
+        await using var server = await StartServerAsync(o => (o.CallsPerSecond, o.CallBurst, o.AgentsHearEveryMessage) = (1000, 1000, everyMessage));
         var aliceInbox = new Received();
         await using var alice = server.Agent("alice", messagePack: messagePack);
         alice.MessageReceived += aliceInbox.AddAsync;
@@ -593,6 +597,15 @@ public abstract class HubTests(StoreKind kind)
         {
             await customer.StartAsync();
             conversationIds.Add((await customer.StartConversationAsync()).Id);
+        }
+
+        if (!everyMessage)
+        {
+            foreach (var id in conversationIds)
+            {
+                await alice.WatchAsync(id);
+                await raw.InvokeAsync<MessagePage>(ChatHubMethods.Resume, new ResumeRequest { ConversationId = id });
+            }
         }
 
         await Task.WhenAll(customers.Select(c => Task.WhenAll(Enumerable.Range(0, 20).Select(i => c.SendTextAsync($"message {i}")))));
@@ -814,6 +827,7 @@ public abstract class HubTests(StoreKind kind)
         await customer.StartAsync();
         var conversation = await customer.StartConversationAsync();
         await alice.AcceptAsync(conversation.Id);
+        await bob.WatchAsync(conversation.Id); // bob follows it too (a supervisor looking in)
 
         await customer.TypingAsync();
         await customer.MarkReadAsync(0);
@@ -826,7 +840,7 @@ public abstract class HubTests(StoreKind kind)
         Assert.Equal((SenderKind.Agent, "alice"), (customerTyping[0].SenderKind, customerTyping[0].SenderId));
         Assert.Equal((SenderKind.Agent, "alice"), (customerReads[0].ReaderKind, customerReads[0].ReaderId));
 
-        // The other agents hear both sides, in the order it happened; alice does not hear her own (checked above: one of each).
+        // The other agents who follow it hear both sides, in the order it happened; alice does not hear her own (checked above: one of each).
         Assert.Equal(["typing Customer c-typing", "read Customer c-typing 0", "typing Agent alice", "read Agent alice 0"], bobHeard);
 
         var transferred = await alice.TransferAsync(conversation.Id, "bob");
@@ -836,6 +850,106 @@ public abstract class HubTests(StoreKind kind)
         Assert.Equal(ConversationStatus.Pending, pending.Status);
         var reopened = await alice.ReopenAsync(conversation.Id);
         Assert.Equal(ConversationStatus.Open, reopened.Status);
+    }
+
+    [Fact]
+    public async Task An_agent_hears_the_conversations_assigned_to_it_and_those_it_resumed_and_no_other_customers_words()
+    {
+        await using var server = await StartServerAsync();
+        var heard = new Dictionary<string, List<string>> { ["alice"] = [], ["bob"] = [] };
+        var changed = new Dictionary<string, List<Conversation>> { ["alice"] = [], ["bob"] = [] };
+        async Task<AgentChatClient> ConnectAsync(string id)
+        {
+            var agent = server.Agent(id);
+            var log = heard[id];
+            agent.MessageReceived += m => { lock (log) { log.Add("message " + m.Content); } return Task.CompletedTask; };
+            agent.TypingReceived += e => { lock (log) { log.Add("typing " + e.SenderId); } };
+            agent.ReadReceived += e => { lock (log) { log.Add($"read {e.ReaderId} {e.Seq}"); } };
+            agent.ConversationChanged += c => { lock (changed[id]) { changed[id].Add(c); } };
+            await agent.StartAsync();
+            return agent;
+        }
+
+        string[] Heard(string id) { lock (heard[id]) { return [.. heard[id]]; } }
+
+        // Every agent hears every conversation change (their queue and lists, no message content) and, once it is
+        // delivered, everything the tenant's one ordered feed sent before it: a point to check what else was heard.
+        async Task AllHaveSeenAsync(Conversation change)
+        {
+            foreach (var id in changed.Keys)
+            {
+                await Eventually.TrueAsync(() => { lock (changed[id]) { return changed[id].Any(c => c.Id == change.Id && c.UpdatedAt == change.UpdatedAt && c.Status == change.Status); } }, $"{id} sees the change");
+            }
+        }
+
+        await using var alice = await ConnectAsync("alice");
+        await using var bob = await ConnectAsync("bob");
+        await using var customer = server.Customer("c-route");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+
+        // Queued, nobody's: no agent hears its words until one takes or opens it.
+        await customer.SendTextAsync("while queued");
+        await customer.TypingAsync();
+        await AllHaveSeenAsync(await alice.AcceptAsync(conversation.Id));
+        Assert.Empty(Heard("alice"));
+        Assert.Empty(Heard("bob"));
+
+        // Alice's now: she hears it, bob does not (nor typing, nor read receipts).
+        await customer.SendTextAsync("to alice");
+        await customer.TypingAsync();
+        await customer.MarkReadAsync(0);
+        await Eventually.TrueAsync(() => Heard("alice").Length == 3, "alice hears her customer");
+        Assert.Equal(["message to alice", "read c-route 0", "typing c-route"], Heard("alice").Order()); // the client raises messages from its own queue
+        await AllHaveSeenAsync(await alice.SetPendingAsync(conversation.Id));
+        Assert.Empty(Heard("bob"));
+
+        // Bob opens it: what came before comes from the history (which the audit log records), and from then on he
+        // hears it live as alice does, his own replies excepted.
+        await bob.WatchAsync(conversation.Id);
+        Assert.Equal(["message while queued", "message to alice"], Heard("bob"));
+        var audited = await server.Services.GetRequiredService<Chat.Storage.IAuditLog>().ReadAsync(
+            new Chat.Storage.AuditQuery { TenantId = conversation.TenantId, ConversationId = conversation.Id }, CancellationToken.None);
+        Assert.Equal([("bob", Chat.Storage.AuditActions.ReadHistory, "seq 1-2"), ("bob", Chat.Storage.AuditActions.FollowConversation, "after seq 2")],
+            audited.Select(e => (e.ActorId, e.Action, e.Detail)));
+        await customer.SendTextAsync("both hear this");
+        await bob.ReplyAsync(conversation.Id, "bob chimes in"); // his client delivers his own from the answer
+        await Eventually.TrueAsync(() => Heard("bob").Length == 4 && Heard("alice").Length == 5, "both hear the conversation");
+        Assert.Equal(["message while queued", "message to alice", "message both hear this", "message bob chimes in"], Heard("bob"));
+        Assert.Equal(["message both hear this", "message bob chimes in"], Heard("alice")[3..]);
+
+        // Bob stops following it: alice still hears it, bob no more.
+        await bob.UnwatchAsync(conversation.Id);
+        await customer.SendTextAsync("alice only");
+        await Eventually.TrueAsync(() => Heard("alice").Length == 6, "alice hears the next one");
+        await AllHaveSeenAsync(await alice.SetPendingAsync(conversation.Id));
+        Assert.Equal(4, Heard("bob").Length);
+
+        // Transferred to bob: from then on it is his, not alice's.
+        await AllHaveSeenAsync(await alice.TransferAsync(conversation.Id, "bob"));
+        await customer.SendTextAsync("to bob now");
+        await Eventually.TrueAsync(() => Heard("bob").Length == 5, "bob hears his new customer");
+        Assert.Equal("message to bob now", Heard("bob")[4]);
+        await AllHaveSeenAsync(await bob.SetPendingAsync(conversation.Id));
+        Assert.Equal(6, Heard("alice").Length);
+    }
+
+    [Fact]
+    public async Task With_AgentsHearEveryMessage_every_agent_hears_every_message_of_the_tenant()
+    {
+        await using var server = await StartServerAsync(o => o.AgentsHearEveryMessage = true);
+        await using var alice = server.Agent("alice");
+        var heard = new List<string>();
+        alice.MessageReceived += m => { lock (heard) { heard.Add(m.Content); } return Task.CompletedTask; };
+        alice.TypingReceived += e => { lock (heard) { heard.Add("typing " + e.SenderId); } };
+        await alice.StartAsync();
+        await using var customer = server.Customer("c-all");
+        await customer.StartAsync();
+        await customer.StartConversationAsync();
+        await customer.SendTextAsync("queued, nobody's");
+        await customer.TypingAsync();
+        await Eventually.TrueAsync(() => { lock (heard) { return heard.Count == 2; } }, "alice hears a conversation she neither holds nor opened");
+        Assert.Equal(["queued, nobody's", "typing c-all"], heard);
     }
 
     [Fact]

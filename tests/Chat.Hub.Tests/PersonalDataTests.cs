@@ -60,8 +60,8 @@ public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
         await using var _ = customer;
         var id = conversation.Id.ToString(CultureInfo.InvariantCulture);
 
-        // alice reads the history over the hub, bob over REST, bob opens the context panel for an order; each entry
-        // says which seqs were shown.
+        // alice reads the history over the hub (her connection then hears the conversation live: recorded once),
+        // bob over REST, bob opens the context panel for an order; each entry says which seqs were shown.
         await using var alice = _server.Agent("alice");
         await alice.StartAsync();
         var page = await alice.ResumeAsync(new Protocol.ResumeRequest { ConversationId = conversation.Id, AfterSeq = 0, Limit = 50 });
@@ -77,7 +77,8 @@ public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
 
         var entries = await AuditOverRestAsync();
         Assert.Equal(
-            [("alice", AuditActions.ReadHistory, "seq 1-2"), ("bob", AuditActions.ReadHistory, "seq 2-2"), ("bob", AuditActions.ReadCustomerContext, "order=SO-77")],
+            [("alice", AuditActions.ReadHistory, "seq 1-2"), ("alice", AuditActions.FollowConversation, "after seq 2"),
+             ("bob", AuditActions.ReadHistory, "seq 2-2"), ("bob", AuditActions.ReadCustomerContext, "order=SO-77")],
             entries.Select(e => (e.GetProperty("actorId").GetString(), e.GetProperty("action").GetString(), e.GetProperty("detail").GetString())));
         Assert.All(entries, e =>
         {
@@ -89,7 +90,7 @@ public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
 
         // The auditor's filters and paging, and the other tenant's auditor sees none of it.
         Assert.Equal(["bob", "bob"], (await AuditOverRestAsync("?agent=bob")).Select(e => e.GetProperty("actorId").GetString()));
-        Assert.Equal(3, (await AuditOverRestAsync($"?conversation={id}")).Length);
+        Assert.Equal(4, (await AuditOverRestAsync($"?conversation={id}")).Length);
         var after = entries[0].GetProperty("id").ToString();
         Assert.Equal([entries[1].GetProperty("id").ToString()], (await AuditOverRestAsync($"?after={after}&limit=1")).Select(e => e.GetProperty("id").ToString()));
         Assert.Empty(await AuditOverRestAsync(token: AuditorToken("auditor-2", "other-shop")));
@@ -133,7 +134,9 @@ public abstract class PersonalDataTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, shown.StatusCode);
         Assert.Contains("13800000000", await shown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(2, (await alice.ResumeAsync(new Protocol.ResumeRequest { ConversationId = conversation.Id, Limit = 50 })).Messages.Count);
-        Assert.Equal(["alice", "alice"], (await AuditOverRestAsync()).Select(e => e.GetProperty("actorId").GetString()));
+        // The refused hub read did not start following it either: the follow is recorded now, with the read that worked.
+        Assert.Equal([("alice", AuditActions.ReadHistory), ("alice", AuditActions.ReadHistory), ("alice", AuditActions.FollowConversation)],
+            (await AuditOverRestAsync()).Select(e => (e.GetProperty("actorId").GetString(), e.GetProperty("action").GetString())));
     }
 
     [Fact]

@@ -34,6 +34,7 @@ public sealed class ScaleOutTests
         await agent.AcceptAsync(conversation.Id);
         // alice accepted on node B; bob, on node A, hears of it through the agents' feed.
         await Eventually.TrueAsync(() => bobSaw.Any(c => c.Id == conversation.Id && c.AssigneeId == "alice"), "bob on node A to hear that alice took the conversation");
+        await bob.WatchAsync(conversation.Id); // bob opens it too: he hears it on node A as alice, its agent, does on node B
 
         var asked = await customer.SendTextAsync("hello from node A");
         await agentInbox.WaitForAsync(conversation.Id, 1, "the agent on node B");

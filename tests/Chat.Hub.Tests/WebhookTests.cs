@@ -136,6 +136,7 @@ public sealed class WebhookTests : IAsyncLifetime
         var history = await agent.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id });
         var stored = Assert.Single(history.Messages);
         Assert.Equal(("is my order shipped?", "pm-1", MessageDirection.Inbound), (stored.Content, stored.PlatformMessageId, stored.Direction));
+        await agent.WatchAsync(conversation.Id); // the agent opens it (queued, nobody's): its history now, its pushes live from here
 
         // The platform retries (it did not see the reply in time): stored once, delivered once, and the plugins saw
         // it once (the retry is answered before the pipeline), so an auto-reply plugin would answer it once.

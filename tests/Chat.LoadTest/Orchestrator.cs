@@ -25,12 +25,14 @@ internal static class Orchestrator
         var via = args.Get("via", "hub");
         var redis = args.GetOrNull("redis");
         var agentCapacity = args.GetInt("agent-capacity", 0);
-        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {warmup} s warm-up then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}{(redis is null ? "" : ", Chat with the Redis backplane")}{(agentCapacity > 0 ? $", Chat agents online with {agentCapacity} place(s) each" : "")}, {Environment.ProcessorCount} cores");
+        var agentsHear = args.Get("agents-hear", "all");
+        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {warmup} s warm-up then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}{(redis is null ? "" : ", Chat with the Redis backplane")}{(agentCapacity > 0 ? $", Chat agents online with {agentCapacity} place(s) each" : "")}{(agentsHear == "all" ? "" : ", Chat agents hear their own conversations only")}, {Environment.ProcessorCount} cores");
 
         var rows = new Dictionary<string, (Result Total, double BytesPerConnection)>();
         foreach (var kind in kinds)
         {
-            using var server = Start("serve", "--kind", kind, postgres is null ? "" : "--postgres", postgres ?? "", redis is null ? "" : "--redis", redis ?? "");
+            using var server = Start("serve", "--kind", kind, postgres is null ? "" : "--postgres", postgres ?? "", redis is null ? "" : "--redis", redis ?? "",
+                "--agents-hear", agentsHear);
             var url = await ExpectAsync(server, "READY ");
             var collected = new SemaphoreSlim(0);
             _ = Task.Run(async () =>

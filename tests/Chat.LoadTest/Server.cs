@@ -46,6 +46,9 @@ internal static class Server
                 o.VisitorTokenKeys.Add(Convert.ToBase64String(VisitorKey));
                 o.CallsPerSecond = 1000;
                 o.CallBurst = 1000;
+                // By default every agent hears every message, as the bare hub forwards each to the agents' group;
+                // "own": each agent hears the conversations assigned to it (the hub's default).
+                o.AgentsHearEveryMessage = args.Get("agents-hear", "all") == "all";
             });
             chat.AddPlugin<LoadChannel>("load");
             if (args.GetOrNull("redis") is { } redis)

@@ -64,6 +64,7 @@ public sealed class PluginEndToEndTests : IAsyncLifetime
         {
             o.MaxWebhookBodyBytes = 64 * 1024;
             o.DeliveryRetryDelay = TimeSpan.FromMilliseconds(100);
+            o.AgentsHearEveryMessage = true; // one shared inbox: the agent hears each push before taking its conversation
         }, chat: c =>
         {
             c.AddPlugins();

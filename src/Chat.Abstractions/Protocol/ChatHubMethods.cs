@@ -45,6 +45,9 @@ public static class ChatHubMethods
     /// <summary>Agent: marks a conversation pending (waiting for the customer or a third party).</summary>
     public const string SetPending = nameof(SetPending);
 
+    /// <summary>Agent hub: stops following a conversation's live messages that an earlier <see cref="Resume"/> started (a conversation id).</summary>
+    public const string Unfollow = nameof(Unfollow);
+
     /// <summary>Event to both sides: a stored <see cref="ChatMessage"/>.</summary>
     public const string MessageReceived = nameof(MessageReceived);
 

@@ -97,6 +97,12 @@ public static class AuditActions
     /// <summary>An agent opened the customer context panel: the context providers (ERP) were asked about the customer or an order.</summary>
     public const string ReadCustomerContext = "customer-context.read";
 
+    /// <summary>
+    /// An agent's connection started following a conversation that is not the agent's own (the hub's <c>Resume</c>): it
+    /// hears the conversation's new messages live from then on, so this is recorded even when the page read was empty.
+    /// </summary>
+    public const string FollowConversation = "conversation.follow";
+
     /// <summary>A customer's data was erased on request (<see cref="IContactEraser"/>), recorded before it was erased.</summary>
     public const string EraseContact = "contact.erase";
 }

@@ -166,31 +166,48 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
         return SendAnswers.Create(connections[Context.ConnectionId], request!, await service.SendAsync(agent, conversation, request!, Context.ConnectionId, Context.ConnectionAborted));
     }
 
-    /// <summary>The messages after a seq, private notes included; recorded in the audit log.</summary>
+    /// <summary>
+    /// The messages after a seq, private notes included; recorded in the audit log. The connection follows the
+    /// conversation from now on (recorded too, when the conversation is not the agent's own): it hears its messages, typing and read receipts live, as its assignee does, until
+    /// <see cref="Unfollow"/> or it closes (at most <see cref="ChatConnections.MaxFollowed"/> at once, the oldest stops first).
+    /// </summary>
     public async Task<MessagePage> Resume(ResumeRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return await service.ReadForAgentAsync(Caller, request.ConversationId, request.AfterSeq, request.Limit,
-            Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString(), Context.ConnectionAborted);
+        var agent = Caller;
+        var connection = connections[Context.ConnectionId];
+        var follow = !options.Value.AgentsHearEveryMessage; // otherwise the connection hears it anyway
+        var page = await service.ReadForAgentAsync(agent, request.ConversationId, request.AfterSeq, request.Limit,
+            Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString(), Context.ConnectionAborted,
+            startsFollowing: follow && !connections.Follows(connection, agent.TenantId, request.ConversationId));
+        if (follow)
+        {
+            connections.Follow(connection, agent.TenantId, request.ConversationId);
+        }
+
+        return page;
     }
 
-    /// <summary>Tells the customer and the other agents the caller is typing.</summary>
+    /// <summary>The connection stops following a conversation it resumed (its agent's own conversations it hears still).</summary>
+    public void Unfollow(long conversationId) => connections.Unfollow(connections[Context.ConnectionId], Caller.TenantId, conversationId);
+
+    /// <summary>Tells the customer and the other agents who hear the conversation that the caller is typing.</summary>
     public async Task Typing(long conversationId)
     {
         var agent = Caller;
         var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
         var typing = new TypingEvent { ConversationId = conversationId, SenderKind = SenderKind.Agent, SenderId = agent.Id };
         service.PushToCustomers(agent.TenantId, conversation.Id, ChatHubMethods.TypingReceived, typing);
-        await agentFeed.PublishAsync(agent.TenantId, ChatHubMethods.TypingReceived, typing, Context.ConnectionId);
+        await agentFeed.PublishToConversationAsync(agent.TenantId, ChatHubMethods.TypingReceived, typing, conversation.AssigneeId, Context.ConnectionId);
     }
 
-    /// <summary>Tells the customer and the other agents the caller has read up to a seq.</summary>
+    /// <summary>Tells the customer and the other agents who hear the conversation that the caller has read up to a seq.</summary>
     public async Task MarkRead(long conversationId, long seq)
     {
         var agent = Caller;
         var conversation = await service.GetForAgentAsync(agent, conversationId, Context.ConnectionAborted);
         var read = new ReadEvent { ConversationId = conversationId, ReaderKind = SenderKind.Agent, ReaderId = agent.Id, Seq = seq };
         service.PushToCustomers(agent.TenantId, conversation.Id, ChatHubMethods.ReadReceived, read);
-        await agentFeed.PublishAsync(agent.TenantId, ChatHubMethods.ReadReceived, read, Context.ConnectionId);
+        await agentFeed.PublishToConversationAsync(agent.TenantId, ChatHubMethods.ReadReceived, read, conversation.AssigneeId, Context.ConnectionId);
     }
 }

@@ -36,6 +36,12 @@ internal sealed class ChatConnection(int burst, int perSecond)
     public (string TenantId, long ConversationId)? Joined { get; set; }
 
     /// <summary>
+    /// The conversations this agent connection follows besides its agent's own (<see cref="ChatConnections.Follow"/>),
+    /// oldest first; null until it follows one. Changed under the index's lock.
+    /// </summary>
+    public List<(string TenantId, long ConversationId)>? Followed { get; set; }
+
+    /// <summary>
     /// Counts <paramref name="bytes"/> of a push as waiting to be written to this connection, unless that would take the
     /// waiting bytes over <paramref name="max"/>; false then, and nothing is counted.
     /// </summary>
@@ -99,7 +105,11 @@ internal sealed class ChatConnections
 {
     private readonly ConcurrentDictionary<string, ChatConnection> _connections = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string TenantId, long ConversationId), ChatConnection[]> _customers = new();
+    private readonly ConcurrentDictionary<(string TenantId, long ConversationId), ChatConnection[]> _followers = new();
     private readonly Lock _joins = new();
+
+    /// <summary>How many conversations one agent connection follows at most; following one more stops the oldest.</summary>
+    public const int MaxFollowed = 100;
 
     /// <summary>How many connections are open (both hubs).</summary>
     public int Count => _connections.Count;
@@ -122,9 +132,76 @@ internal sealed class ChatConnections
             lock (_joins)
             {
                 Leave(connection);
+                if (connection.Followed is { } followed)
+                {
+                    foreach (var key in followed)
+                    {
+                        Remove(_followers, key, connection);
+                    }
+
+                    followed.Clear();
+                }
             }
         }
     }
+
+    /// <summary>
+    /// An agent connection follows a conversation's live messages, typing and read receipts from now on, besides those
+    /// of the conversations assigned to its agent; at most <see cref="MaxFollowed"/> at once, the oldest stops first.
+    /// </summary>
+    public void Follow(ChatConnection connection, string tenantId, long conversationId)
+    {
+        var key = (tenantId, conversationId);
+        lock (_joins)
+        {
+            if (!_connections.ContainsKey(connection.Caller?.ConnectionId ?? string.Empty))
+            {
+                return; // closed meanwhile
+            }
+
+            var followed = connection.Followed ??= [];
+            if (followed.Remove(key))
+            {
+                followed.Add(key); // the newest again
+                return;
+            }
+
+            if (followed.Count == MaxFollowed)
+            {
+                Remove(_followers, followed[0], connection);
+                followed.RemoveAt(0);
+            }
+
+            followed.Add(key);
+            _followers[key] = _followers.TryGetValue(key, out var members) ? [.. members, connection] : [connection];
+        }
+    }
+
+    /// <summary>Whether an agent connection follows a conversation now.</summary>
+    public bool Follows(ChatConnection connection, string tenantId, long conversationId)
+    {
+        lock (_joins)
+        {
+            return connection.Followed?.Contains((tenantId, conversationId)) == true;
+        }
+    }
+
+    /// <summary>An agent connection no longer follows a conversation (its agent's own conversations it hears still).</summary>
+    public void Unfollow(ChatConnection connection, string tenantId, long conversationId)
+    {
+        var key = (tenantId, conversationId);
+        lock (_joins)
+        {
+            if (connection.Followed?.Remove(key) == true)
+            {
+                Remove(_followers, key, connection);
+            }
+        }
+    }
+
+    /// <summary>The agent connections of this node that follow a conversation (read without a lock: each entry is replaced, never changed).</summary>
+    public ChatConnection[] Followers(string tenantId, long conversationId) =>
+        _followers.TryGetValue((tenantId, conversationId), out var members) ? members : [];
 
     /// <summary>
     /// A customer connection follows a conversation's live pushes from now on (and no longer the one it followed
@@ -160,16 +237,22 @@ internal sealed class ChatConnections
         }
 
         connection.Joined = null;
-        if (_customers.TryGetValue(key, out var members))
+        Remove(_customers, key, connection);
+    }
+
+    // Under _joins.
+    private static void Remove(ConcurrentDictionary<(string TenantId, long ConversationId), ChatConnection[]> index, (string, long) key, ChatConnection connection)
+    {
+        if (index.TryGetValue(key, out var members))
         {
             var rest = Array.FindAll(members, m => !ReferenceEquals(m, connection));
             if (rest.Length == 0)
             {
-                _customers.TryRemove(key, out _);
+                index.TryRemove(key, out _);
             }
             else
             {
-                _customers[key] = rest;
+                index[key] = rest;
             }
         }
     }

@@ -43,22 +43,22 @@ internal sealed class CustomerHub(ConversationService service, AgentFeed agentFe
         return await service.ReadAsync(conversation.TenantId, conversation.Id, request.AfterSeq, request.Limit, includePrivate: false, Context.ConnectionAborted);
     }
 
-    /// <summary>Tells the agents the customer is typing.</summary>
+    /// <summary>Tells the agents who hear the conversation that the customer is typing.</summary>
     public async Task Typing(long conversationId)
     {
         var conversation = await OwnAsync(Connection, conversationId);
         var caller = Caller;
-        await agentFeed.PublishAsync(conversation.TenantId, ChatHubMethods.TypingReceived,
-            new TypingEvent { ConversationId = conversation.Id, SenderKind = SenderKind.Customer, SenderId = caller.Id });
+        await agentFeed.PublishToConversationAsync(conversation.TenantId, ChatHubMethods.TypingReceived,
+            new TypingEvent { ConversationId = conversation.Id, SenderKind = SenderKind.Customer, SenderId = caller.Id }, conversation.AssigneeId);
     }
 
-    /// <summary>Tells the agents the customer has read up to a seq.</summary>
+    /// <summary>Tells the agents who hear the conversation that the customer has read up to a seq.</summary>
     public async Task MarkRead(long conversationId, long seq)
     {
         var conversation = await OwnAsync(Connection, conversationId);
         var caller = Caller;
-        await agentFeed.PublishAsync(conversation.TenantId, ChatHubMethods.ReadReceived,
-            new ReadEvent { ConversationId = conversation.Id, ReaderKind = SenderKind.Customer, ReaderId = caller.Id, Seq = seq });
+        await agentFeed.PublishToConversationAsync(conversation.TenantId, ChatHubMethods.ReadReceived,
+            new ReadEvent { ConversationId = conversation.Id, ReaderKind = SenderKind.Customer, ReaderId = caller.Id, Seq = seq }, conversation.AssigneeId);
     }
 
     private async Task<Conversation> OwnAsync(ChatConnection connection, long conversationId)

@@ -4,6 +4,7 @@ using Chat.Hub.Hubs;
 using Chat.Protocol;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Chat.Hub.Services;
 
@@ -45,11 +46,16 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     private readonly TimeSpan _grace;
     private readonly long _maxHeldBytes;
     private readonly AgentFeedReplica? _replica;
+    private readonly Func<IReadOnlyList<string>, string, object, Task>? _sendTo;
+    private readonly Func<string, long, string?, IEnumerable<string>>? _recipients;
     private readonly ConcurrentDictionary<string, TenantQueue> _tenants = new(StringComparer.Ordinal);
     private bool _disposed;
 
-    public AgentFeed(IHubContext<AgentHub> agents, ILogger<AgentFeed> logger, AgentFeedReplica? replica = null)
-        : this((group, method, payload, except) => agents.Clients.GroupExcept(group, except).SendAsync(method, payload, CancellationToken.None), logger, replica: replica)
+    public AgentFeed(IHubContext<AgentHub> agents, ILogger<AgentFeed> logger, IOptions<ChatHubOptions> options, AgentRegistry registry,
+        ChatConnections connections, AgentFeedReplica? replica = null)
+        : this((group, method, payload, except) => agents.Clients.GroupExcept(group, except).SendAsync(method, payload, CancellationToken.None), logger, replica: replica,
+            sendTo: options.Value.AgentsHearEveryMessage ? null : (ids, method, payload) => agents.Clients.Clients(ids).SendAsync(method, payload, CancellationToken.None),
+            recipients: options.Value.AgentsHearEveryMessage ? null : (tenantId, conversationId, assigneeId) => Recipients(registry, connections, tenantId, conversationId, assigneeId))
     {
     }
 
@@ -62,8 +68,12 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     /// <param name="maxHeldBytes">How many estimated bytes of pushes some connection has not taken yet the loop lets
     /// pass before it waits for the oldest of them. Default 64 MiB.</param>
     /// <param name="replica">Carries the pushes to and from the other nodes; null on a single node.</param>
+    /// <param name="sendTo">Pushes one method with one argument to some connections; with <paramref name="recipients"/>,
+    /// a conversation's pushes go only to the connections it names. Null: every push goes to all the tenant's agents.</param>
+    /// <param name="recipients">This node's agent connections that hear a conversation (tenant, conversation, assignee).</param>
     internal AgentFeed(Func<string, string, object, IReadOnlyList<string>, Task> send, ILogger<AgentFeed> logger, int capacity = 8192, int maxBatch = 128,
-        TimeSpan? grace = null, long maxHeldBytes = 64L * 1024 * 1024, AgentFeedReplica? replica = null)
+        TimeSpan? grace = null, long maxHeldBytes = 64L * 1024 * 1024, AgentFeedReplica? replica = null,
+        Func<IReadOnlyList<string>, string, object, Task>? sendTo = null, Func<string, long, string?, IEnumerable<string>>? recipients = null)
     {
         _send = send;
         _logger = logger;
@@ -72,14 +82,26 @@ internal sealed partial class AgentFeed : IAsyncDisposable
         _grace = grace ?? TimeSpan.FromMilliseconds(500);
         _maxHeldBytes = maxHeldBytes;
         _replica = replica;
+        (_sendTo, _recipients) = sendTo is not null && recipients is not null ? (sendTo, recipients) : (null, null);
     }
 
-    /// <summary>Queues a stored message for the tenant's agents, except the connection that sent it.</summary>
-    public ValueTask PublishMessageAsync(ChatMessage message, string? exceptConnectionId) =>
-        EnqueueAsync(message.TenantId, new Push(ChatHubMethods.MessageReceived, message, exceptConnectionId));
+    /// <summary>
+    /// Queues a stored message for the agents who hear its conversation (<paramref name="assigneeId"/>'s connections and
+    /// those that follow it, or every agent of the tenant with <see cref="ChatHubOptions.AgentsHearEveryMessage"/>),
+    /// except the connection that sent it.
+    /// </summary>
+    public ValueTask PublishMessageAsync(ChatMessage message, string? assigneeId, string? exceptConnectionId) =>
+        EnqueueAsync(message.TenantId, new Push(ChatHubMethods.MessageReceived, message, exceptConnectionId, Assignees: [assigneeId]));
 
-    /// <summary>Queues any other event (a changed conversation, a delivery, typing, a read receipt) for the tenant's
-    /// agents, after what came before it, except the connection it came from (when it came from an agent).</summary>
+    /// <summary>
+    /// Queues a conversation's typing indicator or read receipt (<see cref="TypingEvent"/>, <see cref="ReadEvent"/>) for
+    /// the agents who hear the conversation, as <see cref="PublishMessageAsync"/>, after what came before it.
+    /// </summary>
+    public ValueTask PublishToConversationAsync(string tenantId, string method, object payload, string? assigneeId, string? exceptConnectionId = null) =>
+        EnqueueAsync(tenantId, new Push(method, payload, exceptConnectionId, Assignees: [assigneeId]));
+
+    /// <summary>Queues an event for all the tenant's agents (a changed conversation, a delivery), after what came before
+    /// it, except the connection it came from (when it came from an agent).</summary>
     public ValueTask PublishAsync(string tenantId, string method, object payload, string? exceptConnectionId = null) =>
         EnqueueAsync(tenantId, new Push(method, payload, exceptConnectionId));
 
@@ -88,8 +110,8 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     /// others (from then on; the agent's client catches up on what came before from <c>Resume</c>).
     /// </summary>
     public Task AgentConnectedAsync(string tenantId) =>
-        _replica is null ? Task.CompletedTask : _replica.SubscribeAsync(tenantId, (method, payload, _, except) =>
-            EnqueueAsync(tenantId, new Push(method, payload, except, FromOtherNode: true)));
+        _replica is null ? Task.CompletedTask : _replica.SubscribeAsync(tenantId, (method, payload, _, except, assignees) =>
+            EnqueueAsync(tenantId, new Push(method, payload, except, FromOtherNode: true, Assignees: assignees)));
 
     public async ValueTask DisposeAsync()
     {
@@ -142,6 +164,7 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     {
         var group = HubGroups.Agents(tenantId);
         var batch = new List<ChatMessage>(_maxBatch);
+        var batchAssignees = new List<string?>(_maxBatch);
         var held = new Queue<(Task Push, string Method, long Bytes)>(); // pushes some connection has not taken yet, oldest first
         long heldBytes = 0;
         Push? next = null;
@@ -157,23 +180,28 @@ internal sealed partial class AgentFeed : IAsyncDisposable
             IReadOnlyList<string> except = push.Except is null ? [] : [push.Except];
             object payload = push.Payload;
             var method = push.Method;
+            var assignees = push.Assignees;
             long bytes = 512;
             if (method == ChatHubMethods.MessageReceived)
             {
                 // Consecutive messages with the same exception go as one push.
                 var message = (ChatMessage)push.Payload;
                 batch.Clear();
+                batchAssignees.Clear();
                 batch.Add(message);
+                batchAssignees.Add(push.Assignees?[0]);
                 bytes = EstimatedBytes(message);
                 while (batch.Count < _maxBatch && bytes < MaxBatchBytes && reader.TryRead(out next))
                 {
-                    if (next.Method != ChatHubMethods.MessageReceived || next.Except != push.Except || next.FromOtherNode != push.FromOtherNode)
+                    if (next.Method != ChatHubMethods.MessageReceived || next.Except != push.Except || next.FromOtherNode != push.FromOtherNode
+                        || (next.Assignees is null) != (push.Assignees is null))
                     {
                         break;
                     }
 
                     message = (ChatMessage)next.Payload;
                     batch.Add(message);
+                    batchAssignees.Add(next.Assignees?[0]);
                     bytes += EstimatedBytes(message);
                     next = null;
                 }
@@ -182,18 +210,21 @@ internal sealed partial class AgentFeed : IAsyncDisposable
                 {
                     method = ChatHubMethods.MessagesReceived;
                     payload = batch.ToArray();
+                    assignees = push.Assignees is null ? null : batchAssignees.ToArray();
                 }
             }
 
             if (!push.FromOtherNode && _replica is not null)
             {
-                await _replica.PublishAsync(tenantId, method, payload, conversationId: 0, push.Except).ConfigureAwait(false);
+                await _replica.PublishAsync(tenantId, method, payload, conversationId: 0, push.Except, assignees).ConfigureAwait(false);
             }
 
             Task task;
             try
             {
-                task = _send(group, method, payload, except);
+                task = assignees is not null && _recipients is not null
+                    ? SendToConversations(tenantId, method, payload, assignees, push.Except)
+                    : _send(group, method, payload, except);
             }
             catch (Exception ex)
             {
@@ -232,6 +263,83 @@ internal sealed partial class AgentFeed : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends a conversation's push (a message, a batch of them, typing, a read receipt) to the connections that hear each
+    /// conversation: one push per connection with what it hears of the batch, in the batch's order.
+    /// </summary>
+    private Task SendToConversations(string tenantId, string method, object payload, string?[] assignees, string? except)
+    {
+        if (payload is not ChatMessage[] messages)
+        {
+            var conversationId = payload switch
+            {
+                ChatMessage m => m.ConversationId,
+                TypingEvent t => t.ConversationId,
+                ReadEvent r => r.ConversationId,
+                _ => throw new NotSupportedException($"A push of {payload.GetType().Name} names no conversation."),
+            };
+            var ids = _recipients!(tenantId, conversationId, assignees[0]).Where(id => id != except).Distinct(StringComparer.Ordinal).ToList();
+            return ids.Count == 0 ? Task.CompletedTask : _sendTo!(ids, method, payload);
+        }
+
+        var heard = new Dictionary<string, List<ChatMessage>>(StringComparer.Ordinal);
+        for (var i = 0; i < messages.Length; i++)
+        {
+            foreach (var id in _recipients!(tenantId, messages[i].ConversationId, assignees[i]))
+            {
+                if (id == except)
+                {
+                    continue;
+                }
+
+                if (!heard.TryGetValue(id, out var list))
+                {
+                    heard[id] = list = [];
+                }
+
+                if (list.Count == 0 || !ReferenceEquals(list[^1], messages[i])) // an assignee who also follows hears it once
+                {
+                    list.Add(messages[i]);
+                }
+            }
+        }
+
+        if (heard.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var sends = new List<Task>(heard.Count);
+        foreach (var (id, list) in heard)
+        {
+            sends.Add(list.Count == 1
+                ? _sendTo!([id], ChatHubMethods.MessageReceived, list[0])
+                : _sendTo!([id], ChatHubMethods.MessagesReceived, list.ToArray()));
+        }
+
+        return sends.Count == 1 ? sends[0] : Task.WhenAll(sends);
+    }
+
+    /// <summary>This node's agent connections that hear a conversation: its assignee's and those that follow it.</summary>
+    private static IEnumerable<string> Recipients(AgentRegistry registry, ChatConnections connections, string tenantId, long conversationId, string? assigneeId)
+    {
+        if (assigneeId is not null)
+        {
+            foreach (var id in registry.ConnectionsOf(tenantId, assigneeId))
+            {
+                yield return id;
+            }
+        }
+
+        foreach (var follower in connections.Followers(tenantId, conversationId))
+        {
+            if (follower.Caller is { } caller)
+            {
+                yield return caller.ConnectionId;
+            }
+        }
+    }
+
     private void Observe(Task push, string method, string tenantId)
     {
         if (push.IsFaulted)
@@ -249,7 +357,9 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "Could not push {Method} to the agents of tenant '{TenantId}'; they catch up from Resume.")]
     private static partial void LogPushFailed(ILogger logger, Exception exception, string method, string tenantId);
 
-    private sealed record Push(string Method, object Payload, string? Except, bool FromOtherNode = false);
+    /// <summary>A push; <paramref name="Assignees"/> (one per message of a batch) routes it to the agents who hear its
+    /// conversation, null sends it to every agent of the tenant.</summary>
+    private sealed record Push(string Method, object Payload, string? Except, bool FromOtherNode = false, string?[]? Assignees = null);
 
     /// <summary>A tenant's queue; its loop starts with its first push (a queue that lost a race to be added never starts one).</summary>
     private sealed class TenantQueue(AgentFeed feed, string tenantId)

@@ -77,6 +77,20 @@ internal sealed class AgentRegistry
     public AgentState? Find(string tenantId, string agentId) =>
         _tenants.TryGetValue(tenantId, out var agents) ? agents.GetValueOrDefault(agentId) : null;
 
+    /// <summary>An agent's open connections to this node (none when the agent is not connected here).</summary>
+    public string[] ConnectionsOf(string tenantId, string agentId)
+    {
+        if (Find(tenantId, agentId) is not { } state)
+        {
+            return [];
+        }
+
+        lock (state)
+        {
+            return state.Connections.Count == 0 ? [] : [.. state.Connections];
+        }
+    }
+
     /// <summary>Whether any agent of the tenant, on this node or another, is online with some capacity.</summary>
     public bool AnyAvailable(string tenantId)
     {

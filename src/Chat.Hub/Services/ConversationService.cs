@@ -230,9 +230,11 @@ internal sealed partial class ConversationService(
     /// A page of a conversation's history for an agent of its tenant, private notes included. A page that holds
     /// messages is recorded in the audit log (<see cref="AgentAccessAudit"/>) before it is returned, and is not
     /// returned when it cannot be; an empty page (a client catching up on a conversation with nothing new) shows
-    /// nothing and records nothing.
+    /// nothing and records nothing. When <paramref name="startsFollowing"/> (the caller's connection hears the
+    /// conversation live from now on), that is recorded too, unless the conversation is the agent's own.
     /// </summary>
-    public async Task<MessagePage> ReadForAgentAsync(ChatCaller agent, long conversationId, long afterSeq, int limit, string? remoteAddress, CancellationToken cancellationToken)
+    public async Task<MessagePage> ReadForAgentAsync(ChatCaller agent, long conversationId, long afterSeq, int limit, string? remoteAddress, CancellationToken cancellationToken,
+        bool startsFollowing = false)
     {
         var conversation = await GetForAgentAsync(agent, conversationId, cancellationToken).ConfigureAwait(false);
         var page = await ReadAsync(agent.TenantId, conversation.Id, afterSeq, limit, includePrivate: true, cancellationToken).ConfigureAwait(false);
@@ -240,6 +242,12 @@ internal sealed partial class ConversationService(
         {
             var shown = FormattableString.Invariant($"seq {page.Messages[0].Seq}-{page.Messages[^1].Seq}");
             await audit.RecordAsync(agent, AuditActions.ReadHistory, conversation, shown, remoteAddress, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (startsFollowing && conversation.AssigneeId != agent.Id)
+        {
+            var from = FormattableString.Invariant($"after seq {Math.Max(afterSeq, page.NextAfterSeq)}");
+            await audit.RecordAsync(agent, AuditActions.FollowConversation, conversation, from, remoteAddress, cancellationToken).ConfigureAwait(false);
         }
 
         return page;
@@ -467,29 +475,31 @@ internal sealed partial class ConversationService(
             outboxWorker.Notify(); // its outbox entry was committed with it
         }
 
-        await PublishMessageAsync(result.Message, senderConnectionId).ConfigureAwait(false);
-        if (draft.Sender.Kind == SenderKind.Customer)
-        {
-            await OnCustomerMessageAsync(conversation, result.ConversationStatus, cancellationToken).ConfigureAwait(false);
-        }
-
+        // A customer's message may reopen or assign its conversation first, so it goes to the agent who now has it.
+        var now = draft.Sender.Kind == SenderKind.Customer
+            ? await OnCustomerMessageAsync(conversation, result.ConversationStatus, cancellationToken).ConfigureAwait(false)
+            : conversation;
+        await PublishMessageAsync(result.Message, now.AssigneeId, senderConnectionId).ConfigureAwait(false);
         return sent;
     }
 
-    private async Task OnCustomerMessageAsync(Conversation conversation, ConversationStatus? statusAtAppend, CancellationToken cancellationToken)
+    /// <summary>Reopens or assigns a conversation a customer wrote to, as needed; returns it as it now is (as far as this node knows).</summary>
+    private async Task<Conversation> OnCustomerMessageAsync(Conversation conversation, ConversationStatus? statusAtAppend, CancellationToken cancellationToken)
     {
         // The status the append saw in its transaction: an open conversation (the usual case) needs nothing more, and
-        // a queued one only when some agent here could take it; anything else is read again, as the caller's copy may be old.
-        if (statusAtAppend == ConversationStatus.Open
-            || (statusAtAppend == ConversationStatus.Queued && (!registry.AnyAvailable(conversation.TenantId) || NoRoom(conversation))))
+        // a queued one only when some agent here could take it; anything else is read again, as is a caller's copy
+        // that the append shows to be old (its message goes to the conversation's agent as it now is).
+        if (statusAtAppend == conversation.Status
+            && (statusAtAppend == ConversationStatus.Open
+                || (statusAtAppend == ConversationStatus.Queued && (!registry.AnyAvailable(conversation.TenantId) || NoRoom(conversation)))))
         {
-            return;
+            return conversation;
         }
 
         var current = await conversations.GetConversationAsync(conversation.TenantId, conversation.Id, cancellationToken).ConfigureAwait(false);
         if (current is null)
         {
-            return;
+            return conversation;
         }
 
         if (current.Status == ConversationStatus.Resolved)
@@ -503,8 +513,10 @@ internal sealed partial class ConversationService(
 
         if (current.Status == ConversationStatus.Queued && current.AssigneeId is null)
         {
-            await TryAssignAsync(current, cancellationToken).ConfigureAwait(false);
+            current = await TryAssignAsync(current, cancellationToken).ConfigureAwait(false);
         }
+
+        return current;
     }
 
     /// <summary>
@@ -538,7 +550,7 @@ internal sealed partial class ConversationService(
     internal Task CustomerJoinedAsync(string tenantId) =>
         replica is null ? Task.CompletedTask : replica.SubscribeAsync(
             tenantId,
-            (method, payload, conversationId, except) =>
+            (method, payload, conversationId, except, _) =>
             {
                 PushToLocalCustomers(tenantId, conversationId, method, payload, except);
                 return ValueTask.CompletedTask;
@@ -617,7 +629,7 @@ internal sealed partial class ConversationService(
         }
     }
 
-    private async Task PublishMessageAsync(ChatMessage message, string? senderConnectionId)
+    private async Task PublishMessageAsync(ChatMessage message, string? assigneeId, string? senderConnectionId)
     {
         // The sending connection has its answer and is left out; it is a connection of the hub of its sender's kind.
         var senderKind = message.Sender.Kind;
@@ -628,7 +640,7 @@ internal sealed partial class ConversationService(
         }
 
         // Queued for the tenant's agents: the sender's answer does not wait for the agents' connections.
-        await agentFeed.PublishMessageAsync(message, senderKind == SenderKind.Agent ? senderConnectionId : null).ConfigureAwait(false);
+        await agentFeed.PublishMessageAsync(message, assigneeId, senderKind == SenderKind.Agent ? senderConnectionId : null).ConfigureAwait(false);
     }
 
     private async Task PublishChangeAsync(Conversation conversation)

@@ -51,11 +51,12 @@ internal abstract class TenantChannelReplica
 
     /// <summary>
     /// Subscribes this node to a tenant's channel, once; <paramref name="deliver"/> gets each push another node
-    /// published (method, payload, conversation id or 0, the connection to leave out), in its order, unless
+    /// published (method, payload, conversation id or 0, the connection to leave out, the assignees it was published
+    /// with or null), in its order, unless
     /// <paramref name="wanted"/> says this node has no use for the conversation's pushes (their payload is then not
     /// even read). A failed subscription is logged and tried again on the next call.
     /// </summary>
-    public async Task SubscribeAsync(string tenantId, Func<string, object, long, string?, ValueTask> deliver, Func<long, bool>? wanted = null)
+    public async Task SubscribeAsync(string tenantId, Func<string, object, long, string?, string?[]?, ValueTask> deliver, Func<long, bool>? wanted = null)
     {
         var subscription = _subscriptions.GetOrAdd(tenantId, id => new Lazy<Task>(() => SubscribeCoreAsync(id, deliver, wanted)));
         try
@@ -75,18 +76,28 @@ internal abstract class TenantChannelReplica
 
     /// <summary>
     /// Publishes a push of this node to the other nodes, in the order of the calls; waits only for the connection's
-    /// set-up, never for Redis's answer.
+    /// set-up, never for Redis's answer. <paramref name="assignees"/> (the agents' feed's routes) go with it.
     /// </summary>
-    public async ValueTask PublishAsync(string tenantId, string method, object payload, long conversationId, string? exceptConnectionId)
+    public async ValueTask PublishAsync(string tenantId, string method, object payload, long conversationId, string? exceptConnectionId, string?[]? assignees = null)
     {
         try
         {
             var connection = _redis.ConnectionIfReady ?? await _redis.Connection.ConfigureAwait(false);
-            var push = _redis.Message((method, payload, conversationId, exceptConnectionId), static (writer, push) =>
+            var push = _redis.Message((method, payload, conversationId, exceptConnectionId, assignees), static (writer, push) =>
             {
                 writer.WriteString("m"u8, push.method);
                 writer.WriteNumber("c"u8, push.conversationId);
                 writer.WriteString("x"u8, push.exceptConnectionId);
+                if (push.assignees is not null)
+                {
+                    writer.WriteStartArray("a"u8);
+                    foreach (var assignee in push.assignees)
+                    {
+                        writer.WriteStringValue(assignee);
+                    }
+
+                    writer.WriteEndArray();
+                }
                 writer.WritePropertyName("p"u8);
                 JsonSerializer.Serialize(writer, push.payload, push.payload.GetType(), ChatJson.Options);
             });
@@ -108,7 +119,7 @@ internal abstract class TenantChannelReplica
     private RedisChannel Channel(string tenantId) => RedisChannel.Literal(_channelPrefix + tenantId);
 
     // Handled one at a time, in order; a handler takes a push at once.
-    private Task SubscribeCoreAsync(string tenantId, Func<string, object, long, string?, ValueTask> deliver, Func<long, bool>? wanted) =>
+    private Task SubscribeCoreAsync(string tenantId, Func<string, object, long, string?, string?[]?, ValueTask> deliver, Func<long, bool>? wanted) =>
         _redis.SubscribeAsync(Channel(tenantId), push =>
         {
             if (wanted is not null && push.TryGetProperty("c"u8, out var c) && c.TryGetInt64(out var id) && !wanted(id))
@@ -116,12 +127,12 @@ internal abstract class TenantChannelReplica
                 return ValueTask.CompletedTask;
             }
 
-            var (method, payload, conversationId, except) = Read(push);
-            return deliver(method, payload, conversationId, except);
+            var (method, payload, conversationId, except, assignees) = Read(push);
+            return deliver(method, payload, conversationId, except, assignees);
         }, ex => _logReadFailed(_logger, tenantId, ex));
 
     /// <summary>Reads a push another node published; throws for a method this version does not know, or a payload of the wrong shape.</summary>
-    private (string Method, object Payload, long ConversationId, string? Except) Read(JsonElement push)
+    private (string Method, object Payload, long ConversationId, string? Except, string?[]? Assignees) Read(JsonElement push)
     {
         var method = push.GetProperty("m"u8).GetString()!;
         if (!_payloadTypes.TryGetValue(method, out var type))
@@ -132,6 +143,17 @@ internal abstract class TenantChannelReplica
         var payload = push.GetProperty("p"u8).Deserialize(type, ChatJson.Options)
             ?? throw new JsonException($"A push of '{method}' without a payload.");
         var conversationId = push.TryGetProperty("c"u8, out var c) ? c.GetInt64() : 0;
-        return (method, payload, conversationId, push.GetProperty("x"u8).GetString());
+        string?[]? assignees = null;
+        if (push.TryGetProperty("a"u8, out var a))
+        {
+            assignees = a.EnumerateArray().Select(static e => e.GetString()).ToArray();
+            var count = payload is ChatMessage[] batch ? batch.Length : 1;
+            if (assignees.Length != count)
+            {
+                throw new JsonException($"A push of '{method}' with {assignees.Length} routes for {count} payloads.");
+            }
+        }
+
+        return (method, payload, conversationId, push.GetProperty("x"u8).GetString(), assignees);
     }
 }
