@@ -174,6 +174,53 @@ public sealed class AgentFeedTests
         Assert.Equal("1,2,3", string.Join(",", quick.Calls.SelectMany(c => Describe(c.Payload).Split(','))));
     }
 
+    [Fact]
+    public async Task Routed_a_batch_goes_to_each_connection_with_what_it_hears_in_order_and_changes_go_to_all()
+    {
+        // Conversation 1 is alice's (connections a1, a2), 2 is bob's (b1), and b1 follows conversation 1 too; carol (c1) neither.
+        var sends = new Recorder();
+        var toConnections = new ConcurrentQueue<(string Connection, string Method, string Payload)>();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task SendTo(IReadOnlyList<string> ids, string method, object payload)
+        {
+            foreach (var id in ids)
+            {
+                toConnections.Enqueue((id, method, Describe(payload)));
+            }
+
+            return gate.Task;
+        }
+
+        IEnumerable<string> Recipients(string tenant, long conversation, string? assignee) =>
+            (assignee switch { "alice" => ["a1", "a2"], "bob" => ["b1"], _ => Array.Empty<string>() })
+                .Concat(conversation == 1 ? ["b1"] : []);
+
+        await using var feed = new AgentFeed(sends.SendAsync, new FakeLogger<AgentFeed>(), grace: TimeSpan.FromMinutes(1), sendTo: SendTo, recipients: Recipients);
+        await feed.PublishMessageAsync(Message("t1", 1, 1), "alice", exceptConnectionId: null); // being written: the rest wait
+        await Eventually.TrueAsync(() => toConnections.Count == 3, "the first message to a1, a2 and b1 (its follower)");
+        await feed.PublishMessageAsync(Message("t1", 2, 1), "bob", null);
+        await feed.PublishMessageAsync(Message("t1", 1, 2), "alice", null);
+        await feed.PublishMessageAsync(Message("t1", 1, 3, SenderKind.Agent), "alice", "a1"); // alice's own reply from a1
+        await feed.PublishToConversationAsync("t1", ChatHubMethods.TypingReceived, new TypingEvent { ConversationId = 2, SenderKind = SenderKind.Customer, SenderId = "c-2" }, "bob");
+        await feed.PublishMessageAsync(Message("t1", 3, 1), null, null); // queued, nobody's, nobody follows: nobody hears it
+        await feed.PublishAsync("t1", ChatHubMethods.ConversationChanged, "conversation 3 queued");
+        gate.SetResult();
+        await sends.WaitForAsync(1);
+        await Task.Delay(100);
+
+        // In the feed's order; a batch split by connection, each its own part in order; the sender's connection left out.
+        Assert.Equal(
+            [
+                ("a1", ChatHubMethods.MessageReceived, "1"), ("a2", ChatHubMethods.MessageReceived, "1"), ("b1", ChatHubMethods.MessageReceived, "1"),
+                ("b1", ChatHubMethods.MessagesReceived, "1,2"), ("a1", ChatHubMethods.MessageReceived, "2"), ("a2", ChatHubMethods.MessageReceived, "2"),
+                ("a2", ChatHubMethods.MessageReceived, "3"), ("b1", ChatHubMethods.MessageReceived, "3"),
+                ("b1", ChatHubMethods.TypingReceived, "typing c-2"),
+            ],
+            toConnections);
+        var change = Assert.Single(sends.Calls); // to every agent of the tenant
+        Assert.Equal(("a:t1", ChatHubMethods.ConversationChanged, "conversation 3 queued"), (change.Group, change.Method, Describe(change.Payload)));
+    }
+
     /// <summary>A feed whose first push (message 1 of tenant t1) is being written and held there until released.</summary>
     /// <remarks>The loop waits for a push in writing for a minute here (its grace), so the tests can act meanwhile.</remarks>
     private static async Task<(Recorder Sends, AgentFeed Feed)> WritingFirstPushAsync(int capacity = 8192, int maxBatch = 128)
@@ -190,6 +237,7 @@ public sealed class AgentFeedTests
     {
         ChatMessage m => m.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ChatMessage[] batch => string.Join(",", batch.Select(m => m.Seq)),
+        TypingEvent typing => "typing " + typing.SenderId,
         _ => payload.ToString() ?? "",
     };
 

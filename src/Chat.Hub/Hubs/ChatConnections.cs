@@ -6,7 +6,7 @@ namespace Chat.Hub.Hubs;
 
 /// <summary>
 /// What the framework keeps per hub connection, in one small object: the call-rate bucket, the conversation a customer
-/// proved it owns and the one whose pushes it follows, the bytes of pushes waiting to be written to it, and the send
+/// proved it owns and the one whose pushes it follows, the conversations an agent connection follows, the bytes of pushes waiting to be written to it, and the send
 /// templates the client holds (see <see cref="SendAnswers"/>).
 /// </summary>
 /// <remarks>

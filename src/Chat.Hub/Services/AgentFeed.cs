@@ -22,8 +22,9 @@ namespace Chat.Hub.Services;
 /// of growing without bound.
 /// </para>
 /// <para>
-/// A push goes to every agent connection of the tenant at once, and SignalR writes it at once to each connection that
-/// is free; its task completes when the slowest connection has taken it. The loop waits for that only for a moment
+/// A push goes at once to every agent connection that hears it (a conversation's to its assignee's connections and those
+/// that follow it, each its own part of a batch; a change to all the tenant's agents), and SignalR writes it at once to
+/// each connection that is free; its task completes when the slowest connection has taken it. The loop waits for that only for a moment
 /// (<c>grace</c>): a connection that takes no more (an agent whose network went dark, whose socket buffer and
 /// stateful-reconnect buffer are full) keeps its pushes queued on its own write lock, in order, until it takes them
 /// or SignalR closes it, and the other agents go on getting theirs. While such pushes are held, the loop does not wait
