@@ -856,11 +856,11 @@ public abstract class HubTests(StoreKind kind)
     public async Task An_agent_hears_the_conversations_assigned_to_it_and_those_it_resumed_and_no_other_customers_words()
     {
         await using var server = await StartServerAsync();
-        var heard = new Dictionary<string, List<string>> { ["alice"] = [], ["bob"] = [] };
-        var changed = new Dictionary<string, List<Conversation>> { ["alice"] = [], ["bob"] = [] };
-        async Task<AgentChatClient> ConnectAsync(string id)
+        var heard = new Dictionary<string, List<string>> { ["alice"] = [], ["bob"] = [], ["carol"] = [] };
+        var changed = new Dictionary<string, List<Conversation>> { ["alice"] = [], ["bob"] = [], ["carol"] = [] };
+        async Task<AgentChatClient> ConnectAsync(string id, string? token = null)
         {
-            var agent = server.Agent(id);
+            var agent = server.Agent(id, token: token);
             var log = heard[id];
             agent.MessageReceived += m => { lock (log) { log.Add("message " + m.Content); } return Task.CompletedTask; };
             agent.TypingReceived += e => { lock (log) { log.Add("typing " + e.SenderId); } };
@@ -884,6 +884,8 @@ public abstract class HubTests(StoreKind kind)
 
         await using var alice = await ConnectAsync("alice");
         await using var bob = await ConnectAsync("bob");
+        // carol supervises: she hears every conversation of the tenant, as every agent would with AgentsHearEveryMessage.
+        await using var carol = await ConnectAsync("carol", ChatTestServer.StaffToken("carol", Chat.Hub.Security.ChatAuthentication.SupervisorRole));
         await using var customer = server.Customer("c-route");
         await customer.StartAsync();
         var conversation = await customer.StartConversationAsync();
@@ -932,6 +934,14 @@ public abstract class HubTests(StoreKind kind)
         Assert.Equal("message to bob now", Heard("bob")[4]);
         await AllHaveSeenAsync(await bob.SetPendingAsync(conversation.Id));
         Assert.Equal(6, Heard("alice").Length);
+
+        Assert.Equal(["message while queued", "message to alice", "message both hear this", "message bob chimes in", "message alice only", "message to bob now"],
+            Heard("carol").Where(h => h.StartsWith("message ", StringComparison.Ordinal)));
+        Assert.Equal(["read c-route 0", "typing c-route", "typing c-route"], Heard("carol").Where(h => !h.StartsWith("message ", StringComparison.Ordinal)).Order());
+        await carol.WatchAsync(conversation.Id); // she hears it already: nothing new to read, no following to record
+        var carolsFollows = await server.Services.GetRequiredService<Chat.Storage.IAuditLog>().ReadAsync(
+            new Chat.Storage.AuditQuery { TenantId = conversation.TenantId, ConversationId = conversation.Id }, CancellationToken.None);
+        Assert.DoesNotContain(carolsFollows, e => e.ActorId == "carol");
     }
 
     [Fact]

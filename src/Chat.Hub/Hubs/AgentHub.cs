@@ -26,6 +26,12 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
 
         registry.Connect(agent.TenantId, agent.Id, Context.ConnectionId, options.Value.DefaultAgentCapacity, agent.Teams);
         await Groups.AddToGroupAsync(Context.ConnectionId, HubGroups.Agents(agent.TenantId));
+        if (agent.IsSupervisor && !options.Value.AgentsHearEveryMessage)
+        {
+            await Groups.AddToGroupAsync(Context.ConnectionId, HubGroups.Supervisors(agent.TenantId));
+            connections.AddSupervisor(connections[Context.ConnectionId], agent.TenantId);
+        }
+
         await agentFeed.AgentConnectedAsync(agent.TenantId);
     }
 
@@ -176,7 +182,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
         ArgumentNullException.ThrowIfNull(request);
         var agent = Caller;
         var connection = connections[Context.ConnectionId];
-        var follow = !options.Value.AgentsHearEveryMessage; // otherwise the connection hears it anyway
+        var follow = !options.Value.AgentsHearEveryMessage && !agent.IsSupervisor; // otherwise the connection hears it anyway
         var page = await service.ReadForAgentAsync(agent, request.ConversationId, request.AfterSeq, request.Limit,
             Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString(), Context.ConnectionAborted,
             startsFollowing: follow && !connections.Follows(connection, agent.TenantId, request.ConversationId));

@@ -41,6 +41,11 @@ internal sealed class ChatConnection(int burst, int perSecond)
     /// </summary>
     public List<(string TenantId, long ConversationId)>? Followed { get; set; }
 
+    /// <summary>The tenant of a supervisor's connection, which hears every message of it (<see cref="ChatConnections.AddSupervisor"/>); null for others.</summary>
+    public string? SupervisorOf { get; private set; }
+
+    internal void MarkSupervisor(string tenantId) => SupervisorOf = tenantId;
+
     /// <summary>
     /// Counts <paramref name="bytes"/> of a push as waiting to be written to this connection, unless that would take the
     /// waiting bytes over <paramref name="max"/>; false then, and nothing is counted.
@@ -106,6 +111,7 @@ internal sealed class ChatConnections
     private readonly ConcurrentDictionary<string, ChatConnection> _connections = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string TenantId, long ConversationId), ChatConnection[]> _customers = new();
     private readonly ConcurrentDictionary<(string TenantId, long ConversationId), ChatConnection[]> _followers = new();
+    private readonly ConcurrentDictionary<string, int> _supervisors = new(StringComparer.Ordinal);
     private readonly Lock _joins = new();
 
     /// <summary>How many conversations one agent connection follows at most; following one more stops the oldest.</summary>
@@ -141,9 +147,33 @@ internal sealed class ChatConnections
 
                     followed.Clear();
                 }
+
+                if (connection.SupervisorOf is { } tenant)
+                {
+                    _supervisors.AddOrUpdate(tenant, 0, static (_, n) => n - 1);
+                }
             }
         }
     }
+
+    /// <summary>An agent connection of a supervisor: it hears every message of the tenant (through the supervisors' group).</summary>
+    public void AddSupervisor(ChatConnection connection, string tenantId)
+    {
+        lock (_joins)
+        {
+            if (connection.SupervisorOf is null && _connections.ContainsKey(connection.Caller?.ConnectionId ?? string.Empty))
+            {
+                connection.MarkSupervisor(tenantId);
+                _supervisors.AddOrUpdate(tenantId, 1, static (_, n) => n + 1);
+            }
+        }
+    }
+
+    /// <summary>Whether any supervisor of the tenant is connected to this node.</summary>
+    public bool AnySupervisors(string tenantId) => _supervisors.TryGetValue(tenantId, out var n) && n > 0;
+
+    /// <summary>Whether a connection is a supervisor's (which hears a conversation through the supervisors' group, not on its own).</summary>
+    public bool IsSupervisor(string connectionId) => _connections.TryGetValue(connectionId, out var connection) && connection.SupervisorOf is not null;
 
     /// <summary>
     /// An agent connection follows a conversation's live messages, typing and read receipts from now on, besides those

@@ -38,6 +38,13 @@ public static class ChatAuthentication
     /// <summary>The role the default <see cref="PrivacyPolicy"/> requires: <c>chat-privacy</c>.</summary>
     public const string PrivacyRole = "chat-privacy";
 
+    /// <summary>
+    /// The role of an agent who hears every message of the tenant live (a supervisor, a team lead's wall), where the
+    /// others hear only their own conversations and those they opened (<see cref="ChatHubOptions.AgentsHearEveryMessage"/>):
+    /// <c>chat-supervisor</c>.
+    /// </summary>
+    public const string SupervisorRole = "chat-supervisor";
+
     /// <summary>The claim that carries a visitor's tenant.</summary>
     public const string VisitorTenantClaim = "chat_visitor_tenant";
 
@@ -50,6 +57,9 @@ internal sealed record ChatCaller(string TenantId, string Id, string? DisplayNam
 {
     /// <summary>An agent's teams (empty for customers).</summary>
     public IReadOnlyList<string> Teams { get; init; } = [];
+
+    /// <summary>An agent in the role <see cref="ChatAuthentication.SupervisorRole"/>: hears every message of the tenant.</summary>
+    public bool IsSupervisor { get; init; }
 
     public MessageSender AsSender() => new(Kind, Id) { DisplayName = DisplayName };
 
@@ -70,6 +80,7 @@ internal sealed record ChatCaller(string TenantId, string Id, string? DisplayNam
         return new ChatCaller(tenant, id, user.FindFirstValue(ClaimTypes.Name) ?? user.FindFirstValue("name") ?? user.Identity?.Name, SenderKind.Agent)
         {
             Teams = user.FindAll(options.AgentTeamClaim).Select(static c => c.Value).ToArray(),
+            IsSupervisor = user.IsInRole(ChatAuthentication.SupervisorRole),
         };
     }
 }

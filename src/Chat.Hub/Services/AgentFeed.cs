@@ -49,6 +49,7 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     private readonly AgentFeedReplica? _replica;
     private readonly Func<IReadOnlyList<string>, string, object, Task>? _sendTo;
     private readonly Func<string, long, string?, IEnumerable<string>>? _recipients;
+    private readonly Func<string, bool>? _anySupervisors;
     private readonly ConcurrentDictionary<string, TenantQueue> _tenants = new(StringComparer.Ordinal);
     private bool _disposed;
 
@@ -56,7 +57,8 @@ internal sealed partial class AgentFeed : IAsyncDisposable
         ChatConnections connections, AgentFeedReplica? replica = null)
         : this((group, method, payload, except) => agents.Clients.GroupExcept(group, except).SendAsync(method, payload, CancellationToken.None), logger, replica: replica,
             sendTo: options.Value.AgentsHearEveryMessage ? null : (ids, method, payload) => agents.Clients.Clients(ids).SendAsync(method, payload, CancellationToken.None),
-            recipients: options.Value.AgentsHearEveryMessage ? null : (tenantId, conversationId, assigneeId) => Recipients(registry, connections, tenantId, conversationId, assigneeId))
+            recipients: options.Value.AgentsHearEveryMessage ? null : (tenantId, conversationId, assigneeId) => Recipients(registry, connections, tenantId, conversationId, assigneeId),
+            anySupervisors: connections.AnySupervisors)
     {
     }
 
@@ -71,10 +73,14 @@ internal sealed partial class AgentFeed : IAsyncDisposable
     /// <param name="replica">Carries the pushes to and from the other nodes; null on a single node.</param>
     /// <param name="sendTo">Pushes one method with one argument to some connections; with <paramref name="recipients"/>,
     /// a conversation's pushes go only to the connections it names. Null: every push goes to all the tenant's agents.</param>
-    /// <param name="recipients">This node's agent connections that hear a conversation (tenant, conversation, assignee).</param>
+    /// <param name="recipients">This node's agent connections that hear a conversation (tenant, conversation, assignee),
+    /// supervisors' left out.</param>
+    /// <param name="anySupervisors">Whether a tenant has supervisors on this node, who hear all its conversations' pushes
+    /// through their group (<see cref="HubGroups.Supervisors"/>).</param>
     internal AgentFeed(Func<string, string, object, IReadOnlyList<string>, Task> send, ILogger<AgentFeed> logger, int capacity = 8192, int maxBatch = 128,
         TimeSpan? grace = null, long maxHeldBytes = 64L * 1024 * 1024, AgentFeedReplica? replica = null,
-        Func<IReadOnlyList<string>, string, object, Task>? sendTo = null, Func<string, long, string?, IEnumerable<string>>? recipients = null)
+        Func<IReadOnlyList<string>, string, object, Task>? sendTo = null, Func<string, long, string?, IEnumerable<string>>? recipients = null,
+        Func<string, bool>? anySupervisors = null)
     {
         _send = send;
         _logger = logger;
@@ -84,6 +90,7 @@ internal sealed partial class AgentFeed : IAsyncDisposable
         _maxHeldBytes = maxHeldBytes;
         _replica = replica;
         (_sendTo, _recipients) = sendTo is not null && recipients is not null ? (sendTo, recipients) : (null, null);
+        _anySupervisors = anySupervisors;
     }
 
     /// <summary>
@@ -223,9 +230,18 @@ internal sealed partial class AgentFeed : IAsyncDisposable
             Task task;
             try
             {
-                task = assignees is not null && _recipients is not null
-                    ? SendToConversations(tenantId, method, payload, assignees, push.Except)
-                    : _send(group, method, payload, except);
+                if (assignees is not null && _recipients is not null)
+                {
+                    task = SendToConversations(tenantId, method, payload, assignees, push.Except);
+                    if (_anySupervisors?.Invoke(tenantId) == true)
+                    {
+                        task = Task.WhenAll(task, _send(HubGroups.Supervisors(tenantId), method, payload, except));
+                    }
+                }
+                else
+                {
+                    task = _send(group, method, payload, except);
+                }
             }
             catch (Exception ex)
             {
@@ -321,14 +337,20 @@ internal sealed partial class AgentFeed : IAsyncDisposable
         return sends.Count == 1 ? sends[0] : Task.WhenAll(sends);
     }
 
-    /// <summary>This node's agent connections that hear a conversation: its assignee's and those that follow it.</summary>
+    /// <summary>
+    /// This node's agent connections that hear a conversation on their own: its assignee's and those that follow it
+    /// (supervisors' hear it through their group).
+    /// </summary>
     private static IEnumerable<string> Recipients(AgentRegistry registry, ChatConnections connections, string tenantId, long conversationId, string? assigneeId)
     {
         if (assigneeId is not null)
         {
             foreach (var id in registry.ConnectionsOf(tenantId, assigneeId))
             {
-                yield return id;
+                if (!connections.IsSupervisor(id))
+                {
+                    yield return id;
+                }
             }
         }
 
