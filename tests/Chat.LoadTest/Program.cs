@@ -7,7 +7,8 @@ using Chat.LoadTest;
 //        [--analyze yes|no (ANALYZE the PostgreSQL database halfway through the warm-up, as autovacuum would have; default yes)]
 //        [--redis host:port (the Chat hub as one node of several, with AddRedisBackplane)]
 //        [--agent-capacity N (Chat agents online with N places each, the other conversations queued; default 0: agents away)]
-//        [--agents-hear all|own (Chat agents hear every message, as the bare hub's group, or only their own conversations'; default all)]
+//        [--agents-hear all|own (Chat agents hear every message, as the bare hub's group, or only their own conversations',
+//         which needs --agent-capacity so that conversations are theirs; default all)]
 // "serve" and "drive" are the processes "run" starts.
 var command = args.Length > 0 ? args[0] : "run";
 var rest = new Args(args.Length > 0 ? args[1..] : []);
