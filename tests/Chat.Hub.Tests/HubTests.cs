@@ -2,6 +2,7 @@ using Chat.Client;
 using Chat.Hub.Hubs;
 using Chat.Hub.Tests.Infrastructure;
 using Chat.Protocol;
+using Chat.Storage;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -942,6 +943,32 @@ public abstract class HubTests(StoreKind kind)
         var carolsFollows = await server.Services.GetRequiredService<Chat.Storage.IAuditLog>().ReadAsync(
             new Chat.Storage.AuditQuery { TenantId = conversation.TenantId, ConversationId = conversation.Id }, CancellationToken.None);
         Assert.DoesNotContain(carolsFollows, e => e.ActorId == "carol");
+    }
+
+    [Fact]
+    public async Task A_customers_message_that_could_not_reopen_its_conversation_is_still_pushed_to_its_agent()
+    {
+        CountingConversationStore store = null!;
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), chat: chat => store = CountingConversationStore.Around(chat));
+        var inbox = new Received();
+        await using var alice = server.Agent("alice");
+        alice.MessageReceived += inbox.AddAsync;
+        await alice.StartAsync();
+        await using var customer = server.Customer("c-reopen-fails");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await alice.AcceptAsync(conversation.Id);
+        await customer.SendTextAsync("first");
+        await inbox.WaitForAsync(conversation.Id, 1, "alice");
+        await alice.ResolveAsync(conversation.Id);
+
+        // The next message finds the conversation resolved and reads it to reopen it: that read fails. The message is
+        // stored (so a retry would be a duplicate, pushed to nobody): it is pushed now, and its sender told of the failure.
+        store.Fail = method => method == nameof(IConversationStore.GetConversationAsync) ? new ChatStorageException("The database went away.") : null;
+        await Assert.ThrowsAsync<HubException>(() => customer.SendTextAsync("second"));
+        store.Fail = null;
+        await inbox.WaitForAsync(conversation.Id, 2, "alice, the conversation's agent");
+        Assert.Equal(["first", "second"], inbox.In(conversation.Id).Select(m => m.Content));
     }
 
     [Fact]

@@ -475,11 +475,21 @@ internal sealed partial class ConversationService(
             outboxWorker.Notify(); // its outbox entry was committed with it
         }
 
-        // A customer's message may reopen or assign its conversation first, so it goes to the agent who now has it.
-        var now = draft.Sender.Kind == SenderKind.Customer
-            ? await OnCustomerMessageAsync(conversation, result.ConversationStatus, cancellationToken).ConfigureAwait(false)
-            : conversation;
-        await PublishMessageAsync(result.Message, now.AssigneeId, senderConnectionId).ConfigureAwait(false);
+        // A customer's message may reopen or assign its conversation first, so it goes to the agent who now has it. It
+        // is stored whatever happens there, so it is pushed whatever happens there (a retry would push nothing).
+        var assigneeId = conversation.AssigneeId;
+        try
+        {
+            if (draft.Sender.Kind == SenderKind.Customer)
+            {
+                assigneeId = (await OnCustomerMessageAsync(conversation, result.ConversationStatus, cancellationToken).ConfigureAwait(false)).AssigneeId;
+            }
+        }
+        finally
+        {
+            await PublishMessageAsync(result.Message, assigneeId, senderConnectionId).ConfigureAwait(false);
+        }
+
         return sent;
     }
 

@@ -5,12 +5,15 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Chat.Hub.Tests.Infrastructure;
 
-/// <summary>The host's real conversation store, with every call noted (method name and arguments) before it goes on.</summary>
+/// <summary>The host's real conversation store, with every call noted (method name and arguments) before it goes on, or fails when told to.</summary>
 public class CountingConversationStore : DispatchProxy
 {
     private IConversationStore _inner = null!;
 
     public ConcurrentQueue<(string Method, object?[] Arguments)> Calls { get; } = new();
+
+    /// <summary>When set, a call of a method it names an exception for fails with that exception instead of going on.</summary>
+    public Func<string, Exception?>? Fail { get; set; }
 
     /// <summary>Puts a counting proxy in front of the conversation store the storage registered.</summary>
     public static CountingConversationStore Around(IChatBuilder chat)
@@ -30,6 +33,11 @@ public class CountingConversationStore : DispatchProxy
     protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
     {
         Calls.Enqueue((targetMethod!.Name, args ?? []));
+        if (Fail?.Invoke(targetMethod.Name) is { } failure)
+        {
+            throw failure;
+        }
+
         try
         {
             return targetMethod.Invoke(_inner, args);
