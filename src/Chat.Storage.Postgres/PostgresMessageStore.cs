@@ -13,8 +13,8 @@ namespace Chat.Storage.Postgres;
 /// </summary>
 internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
 {
-    private const string AppendFastSql = "SELECT r_idx, r_seq, r_created_at, r_status FROM chat.append_batch_fast($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
-    private const string AppendSql = "SELECT r_idx, r_id, r_seq, r_created_at, r_outcome, r_status FROM chat.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+    private const string AppendFastSql = "SELECT r_idx, r_seq, r_created_at, r_status, r_assignee FROM chat.append_batch_fast($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+    private const string AppendSql = "SELECT r_idx, r_id, r_seq, r_created_at, r_outcome, r_status, r_assignee FROM chat.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
     private const int MaxAttempts = 4;
 
     private readonly PostgresDataSources _dataSources;
@@ -227,16 +227,17 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         }
 
         // Outcome 2 (no such conversation) unless the result says otherwise.
-        var results = new (long Id, long Seq, DateTimeOffset CreatedAt, short Outcome, short Status)[n];
-        Array.Fill(results, (0L, 0L, default(DateTimeOffset), (short)2, (short)-1));
+        var results = new (long Id, long Seq, DateTimeOffset CreatedAt, short Outcome, short Status, string? Assignee)[n];
+        Array.Fill(results, (0L, 0L, default(DateTimeOffset), (short)2, (short)-1, null));
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 var i = reader.GetInt32(0);
                 results[i] = dedupe
-                    ? (reader.GetInt64(1), reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt16(4), reader.IsDBNull(5) ? (short)-1 : reader.GetInt16(5))
-                    : (id[i], reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2), (short)0, reader.GetInt16(3));
+                    ? (reader.GetInt64(1), reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt16(4), reader.IsDBNull(5) ? (short)-1 : reader.GetInt16(5),
+                        reader.IsDBNull(6) ? null : reader.GetString(6))
+                    : (id[i], reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2), (short)0, reader.GetInt16(3), reader.IsDBNull(4) ? null : reader.GetString(4));
             }
         }
 
@@ -244,7 +245,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         for (var i = 0; i < n; i++)
         {
             var pending = batch[i];
-            var (storedId, seq, createdAt, outcome, status) = results[i];
+            var (storedId, seq, createdAt, outcome, status, assignee) = results[i];
             if (outcome == 2)
             {
                 pending.Completion.TrySetException(new ConversationNotFoundException(pending.Message.TenantId, pending.Message.ConversationId));
@@ -255,6 +256,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
             pending.Completion.TrySetResult(new AppendResult(stored, IsDuplicate: outcome == 1)
             {
                 ConversationStatus = status < 0 ? null : (ConversationStatus)status,
+                ConversationAssigneeId = status < 0 ? null : assignee,
             });
         }
     }

@@ -87,14 +87,14 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         var now = _database.NowMilliseconds();
         var createdAt = DateTimeOffset.FromUnixTimeMilliseconds(now);
         var results = new (AppendResult?, Exception?)[batch.Count];
-        var lastSeq = new Dictionary<(string Tenant, long Conversation), (long Seq, bool Changed, ConversationStatus Status)>();
+        var lastSeq = new Dictionary<(string Tenant, long Conversation), (long Seq, bool Changed, ConversationStatus Status, string? Assignee)>();
 
         using var byClientId = Command(connection, transaction,
             "SELECT id, seq, created_at FROM messages WHERE tenant_id = $t AND conversation_id = $c AND client_message_id = $k", "$t", "$c", "$k");
         using var byPlatformId = Command(connection, transaction,
             "SELECT id, seq, created_at FROM messages WHERE tenant_id = $t AND channel_id = $c AND platform_message_id = $k", "$t", "$c", "$k");
         using var conversationSeq = Command(connection, transaction,
-            "SELECT last_seq, status FROM conversations WHERE tenant_id = $t AND id = $c", "$t", "$c");
+            "SELECT last_seq, status, assignee_id FROM conversations WHERE tenant_id = $t AND id = $c", "$t", "$c");
         using var insert = Command(connection, transaction, """
             INSERT INTO messages (tenant_id, conversation_id, seq, id, channel_id, direction, sender_kind, sender_id, sender_name,
                                   kind, content, client_message_id, platform_message_id, metadata, created_at, platform_timestamp)
@@ -130,7 +130,7 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                         continue;
                     }
 
-                    current = (reader.GetInt64(0), false, (ConversationStatus)reader.GetInt32(1));
+                    current = (reader.GetInt64(0), false, (ConversationStatus)reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2));
                 }
             }
 
@@ -157,13 +157,17 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 outbox.ExecuteNonQuery();
             }
 
-            lastSeq[key] = (next, true, current.Status);
-            results[i] = (new AppendResult(m with { Seq = next, CreatedAt = createdAt }, IsDuplicate: false) { ConversationStatus = current.Status }, null);
+            lastSeq[key] = (next, true, current.Status, current.Assignee);
+            results[i] = (new AppendResult(m with { Seq = next, CreatedAt = createdAt }, IsDuplicate: false)
+            {
+                ConversationStatus = current.Status,
+                ConversationAssigneeId = current.Assignee,
+            }, null);
         }
 
         using var update = Command(connection, transaction,
             "UPDATE conversations SET last_seq = $s, updated_at = $u WHERE tenant_id = $t AND id = $c", "$s", "$u", "$t", "$c");
-        foreach (var ((tenant, conversation), (seq, changed, _)) in lastSeq)
+        foreach (var ((tenant, conversation), (seq, changed, _, _)) in lastSeq)
         {
             if (changed)
             {

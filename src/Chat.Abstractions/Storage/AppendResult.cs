@@ -10,4 +10,11 @@ public sealed record AppendResult(ChatMessage Message, bool IsDuplicate)
     /// caller can reopen a resolved conversation without reading it again; null when the store cannot tell.
     /// </summary>
     public ConversationStatus? ConversationStatus { get; init; }
+
+    /// <summary>
+    /// The conversation's assignee as the append found it (read with <see cref="ConversationStatus"/>, in the same
+    /// transaction), so the caller pushes the message to the agent who has the conversation now; null when the
+    /// conversation has none, or when <see cref="ConversationStatus"/> is null (the store cannot tell).
+    /// </summary>
+    public string? ConversationAssigneeId { get; init; }
 }

@@ -475,14 +475,17 @@ internal sealed partial class ConversationService(
             outboxWorker.Notify(); // its outbox entry was committed with it
         }
 
-        // A customer's message may reopen or assign its conversation first, so it goes to the agent who now has it. It
-        // is stored whatever happens there, so it is pushed whatever happens there (a retry would push nothing).
-        var assigneeId = conversation.AssigneeId;
+        // The message goes to the agent who had the conversation when it was stored (the sender's copy may be older; it
+        // serves a store that cannot tell). A customer's message may reopen or assign its conversation first, and then
+        // goes to the agent who has it now. It is stored whatever happens there, so it is pushed whatever happens there
+        // (a retry would push nothing).
+        var assigneeId = result.ConversationStatus is null ? conversation.AssigneeId : result.ConversationAssigneeId;
         try
         {
-            if (draft.Sender.Kind == SenderKind.Customer)
+            if (draft.Sender.Kind == SenderKind.Customer
+                && await OnCustomerMessageAsync(conversation, result.ConversationStatus, cancellationToken).ConfigureAwait(false) is { } now)
             {
-                assigneeId = (await OnCustomerMessageAsync(conversation, result.ConversationStatus, cancellationToken).ConfigureAwait(false)).AssigneeId;
+                assigneeId = now.AssigneeId;
             }
         }
         finally
@@ -493,23 +496,21 @@ internal sealed partial class ConversationService(
         return sent;
     }
 
-    /// <summary>Reopens or assigns a conversation a customer wrote to, as needed; returns it as it now is (as far as this node knows).</summary>
-    private async Task<Conversation> OnCustomerMessageAsync(Conversation conversation, ConversationStatus? statusAtAppend, CancellationToken cancellationToken)
+    /// <summary>Reopens or assigns a conversation a customer wrote to, as needed; returns it as it now is, or null when it read nothing.</summary>
+    private async Task<Conversation?> OnCustomerMessageAsync(Conversation conversation, ConversationStatus? statusAtAppend, CancellationToken cancellationToken)
     {
         // The status the append saw in its transaction: an open conversation (the usual case) needs nothing more, and
-        // a queued one only when some agent here could take it; anything else is read again, as is a caller's copy
-        // that the append shows to be old (its message goes to the conversation's agent as it now is).
-        if (statusAtAppend == conversation.Status
-            && (statusAtAppend == ConversationStatus.Open
-                || (statusAtAppend == ConversationStatus.Queued && (!registry.AnyAvailable(conversation.TenantId) || NoRoom(conversation)))))
+        // a queued one only when some agent here could take it; anything else is read again, as the caller's copy may be old.
+        if (statusAtAppend == ConversationStatus.Open
+            || (statusAtAppend == ConversationStatus.Queued && (!registry.AnyAvailable(conversation.TenantId) || NoRoom(conversation))))
         {
-            return conversation;
+            return null;
         }
 
         var current = await conversations.GetConversationAsync(conversation.TenantId, conversation.Id, cancellationToken).ConfigureAwait(false);
         if (current is null)
         {
-            return conversation;
+            return null;
         }
 
         if (current.Status == ConversationStatus.Resolved)

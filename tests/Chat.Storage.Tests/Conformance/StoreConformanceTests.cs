@@ -254,6 +254,26 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_append_answers_its_conversations_status_and_assignee_as_it_found_them()
+    {
+        var conversation = await NewConversationAsync("user-assignee");
+        var queued = await _store.Messages.AppendAsync(Message(conversation, "queued"), CancellationToken.None);
+        Assert.Equal((ConversationStatus.Queued, (string?)null), (queued.ConversationStatus, queued.ConversationAssigneeId));
+
+        await _store.Conversations.UpdateConversationAsync(Tenant, conversation.Id, ConversationStatus.Open, "alice", null, CancellationToken.None);
+        var open = await _store.Messages.AppendAsync(Message(conversation, "to alice"), CancellationToken.None);
+        Assert.Equal((ConversationStatus.Open, "alice"), (open.ConversationStatus, open.ConversationAssigneeId));
+
+        // Batches that hold retries (each retry of a stored message, the rest new) take the careful path: the same answer.
+        await _store.Conversations.UpdateConversationAsync(Tenant, conversation.Id, ConversationStatus.Pending, "bob", null, CancellationToken.None);
+        await _store.Messages.AppendAsync(Message(conversation, "stored", clientId: "k-stored"), CancellationToken.None);
+        var mixed = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            _store.Messages.AppendAsync(Message(conversation, "m", clientId: i % 2 == 0 ? "k-stored" : $"k-{i}"), CancellationToken.None).AsTask()));
+        Assert.Equal(20, mixed.Count(r => !r.IsDuplicate));
+        Assert.All(mixed.Where(r => !r.IsDuplicate), r => Assert.Equal((ConversationStatus.Pending, "bob"), (r.ConversationStatus, r.ConversationAssigneeId)));
+    }
+
+    [Fact]
     public async Task Conversations_have_their_own_seqs()
     {
         var a = await NewConversationAsync("user-a");
