@@ -115,7 +115,7 @@ internal sealed class ChatConnections
     private readonly Lock _joins = new();
 
     /// <summary>How many conversations one agent connection follows at most; following one more stops the oldest.</summary>
-    public const int MaxFollowed = 100;
+    public const int MaxFollowed = 1000;
 
     /// <summary>How many connections are open (both hubs).</summary>
     public int Count => _connections.Count;
