@@ -74,7 +74,7 @@ app.MapPost("/demo/login", async (HttpContext http, LoginRequest login) =>
 
     var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, agent.Id), new(ClaimTypes.Name, agent.Name ?? agent.Id), new("tenant", agent.Tenant ?? "default") };
     claims.AddRange((agent.Teams ?? []).Select(static t => new Claim("team", t)));
-    claims.AddRange((agent.Roles ?? []).Select(static r => new Claim(ClaimTypes.Role, r))); // chat-auditor: GET /chat/api/audit
+    claims.AddRange((agent.Roles ?? []).Select(static r => new Claim(ClaimTypes.Role, r))); // chat-auditor: GET /chat/api/audit; chat-supervisor: hears every conversation
     await http.SignInAsync(new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme)));
     return Results.Ok(new { id = agent.Id, name = agent.Name ?? agent.Id, teams = agent.Teams ?? [] });
 });

@@ -1,6 +1,6 @@
 // A customer (the visitor widget on the demo shop) and an agent (the console) exchange messages both ways in headless
 // Chromium; the agent's private note never reaches the customer; a reload of the widget shows the history once; the
-// customer's read receipt reaches the agent; a burst of platform pushes (which the hub sends the console partly as
+// customer's read receipt reaches the agent; a supervisor hears the conversation and another agent does not; a burst of platform pushes (which the hub sends the console partly as
 // MessagesReceived batches) shows each message once. Usage: node chat.mjs <base url> <screenshot folder>. Exits 1 on failure.
 import { chromium } from "playwright-core";
 import { createHmac } from "node:crypto";
@@ -62,10 +62,29 @@ try {
   await shop.locator('[data-testid="widget-message"]', { hasText: "five colours" }).waitFor();
   await console_.locator('[data-testid="read-receipt"]').first().waitFor();
 
+  step("a colleague and a supervisor sign in: the supervisor hears alice's customer, the colleague does not");
+  const colleagues = [];
+  for (const id of ["bob", "sam"]) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(base + "/console.html");
+    await byTest(page, "login-id").fill(id);
+    await byTest(page, "login-password").fill(id);
+    await byTest(page, "login-submit").click();
+    await byTest(page, "connection").filter({ hasText: "connected" }).waitFor();
+    await page.locator('[data-testid="all"] [data-testid="conversation"]').first().waitFor();
+    colleagues.push({ context, page });
+  }
+
   step("the customer writes again and the agent gets it live");
   await byTest(shop, "widget-input").fill("Great, thank you!");
   await byTest(shop, "widget-send").click();
   await console_.locator('[data-testid="chat-log"] [data-testid="message"]', { hasText: "thank you" }).waitFor();
+  const [bobPage, samPage] = colleagues.map(c => c.page);
+  await samPage.locator('[data-testid="all"] [data-testid="conversation"] .unread', { hasText: "1" }).waitFor();
+  await bobPage.waitForTimeout(500);
+  if (await bobPage.locator('[data-testid="all"] [data-testid="conversation"] .unread').count() !== 0) throw new Error("bob heard a customer who is not his");
+  for (const { context } of colleagues) await context.close(); // offline: later conversations go to alice
   // Stored, not pending: the answer to this second send leaves the message out, and the widget rebuilds it.
   await shop.locator('.chatw-msg.customer[data-seq]', { hasText: "thank you" }).waitFor();
   await shop.screenshot({ path: join(out, "widget.png") });
