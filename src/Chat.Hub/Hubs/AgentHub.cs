@@ -174,8 +174,10 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
 
     /// <summary>
     /// The messages after a seq, private notes included; recorded in the audit log. The connection follows the
-    /// conversation from now on (recorded too, when the conversation is not the agent's own): it hears its messages, typing and read receipts live, as its assignee does, until
-    /// <see cref="Unfollow"/> or it closes (at most <see cref="ChatConnections.MaxFollowed"/> at once, the oldest stops first).
+    /// conversation from now on (recorded too, when the conversation is not the agent's own): it hears its messages,
+    /// typing and read receipts live, as its assignee does, until <see cref="Unfollow"/> or it closes (at most
+    /// <see cref="ChatConnections.MaxFollowed"/> at once, the oldest stops first). A supervisor's connection, or any
+    /// with <see cref="ChatHubOptions.AgentsHearEveryMessage"/>, hears it anyway and follows nothing.
     /// </summary>
     public async Task<MessagePage> Resume(ResumeRequest request)
     {
