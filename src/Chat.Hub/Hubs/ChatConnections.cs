@@ -41,10 +41,11 @@ internal sealed class ChatConnection(int burst, int perSecond)
     /// </summary>
     public List<(string TenantId, long ConversationId)>? Followed { get; set; }
 
-    /// <summary>The tenant of a supervisor's connection, which hears every message of it (<see cref="ChatConnections.AddSupervisor"/>); null for others.</summary>
-    public string? SupervisorOf { get; private set; }
-
-    internal void MarkSupervisor(string tenantId) => SupervisorOf = tenantId;
+    /// <summary>
+    /// The tenant of a supervisor's connection, which hears every message of it (<see cref="ChatConnections.AddSupervisor"/>);
+    /// null for others. Changed under the index's lock.
+    /// </summary>
+    public string? SupervisorOf { get; set; }
 
     /// <summary>
     /// Counts <paramref name="bytes"/> of a push as waiting to be written to this connection, unless that would take the
@@ -163,7 +164,7 @@ internal sealed class ChatConnections
         {
             if (connection.SupervisorOf is null && _connections.ContainsKey(connection.Caller?.ConnectionId ?? string.Empty))
             {
-                connection.MarkSupervisor(tenantId);
+                connection.SupervisorOf = tenantId;
                 _supervisors.AddOrUpdate(tenantId, 1, static (_, n) => n + 1);
             }
         }
