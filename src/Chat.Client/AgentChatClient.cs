@@ -5,8 +5,10 @@ namespace Chat.Client;
 
 /// <summary>
 /// An agent's connection to the agent hub: presence, the queue, the conversation lifecycle and replies.
-/// <see cref="ChatHubClient.MessageReceived"/> sees the messages the hub pushes to the agent (of the conversations assigned to it and
-/// of those it watches, or every message of the tenant where the hub is set so) once each, in seq order per conversation, across reconnects.
+/// <see cref="ChatHubClient.MessageReceived"/> sees the messages of the conversations the hub pushes to the agent (those assigned to it
+/// and those it watches, or every conversation of the tenant where the hub is set so) once each, in seq order per conversation, across
+/// reconnects: a conversation given to the agent mid-way comes whole, its earlier messages first (see
+/// <see cref="ChatClientOptions.CatchUpNewConversations"/>).
 /// </summary>
 public sealed class AgentChatClient : ChatHubClient
 {
@@ -14,7 +16,7 @@ public sealed class AgentChatClient : ChatHubClient
     /// <param name="options">The hub URL and the agent's bearer token.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     public AgentChatClient(ChatClientOptions options)
-        : base(options, statefulReconnectByDefault: true)
+        : base(options, isAgent: true)
     {
         Session.Connection.On<DeliveryEvent>(ChatHubMethods.DeliveryChanged, e => DeliveryChanged?.Invoke(e));
     }
@@ -33,7 +35,8 @@ public sealed class AgentChatClient : ChatHubClient
     public Task WatchAsync(long conversationId, long afterSeq = 0) => Session.TrackAsync(conversationId, afterSeq);
 
     /// <summary>Stops following a conversation that <see cref="WatchAsync"/> (or a message of it) started: the hub no longer
-    /// pushes its messages to this connection unless it is assigned to the agent, and a reconnect does not catch it up.</summary>
+    /// pushes its messages to this connection unless it is assigned to the agent, and a reconnect does not catch it up.
+    /// Should the agent be given it later, delivery goes on after the last message delivered before, with nothing twice.</summary>
     /// <param name="conversationId">The conversation.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task.</returns>

@@ -10,9 +10,9 @@ namespace Chat.Client;
 /// </summary>
 public abstract class ChatHubClient : IAsyncDisposable
 {
-    private protected ChatHubClient(ChatClientOptions options, bool statefulReconnectByDefault)
+    private protected ChatHubClient(ChatClientOptions options, bool isAgent)
     {
-        Session = new HubSession(options, statefulReconnectByDefault, message => MessageReceived?.Invoke(message) ?? Task.CompletedTask);
+        Session = new HubSession(options, isAgent, message => MessageReceived?.Invoke(message) ?? Task.CompletedTask);
         Session.Connection.On<TypingEvent>(ChatHubMethods.TypingReceived, e => TypingReceived?.Invoke(e));
         Session.Connection.On<ReadEvent>(ChatHubMethods.ReadReceived, e => ReadReceived?.Invoke(e));
         Session.Connection.On<Conversation>(ChatHubMethods.ConversationChanged, c => ConversationChanged?.Invoke(c));

@@ -14,7 +14,7 @@ public sealed class CustomerChatClient : ChatHubClient
     /// <param name="options">The hub URL and the visitor token.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     public CustomerChatClient(ChatClientOptions options)
-        : base(options, statefulReconnectByDefault: false)
+        : base(options, isAgent: false)
     {
     }
 

@@ -17,15 +17,21 @@ internal sealed class HubSession : IAsyncDisposable
     private readonly ChatClientOptions _options;
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<long, long> _lastSeq = new();
+
+    // The conversations a reconnect catches up, each with whether its Resume follows it (one the caller watches) or not
+    // (one the connection hears anyway, its agent's own): a conversation unwatched keeps its last seq but leaves this.
+    private readonly ConcurrentDictionary<long, bool> _caughtUp = new();
+    private readonly bool _isAgent;
     private readonly ConcurrentDictionary<(long ConversationId, bool IsPrivate), ChatMessage> _templates = new();
     private readonly Func<ChatMessage, Task> _deliver;
     private readonly Task _pump;
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public HubSession(ChatClientOptions options, bool statefulReconnectByDefault, Func<ChatMessage, Task> deliver)
+    public HubSession(ChatClientOptions options, bool isAgent, Func<ChatMessage, Task> deliver)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _isAgent = isAgent;
         _deliver = deliver;
         var builder = new HubConnectionBuilder()
             .WithUrl(options.HubUrl, http =>
@@ -34,7 +40,7 @@ internal sealed class HubSession : IAsyncDisposable
                 options.ConfigureHttpConnection?.Invoke(http);
             })
             .WithAutomaticReconnect(new ForeverRetryPolicy());
-        if (options.StatefulReconnect ?? statefulReconnectByDefault)
+        if (options.StatefulReconnect ?? isAgent)
         {
             builder.WithStatefulReconnect();
         }
@@ -87,6 +93,7 @@ internal sealed class HubSession : IAsyncDisposable
     public Task TrackAsync(long conversationId, long afterSeq)
     {
         _lastSeq.AddOrUpdate(conversationId, afterSeq, (_, known) => Math.Max(known, afterSeq));
+        _caughtUp[conversationId] = true;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _work.Writer.TryWrite(new Work(conversationId, done));
         return done.Task;
@@ -94,8 +101,11 @@ internal sealed class HubSession : IAsyncDisposable
 
     public long LastSeq(long conversationId) => _lastSeq.GetValueOrDefault(conversationId);
 
-    /// <summary>Stops following a conversation: a reconnect no longer catches it up.</summary>
-    public void Untrack(long conversationId) => _lastSeq.TryRemove(conversationId, out _);
+    /// <summary>
+    /// Stops following a conversation: a reconnect no longer catches it up. Its last seq stays, so should the connection
+    /// hear it again (given to the agent), what it has not delivered yet comes next, and nothing twice.
+    /// </summary>
+    public void Untrack(long conversationId) => _caughtUp.TryRemove(conversationId, out _);
 
     /// <summary>
     /// Sends a message and delivers the stored copy (the hub does not push it back to its sender): from the answer, or
@@ -201,7 +211,7 @@ internal sealed class HubSession : IAsyncDisposable
                 }
                 else if (work.CatchUpAllConversations)
                 {
-                    foreach (var conversationId in _lastSeq.Keys)
+                    foreach (var conversationId in _caughtUp.Keys)
                     {
                         await CatchUpAsync(conversationId).ConfigureAwait(false);
                     }
@@ -222,14 +232,28 @@ internal sealed class HubSession : IAsyncDisposable
 
     private async Task OnMessageAsync(ChatMessage message)
     {
-        if (!_lastSeq.TryGetValue(message.ConversationId, out var last))
+        var conversationId = message.ConversationId;
+        if (!_caughtUp.ContainsKey(conversationId))
         {
-            // The first message seen of a conversation (one assigned to the agent, or any where agents hear the whole tenant): follow it from here.
-            _lastSeq[message.ConversationId] = message.Seq;
-            await _deliver(message).ConfigureAwait(false);
-            return;
+            if (!_isAgent)
+            {
+                // A push that overtook StartConversationAsync's own catch-up, which delivers it from the history next.
+                return;
+            }
+
+            // A conversation the connection hears without having watched it: one given to the agent (assigned,
+            // transferred, mid-way or while the connection was down), or any where the agent hears the whole tenant.
+            // The connection hears it anyway, so its catch-ups (now and after reconnects) need not follow it.
+            _caughtUp.TryAdd(conversationId, false);
+            if (!_lastSeq.ContainsKey(conversationId) && (message.Seq == 1 || !_options.CatchUpNewConversations))
+            {
+                _lastSeq[conversationId] = message.Seq;
+                await _deliver(message).ConfigureAwait(false);
+                return;
+            }
         }
 
+        var last = _lastSeq.GetValueOrDefault(conversationId);
         if (message.Seq <= last)
         {
             return; // already delivered
@@ -237,13 +261,14 @@ internal sealed class HubSession : IAsyncDisposable
 
         if (message.Seq == last + 1)
         {
-            _lastSeq[message.ConversationId] = message.Seq;
+            _lastSeq[conversationId] = message.Seq;
             await _deliver(message).ConfigureAwait(false);
             return;
         }
 
-        // A gap: fetch what lies between (a customer's gaps may be private notes, which Resume skips).
-        await CatchUpAsync(message.ConversationId).ConfigureAwait(false);
+        // A gap (or a conversation heard for the first time mid-way): fetch what lies before it, from the history (a
+        // customer's gaps may be private notes, which Resume skips).
+        await CatchUpAsync(conversationId).ConfigureAwait(false);
     }
 
     private async Task CatchUpAsync(long conversationId)
@@ -252,7 +277,7 @@ internal sealed class HubSession : IAsyncDisposable
         {
             var after = _lastSeq.GetValueOrDefault(conversationId);
             var page = await Connection.InvokeAsync<MessagePage>(ChatHubMethods.Resume,
-                new ResumeRequest { ConversationId = conversationId, AfterSeq = after, Limit = PageSize }).ConfigureAwait(false);
+                new ResumeRequest { ConversationId = conversationId, AfterSeq = after, Limit = PageSize, Follow = _caughtUp.GetValueOrDefault(conversationId, true) }).ConfigureAwait(false);
             foreach (var message in page.Messages)
             {
                 if (message.Seq > _lastSeq.GetValueOrDefault(conversationId))

@@ -907,12 +907,14 @@ public abstract class HubTests(StoreKind kind)
         Assert.Empty(Heard("alice"));
         Assert.Empty(Heard("bob"));
 
-        // Alice's now: she hears it, bob does not (nor typing, nor read receipts).
+        // Alice's now: she hears it, bob does not (nor typing, nor read receipts). Her client, given the conversation
+        // mid-way, reads what came before from the history (recorded) and delivers it first.
         await customer.SendTextAsync("to alice");
         await customer.TypingAsync();
         await customer.MarkReadAsync(0);
-        await Eventually.TrueAsync(() => Heard("alice").Length == 3, "alice hears her customer");
-        Assert.Equal(["message to alice", "read c-route 0", "typing c-route"], Heard("alice").Order()); // the client raises messages from its own queue
+        await Eventually.TrueAsync(() => Heard("alice").Length == 4, "alice hears her customer");
+        Assert.Equal(["message to alice", "message while queued", "read c-route 0", "typing c-route"], Heard("alice").Order()); // the client raises messages from its own queue
+        Assert.Equal(["message while queued", "message to alice"], Heard("alice").Where(h => h.StartsWith("message ", StringComparison.Ordinal)));
         await AllHaveSeenAsync(await alice.SetPendingAsync(conversation.Id));
         Assert.Empty(Heard("bob"));
 
@@ -922,28 +924,29 @@ public abstract class HubTests(StoreKind kind)
         Assert.Equal(["message while queued", "message to alice"], Heard("bob"));
         var audited = await server.Services.GetRequiredService<Chat.Storage.IAuditLog>().ReadAsync(
             new Chat.Storage.AuditQuery { TenantId = conversation.TenantId, ConversationId = conversation.Id }, CancellationToken.None);
-        Assert.Equal([("bob", Chat.Storage.AuditActions.ReadHistory, "seq 1-2"), ("bob", Chat.Storage.AuditActions.FollowConversation, "after seq 2")],
+        Assert.Equal([("alice", Chat.Storage.AuditActions.ReadHistory, "seq 1-2"), ("bob", Chat.Storage.AuditActions.ReadHistory, "seq 1-2"), ("bob", Chat.Storage.AuditActions.FollowConversation, "after seq 2")],
             audited.Select(e => (e.ActorId, e.Action, e.Detail)));
         await customer.SendTextAsync("both hear this");
         await bob.ReplyAsync(conversation.Id, "bob chimes in"); // his client delivers his own from the answer
-        await Eventually.TrueAsync(() => Heard("bob").Length == 4 && Heard("alice").Length == 5, "both hear the conversation");
+        await Eventually.TrueAsync(() => Heard("bob").Length == 4 && Heard("alice").Length == 6, "both hear the conversation");
         Assert.Equal(["message while queued", "message to alice", "message both hear this", "message bob chimes in"], Heard("bob"));
-        Assert.Equal(["message both hear this", "message bob chimes in"], Heard("alice")[3..]);
+        Assert.Equal(["message both hear this", "message bob chimes in"], Heard("alice")[4..]);
 
         // Bob stops following it: alice still hears it, bob no more.
         await bob.UnwatchAsync(conversation.Id);
         await customer.SendTextAsync("alice only");
-        await Eventually.TrueAsync(() => Heard("alice").Length == 6, "alice hears the next one");
+        await Eventually.TrueAsync(() => Heard("alice").Length == 7, "alice hears the next one");
         await AllHaveSeenAsync(await alice.SetPendingAsync(conversation.Id));
         Assert.Equal(4, Heard("bob").Length);
 
-        // Transferred to bob: from then on it is his, not alice's.
+        // Transferred to bob: from then on it is his, not alice's. His client goes on after the last message it
+        // delivered, so what he missed while not following it comes first.
         await AllHaveSeenAsync(await alice.TransferAsync(conversation.Id, "bob"));
         await customer.SendTextAsync("to bob now");
-        await Eventually.TrueAsync(() => Heard("bob").Length == 5, "bob hears his new customer");
-        Assert.Equal("message to bob now", Heard("bob")[4]);
+        await Eventually.TrueAsync(() => Heard("bob").Length == 6, "bob hears his new customer");
+        Assert.Equal(["message alice only", "message to bob now"], Heard("bob")[4..]);
         await AllHaveSeenAsync(await bob.SetPendingAsync(conversation.Id));
-        Assert.Equal(6, Heard("alice").Length);
+        Assert.Equal(7, Heard("alice").Length);
 
         Assert.Equal(["message while queued", "message to alice", "message both hear this", "message bob chimes in", "message alice only", "message to bob now"],
             Heard("carol").Where(h => h.StartsWith("message ", StringComparison.Ordinal)));
@@ -952,6 +955,96 @@ public abstract class HubTests(StoreKind kind)
         var carolsFollows = await server.Services.GetRequiredService<Chat.Storage.IAuditLog>().ReadAsync(
             new Chat.Storage.AuditQuery { TenantId = conversation.TenantId, ConversationId = conversation.Id }, CancellationToken.None);
         Assert.DoesNotContain(carolsFollows, e => e.ActorId == "carol");
+    }
+
+    [Fact]
+    public async Task An_agent_client_given_a_conversation_mid_way_gets_it_whole_and_its_catch_up_follows_nothing()
+    {
+        await using var server = await StartServerAsync();
+        var audit = server.Services.GetRequiredService<Chat.Storage.IAuditLog>();
+        var alicesInbox = new Received();
+        var bobsInbox = new Received();
+        var davesInbox = new Received();
+        await using var alice = server.Agent("alice");
+        alice.MessageReceived += alicesInbox.AddAsync;
+        await using var bob = server.Agent("bob");
+        bob.MessageReceived += bobsInbox.AddAsync;
+        await using var dave = server.Agent("dave", catchUpNewConversations: false); // a wall of live traffic: no history
+        dave.MessageReceived += davesInbox.AddAsync;
+        var bobsChanges = new List<Conversation>();
+        bob.ConversationChanged += c => { lock (bobsChanges) { bobsChanges.Add(c); } };
+        foreach (var agent in new[] { alice, bob, dave })
+        {
+            await agent.StartAsync();
+        }
+
+        await using var customer = server.Customer("c-mid-way");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await alice.AcceptAsync(conversation.Id);
+        await customer.SendTextAsync("one");
+        await customer.SendTextAsync("two");
+        await alice.ReplyAsync(conversation.Id, "three");
+        await alicesInbox.WaitForAsync(conversation.Id, 3, "alice");
+
+        // Transferred to bob at seq 3: his client gets the conversation whole, from its first message, with the next one.
+        await alice.TransferAsync(conversation.Id, "bob");
+        await customer.SendTextAsync("four");
+        await bobsInbox.WaitForAsync(conversation.Id, 4, "bob");
+        Assert.Equal(["one", "two", "three", "four"], bobsInbox.In(conversation.Id).Select(m => m.Content));
+        Assert.Equal([1L, 2, 3, 4], bobsInbox.In(conversation.Id).Select(m => m.Seq));
+
+        // That catch-up read the history (recorded) but did not make his connection follow it: handed on to dave, bob
+        // no longer hears it, and no following of it was recorded for him.
+        await bob.TransferAsync(conversation.Id, "dave");
+        await customer.SendTextAsync("five");
+        await davesInbox.WaitForAsync(conversation.Id, 1, "dave");
+        Assert.Equal(["five"], davesInbox.In(conversation.Id).Select(m => m.Content)); // dave's client asked for no history
+        var fence = await dave.SetPendingAsync(conversation.Id);
+        await Eventually.TrueAsync(() => { lock (bobsChanges) { return bobsChanges.Any(c => c.Id == fence.Id && c.UpdatedAt == fence.UpdatedAt && c.Status == fence.Status); } }, "bob sees dave's change");
+        Assert.Equal(4, bobsInbox.In(conversation.Id).Count);
+        var bobsRecords = (await audit.ReadAsync(new Chat.Storage.AuditQuery { TenantId = conversation.TenantId, ConversationId = conversation.Id }, CancellationToken.None))
+            .Where(e => e.ActorId == "bob").Select(e => (e.Action, e.Detail));
+        Assert.Equal([(Chat.Storage.AuditActions.ReadHistory, "seq 1-4")], bobsRecords);
+
+        // Given back to bob: his client goes on after the last message it delivered, nothing twice, nothing missed.
+        await dave.TransferAsync(conversation.Id, "bob");
+        await customer.SendTextAsync("six");
+        await bobsInbox.WaitForAsync(conversation.Id, 6, "bob");
+        await Task.Delay(200);
+        Assert.Equal(["one", "two", "three", "four", "five", "six"], bobsInbox.In(conversation.Id).Select(m => m.Content));
+    }
+
+    [Fact]
+    public async Task A_conversation_given_to_an_agent_while_its_connection_was_down_reaches_its_client_whole_once_it_is_back()
+    {
+        await using var server = await StartServerAsync();
+        await using var proxy = new TcpFaultProxy(server.Url);
+        var bobsInbox = new Received();
+        await using var alice = server.Agent("alice");
+        await alice.StartAsync();
+        await using var bob = server.Agent("bob", via: proxy.Url);
+        bob.MessageReceived += bobsInbox.AddAsync;
+        await bob.StartAsync();
+        await using var customer = server.Customer("c-while-down");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await alice.AcceptAsync(conversation.Id);
+        await customer.SendTextAsync("before");
+
+        // Bob's network goes: his connection closes and his client cannot reconnect until it is back.
+        proxy.Freeze();
+        Assert.True(proxy.CutAll() > 0);
+        await Eventually.TrueAsync(() => bob.Connection.State != HubConnectionState.Connected, "bob's client notices");
+        await alice.TransferAsync(conversation.Id, "bob");
+        await customer.SendTextAsync("while bob is away");
+        proxy.Thaw();
+        await Eventually.TrueAsync(() => bob.Connection.State == HubConnectionState.Connected, "bob's client reconnects");
+
+        await customer.SendTextAsync("after");
+        await bobsInbox.WaitForAsync(conversation.Id, 3, "bob");
+        await Task.Delay(200);
+        Assert.Equal(["before", "while bob is away", "after"], bobsInbox.In(conversation.Id).Select(m => m.Content));
     }
 
     [Fact]

@@ -67,7 +67,16 @@ internal static class Driver
             else
             {
                 var agentId = $"agent-{id}-{a}";
-                var agent = new AgentChatClient(new ChatClientOptions { HubUrl = new Uri(url + "/chat/agent"), AccessTokenProvider = () => Task.FromResult<string?>(Server.AgentToken(agentId)), ConfigureHttpConnection = Configure, UseMessagePack = messagePack });
+                // The tool measures the live path from send to agent: a conversation given to an agent mid-way is not
+                // read back from its history (what was sent while it waited in the queue reached nobody live).
+                var agent = new AgentChatClient(new ChatClientOptions
+                {
+                    HubUrl = new Uri(url + "/chat/agent"),
+                    AccessTokenProvider = () => Task.FromResult<string?>(Server.AgentToken(agentId)),
+                    ConfigureHttpConnection = Configure,
+                    UseMessagePack = messagePack,
+                    CatchUpNewConversations = false,
+                });
                 agent.MessageReceived += m =>
                 {
                     OnReceived(m.Content);

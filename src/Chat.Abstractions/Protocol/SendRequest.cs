@@ -70,6 +70,13 @@ public sealed class ResumeRequest
 
     /// <summary>The most messages to return, 1 to 500; a full page means there may be more.</summary>
     public int Limit { get; init; } = 200;
+
+    /// <summary>
+    /// Agents only: whether the connection follows the conversation from now on, hearing its messages live (default
+    /// true). False reads the history and changes nothing in what the connection hears: for a client catching up a
+    /// conversation it hears anyway, such as one assigned to its agent. Customers' connections ignore it.
+    /// </summary>
+    public bool Follow { get; init; } = true;
 }
 
 /// <summary>Somebody is typing in a conversation.</summary>

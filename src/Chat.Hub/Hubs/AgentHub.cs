@@ -173,18 +173,19 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
     }
 
     /// <summary>
-    /// The messages after a seq, private notes included; recorded in the audit log. The connection follows the
-    /// conversation from now on (recorded too, when the conversation is not the agent's own): it hears its messages,
-    /// typing and read receipts live, as its assignee does, until <see cref="Unfollow"/> or it closes (at most
-    /// <see cref="ChatConnections.MaxFollowed"/> at once, the oldest stops first). A supervisor's connection, or any
-    /// with <see cref="ChatHubOptions.AgentsHearEveryMessage"/>, hears it anyway and follows nothing.
+    /// The messages after a seq, private notes included; recorded in the audit log. Unless the request says not to
+    /// (<see cref="ResumeRequest.Follow"/>), the connection follows the conversation from now on (recorded too, when the
+    /// conversation is not the agent's own): it hears its messages, typing and read receipts live, as its assignee does,
+    /// until <see cref="Unfollow"/> or it closes (at most <see cref="ChatConnections.MaxFollowed"/> at once, the oldest
+    /// stops first). A supervisor's connection, or any with <see cref="ChatHubOptions.AgentsHearEveryMessage"/>, hears
+    /// it anyway and follows nothing.
     /// </summary>
     public async Task<MessagePage> Resume(ResumeRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         var agent = Caller;
         var connection = connections[Context.ConnectionId];
-        var follow = !options.Value.AgentsHearEveryMessage && !agent.IsSupervisor; // otherwise the connection hears it anyway
+        var follow = request.Follow && !options.Value.AgentsHearEveryMessage && !agent.IsSupervisor; // otherwise the connection hears it anyway
         var page = await service.ReadForAgentAsync(agent, request.ConversationId, request.AfterSeq, request.Limit,
             Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString(), Context.ConnectionAborted,
             startsFollowing: follow && !connections.Follows(connection, agent.TenantId, request.ConversationId));

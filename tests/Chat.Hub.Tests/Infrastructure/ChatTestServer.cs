@@ -132,12 +132,15 @@ public sealed class ChatTestServer : IAsyncDisposable
             UseMessagePack = messagePack,
         });
 
-    public AgentChatClient Agent(string agentId, string tenant = "default", bool messagePack = false, string? token = null, string[]? teams = null) =>
+    public AgentChatClient Agent(string agentId, string tenant = "default", bool messagePack = false, string? token = null, string[]? teams = null,
+        bool catchUpNewConversations = true, string? via = null) =>
         new(new ChatClientOptions
         {
-            HubUrl = new Uri(Url + "/chat/agent"),
+            HubUrl = new Uri((via ?? Url) + "/chat/agent"),
             AccessTokenProvider = () => Task.FromResult<string?>(token ?? AgentToken(agentId, tenant, teams: teams)),
             UseMessagePack = messagePack,
+            CatchUpNewConversations = catchUpNewConversations,
+            StatefulReconnect = via is null ? null : false, // through a fault proxy: a cut is a new connection
         });
 
     public async ValueTask DisposeAsync()
