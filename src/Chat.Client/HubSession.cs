@@ -14,6 +14,7 @@ namespace Chat.Client;
 internal sealed class HubSession : IAsyncDisposable
 {
     private const int PageSize = 200;
+    private const int MaxListed = 1000;
     private readonly ChatClientOptions _options;
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<long, long> _lastSeq = new();
@@ -211,10 +212,7 @@ internal sealed class HubSession : IAsyncDisposable
                 }
                 else if (work.CatchUpAllConversations)
                 {
-                    foreach (var conversationId in _caughtUp.Keys)
-                    {
-                        await CatchUpAsync(conversationId).ConfigureAwait(false);
-                    }
+                    await CatchUpAfterReconnectAsync().ConfigureAwait(false);
                 }
                 else
                 {
@@ -269,6 +267,61 @@ internal sealed class HubSession : IAsyncDisposable
         // A gap (or a conversation heard for the first time mid-way): fetch what lies before it, from the history (a
         // customer's gaps may be private notes, which Resume skips).
         await CatchUpAsync(conversationId).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// After a reconnect: every conversation the caller watches (a customer's own), resumed on the new connection. An
+    /// agent's client then asks once for its agent's conversations and catches up those with messages it has not
+    /// delivered, those given to the agent while the connection was down included, instead of resuming every
+    /// conversation it ever heard (an agent hears hundreds in a day, and a node restarting at a peak reconnects all its
+    /// agents at once). One it heard that is no longer its agent's is not read again; if the connection still hears it,
+    /// its next message brings what came before.
+    /// </summary>
+    private async Task CatchUpAfterReconnectAsync()
+    {
+        foreach (var (conversationId, follow) in _caughtUp)
+        {
+            if (follow || !_isAgent)
+            {
+                await CatchUpAsync(conversationId).ConfigureAwait(false);
+            }
+        }
+
+        if (!_isAgent)
+        {
+            return;
+        }
+
+        var mine = await Connection.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations, (ConversationStatus?)null, true, MaxListed).ConfigureAwait(false);
+        var listed = new HashSet<long>();
+        foreach (var conversation in mine)
+        {
+            listed.Add(conversation.Id);
+            if (_caughtUp.TryGetValue(conversation.Id, out var follow) && follow)
+            {
+                continue; // resumed above
+            }
+
+            var known = _lastSeq.TryGetValue(conversation.Id, out var last);
+            if (!known && !_options.CatchUpNewConversations)
+            {
+                continue; // it starts at its next pushed message
+            }
+
+            _caughtUp[conversation.Id] = false;
+            if (conversation.LastSeq > last)
+            {
+                await CatchUpAsync(conversation.Id).ConfigureAwait(false);
+            }
+        }
+
+        foreach (var (conversationId, follow) in _caughtUp)
+        {
+            if (!follow && !listed.Contains(conversationId))
+            {
+                _caughtUp.TryRemove(conversationId, out _);
+            }
+        }
     }
 
     private async Task CatchUpAsync(long conversationId)

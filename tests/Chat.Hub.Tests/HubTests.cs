@@ -1016,7 +1016,7 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
-    public async Task A_conversation_given_to_an_agent_while_its_connection_was_down_reaches_its_client_whole_once_it_is_back()
+    public async Task After_a_reconnect_an_agent_client_catches_up_its_agents_conversations_those_given_while_it_was_down_included_and_no_other()
     {
         await using var server = await StartServerAsync();
         await using var proxy = new TcpFaultProxy(server.Url);
@@ -1026,25 +1026,50 @@ public abstract class HubTests(StoreKind kind)
         await using var bob = server.Agent("bob", via: proxy.Url);
         bob.MessageReceived += bobsInbox.AddAsync;
         await bob.StartAsync();
-        await using var customer = server.Customer("c-while-down");
-        await customer.StartAsync();
-        var conversation = await customer.StartConversationAsync();
-        await alice.AcceptAsync(conversation.Id);
-        await customer.SendTextAsync("before");
+        async Task<(CustomerChatClient Client, Conversation Conversation)> CustomerAsync(string id, string toAgent)
+        {
+            var customer = server.Customer(id);
+            await customer.StartAsync();
+            var conversation = await customer.StartConversationAsync();
+            await (toAgent == "bob" ? bob.AcceptAsync(conversation.Id) : alice.AcceptAsync(conversation.Id));
+            await customer.SendTextAsync("before");
+            return (customer, conversation);
+        }
+
+        var (keeps, kept) = await CustomerAsync("c-kept", "bob");        // bob's throughout
+        var (leaves, left) = await CustomerAsync("c-left", "bob");       // handed to alice while bob is away
+        var (arrives, given) = await CustomerAsync("c-given", "alice");  // handed to bob while he is away
+        await using var closeKeeps = keeps;
+        await using var closeLeaves = leaves;
+        await using var closeArrives = arrives;
+        await bobsInbox.WaitForAsync(kept.Id, 1, "bob");
+        await bobsInbox.WaitForAsync(left.Id, 1, "bob");
 
         // Bob's network goes: his connection closes and his client cannot reconnect until it is back.
         proxy.Freeze();
         Assert.True(proxy.CutAll() > 0);
         await Eventually.TrueAsync(() => bob.Connection.State != HubConnectionState.Connected, "bob's client notices");
-        await alice.TransferAsync(conversation.Id, "bob");
-        await customer.SendTextAsync("while bob is away");
+        await keeps.SendTextAsync("while bob is away");
+        await alice.TransferAsync(left.Id, "alice");
+        await leaves.SendTextAsync("to alice now");
+        await alice.TransferAsync(given.Id, "bob");
+        await arrives.SendTextAsync("while bob is away");
         proxy.Thaw();
-        await Eventually.TrueAsync(() => bob.Connection.State == HubConnectionState.Connected, "bob's client reconnects");
 
-        await customer.SendTextAsync("after");
-        await bobsInbox.WaitForAsync(conversation.Id, 3, "bob");
-        await Task.Delay(200);
-        Assert.Equal(["before", "while bob is away", "after"], bobsInbox.In(conversation.Id).Select(m => m.Content));
+        // Back: with no further message, his client delivers what he missed of his conversations, the one given to him
+        // whole, and nothing of the one that is no longer his.
+        await bobsInbox.WaitForAsync(kept.Id, 2, "bob, his own conversation");
+        await bobsInbox.WaitForAsync(given.Id, 2, "bob, the conversation given to him");
+        Assert.Equal(HubConnectionState.Connected, bob.Connection.State);
+        await Task.Delay(300);
+        Assert.Equal(["before", "while bob is away"], bobsInbox.In(kept.Id).Select(m => m.Content));
+        Assert.Equal(["before", "while bob is away"], bobsInbox.In(given.Id).Select(m => m.Content));
+        Assert.Equal(["before"], bobsInbox.In(left.Id).Select(m => m.Content));
+
+        // And live again, from there.
+        await arrives.SendTextAsync("after");
+        await bobsInbox.WaitForAsync(given.Id, 3, "bob");
+        Assert.Equal(["before", "while bob is away", "after"], bobsInbox.In(given.Id).Select(m => m.Content));
     }
 
     [Fact]
