@@ -19,10 +19,23 @@ public sealed class AgentChatClient : ChatHubClient
         : base(options, isAgent: true)
     {
         Session.Connection.On<DeliveryEvent>(ChatHubMethods.DeliveryChanged, e => DeliveryChanged?.Invoke(e));
+        Session.Connection.On<long>(ChatHubMethods.FollowEnded, conversationId =>
+        {
+            Session.Untrack(conversationId);
+            WatchEnded?.Invoke(conversationId);
+        });
     }
 
     /// <summary>A reply's delivery to its platform changed state (sent, retrying, failed with a reason).</summary>
     public event Action<DeliveryEvent>? DeliveryChanged;
+
+    /// <summary>
+    /// The hub stopped pushing a watched conversation (its id) to this connection: the connection watched the most it
+    /// may at once (1,000) and <see cref="WatchAsync"/> (or a catch-up) of another one made room by ending the one
+    /// watched longest ago. The client treats it as after <see cref="UnwatchAsync"/>: it still delivers the
+    /// conversation if it is the agent's own, and <see cref="WatchAsync"/> follows it again.
+    /// </summary>
+    public event Action<long>? WatchEnded;
 
     /// <summary>
     /// Follows a conversation from a seq: its messages after it are delivered now, and after every reconnect. The hub

@@ -15,6 +15,10 @@ internal sealed class HubSession : IAsyncDisposable
 {
     private const int PageSize = 200;
     private const int MaxListed = 1000;
+
+    // How the hub words a call refused for the connection's call rate (ChatHubFilter), and how long to wait then.
+    private const string RateLimitRefusal = "Rate limit: ";
+    private static readonly TimeSpan RateLimitPause = TimeSpan.FromMilliseconds(250);
     private readonly ChatClientOptions _options;
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<long, long> _lastSeq = new();
@@ -292,7 +296,7 @@ internal sealed class HubSession : IAsyncDisposable
             return;
         }
 
-        var mine = await Connection.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations, (ConversationStatus?)null, true, MaxListed).ConfigureAwait(false);
+        var mine = await CallPacedAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations, [null, true, MaxListed]).ConfigureAwait(false);
         var listed = new HashSet<long>();
         foreach (var conversation in mine)
         {
@@ -329,8 +333,8 @@ internal sealed class HubSession : IAsyncDisposable
         while (true)
         {
             var after = _lastSeq.GetValueOrDefault(conversationId);
-            var page = await Connection.InvokeAsync<MessagePage>(ChatHubMethods.Resume,
-                new ResumeRequest { ConversationId = conversationId, AfterSeq = after, Limit = PageSize, Follow = _caughtUp.GetValueOrDefault(conversationId, true) }).ConfigureAwait(false);
+            var page = await CallPacedAsync<MessagePage>(ChatHubMethods.Resume,
+                [new ResumeRequest { ConversationId = conversationId, AfterSeq = after, Limit = PageSize, Follow = _caughtUp.GetValueOrDefault(conversationId, true) }]).ConfigureAwait(false);
             foreach (var message in page.Messages)
             {
                 if (message.Seq > _lastSeq.GetValueOrDefault(conversationId))
@@ -348,6 +352,27 @@ internal sealed class HubSession : IAsyncDisposable
             if (!page.HasMore)
             {
                 return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A call of the client's own (a catch-up) that the hub refused for the connection's call rate is made again after
+    /// a pause: a reconnect or a burst of newly heard conversations can need more catch-ups than a connection may make
+    /// at once, and a catch-up given up would leave its messages undelivered until the conversation's next one. Any
+    /// other failure goes to the caller (a lost connection: the reconnect catches up again).
+    /// </summary>
+    private async Task<T> CallPacedAsync<T>(string method, object?[] args)
+    {
+        while (true)
+        {
+            try
+            {
+                return await Connection.InvokeCoreAsync<T>(method, args).ConfigureAwait(false);
+            }
+            catch (HubException ex) when (ex.Message.Contains(RateLimitRefusal, StringComparison.Ordinal))
+            {
+                await Task.Delay(RateLimitPause).ConfigureAwait(false);
             }
         }
     }

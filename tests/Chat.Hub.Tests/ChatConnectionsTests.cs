@@ -16,15 +16,15 @@ public sealed class ChatConnectionsTests
         var other = Open(connections, "c2");
         for (long id = 1; id <= ChatConnections.MaxFollowed; id++)
         {
-            connections.Follow(connection, "t1", id);
+            Assert.Null(connections.Follow(connection, "t1", id));
         }
 
-        connections.Follow(other, "t1", 1);
+        Assert.Null(connections.Follow(other, "t1", 1));
         Assert.Equal([connection, other], connections.Followers("t1", 1));
         Assert.Empty(connections.Followers("t2", 1)); // another tenant's conversation 1
 
-        connections.Follow(connection, "t1", 1); // followed again: the newest now
-        connections.Follow(connection, "t1", 5000); // one more than the bound: the oldest, 2, stops
+        Assert.Null(connections.Follow(connection, "t1", 1)); // followed again: the newest now
+        Assert.Equal(2, connections.Follow(connection, "t1", 5000)); // one more than the bound: the oldest, 2, stops (the connection is told)
         Assert.Empty(connections.Followers("t1", 2));
         Assert.Equal([connection, other], connections.Followers("t1", 1));
         Assert.True(connections.Follows(connection, "t1", 5000));
@@ -36,7 +36,7 @@ public sealed class ChatConnectionsTests
         connections.Remove("c1");
         Assert.Empty(connections.Followers("t1", 5000));
         Assert.Equal([other], connections.Followers("t1", 1));
-        connections.Follow(connection, "t1", 7); // closed meanwhile: nothing kept
+        Assert.Null(connections.Follow(connection, "t1", 7)); // closed meanwhile: nothing kept
         Assert.Empty(connections.Followers("t1", 7));
     }
 

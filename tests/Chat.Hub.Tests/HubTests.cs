@@ -1073,6 +1073,84 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task An_agent_connection_watching_the_most_it_may_is_told_which_conversation_stopped_when_it_watches_one_more()
+    {
+        await using var server = await StartServerAsync(o => (o.CallsPerSecond, o.CallBurst) = (100_000, 100_000)); // a thousand watches in a row
+        var store = server.Services.GetRequiredService<IConversationStore>();
+        var ids = new List<long>();
+        for (var i = 0; i <= ChatConnections.MaxFollowed; i++)
+        {
+            ids.Add((await store.ResolveConversationAsync("default", new ChannelIdentity("web", $"watched-{i}"), null, CancellationToken.None)).Conversation.Id);
+        }
+
+        await using var bob = server.Agent("bob");
+        var ended = new List<long>();
+        bob.WatchEnded += id => { lock (ended) { ended.Add(id); } };
+        await bob.StartAsync();
+        foreach (var id in ids.Take(ChatConnections.MaxFollowed))
+        {
+            await bob.WatchAsync(id);
+        }
+
+        await bob.WatchAsync(ids[0]); // watched again: the newest now, nothing ends
+        await bob.WatchAsync(ids[^1]); // one more than the most: the one watched longest ago ends, and bob is told
+        await Eventually.TrueAsync(() => { lock (ended) { return ended.Count > 0; } }, "bob is told");
+        Assert.Equal([ids[1]], ended);
+        var connections = server.Services.GetRequiredService<ChatConnections>();
+        var connection = connections[bob.Connection.ConnectionId!];
+        Assert.False(connections.Follows(connection, "default", ids[1]));
+        Assert.True(connections.Follows(connection, "default", ids[0]));
+        Assert.True(connections.Follows(connection, "default", ids[^1]));
+    }
+
+    [Fact]
+    public async Task An_agent_client_catching_up_more_conversations_than_its_call_rate_allows_at_once_paces_itself_and_misses_none()
+    {
+        // The hub's defaults: 20 calls a second, bursts of 40. Bob's client must catch up 60 conversations at once.
+        await using var server = await StartServerAsync();
+        await using var proxy = new TcpFaultProxy(server.Url);
+        var bobsInbox = new Received();
+        await using var bob = server.Agent("bob", via: proxy.Url);
+        bob.MessageReceived += bobsInbox.AddAsync;
+        await bob.StartAsync();
+
+        // While his network is gone, 60 conversations are given to him, each with two messages he has not had.
+        proxy.Freeze();
+        Assert.True(proxy.CutAll() > 0);
+        await Eventually.TrueAsync(() => bob.Connection.State != HubConnectionState.Connected, "bob's client notices");
+        var conversations = server.Services.GetRequiredService<IConversationStore>();
+        var messages = server.Services.GetRequiredService<IMessageStore>();
+        var given = new List<Conversation>();
+        for (var i = 0; i < 60; i++)
+        {
+            var conversation = (await conversations.ResolveConversationAsync("default", new ChannelIdentity("web", $"paced-{i}"), null, CancellationToken.None)).Conversation;
+            conversation = await conversations.UpdateConversationAsync("default", conversation.Id, ConversationStatus.Open, "bob", null, CancellationToken.None);
+            foreach (var text in new[] { "first", "second" })
+            {
+                await messages.AppendAsync(new ChatMessage
+                {
+                    TenantId = "default",
+                    ConversationId = conversation.Id,
+                    ChannelId = conversation.ChannelId,
+                    Direction = MessageDirection.Inbound,
+                    Sender = new MessageSender(SenderKind.Customer, conversation.ContactId.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    Kind = MessageKind.Text,
+                    Content = $"{text} of {i}",
+                }, CancellationToken.None);
+            }
+
+            given.Add(conversation);
+        }
+
+        proxy.Thaw();
+        foreach (var (conversation, i) in given.Select((c, i) => (c, i)))
+        {
+            await bobsInbox.WaitForAsync(conversation.Id, 2, $"bob, conversation {i}");
+            Assert.Equal([$"first of {i}", $"second of {i}"], bobsInbox.In(conversation.Id).Select(m => m.Content));
+        }
+    }
+
+    [Fact]
     public async Task A_customers_message_that_could_not_reopen_its_conversation_is_still_pushed_to_its_agent()
     {
         CountingConversationStore store = null!;

@@ -176,9 +176,10 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
     /// The messages after a seq, private notes included; recorded in the audit log. Unless the request says not to
     /// (<see cref="ResumeRequest.Follow"/>), the connection follows the conversation from now on (recorded too, when the
     /// conversation is not the agent's own): it hears its messages, typing and read receipts live, as its assignee does,
-    /// until <see cref="Unfollow"/> or it closes (at most <see cref="ChatConnections.MaxFollowed"/> at once, the oldest
-    /// stops first). A supervisor's connection, or any with <see cref="ChatHubOptions.AgentsHearEveryMessage"/>, hears
-    /// it anyway and follows nothing.
+    /// until <see cref="Unfollow"/> or it closes (at most <see cref="ChatConnections.MaxFollowed"/> at once: the one
+    /// resumed longest ago stops, and the connection is told with <see cref="ChatHubMethods.FollowEnded"/>). A
+    /// supervisor's connection, or any with <see cref="ChatHubOptions.AgentsHearEveryMessage"/>, hears it anyway and
+    /// follows nothing.
     /// </summary>
     public async Task<MessagePage> Resume(ResumeRequest request)
     {
@@ -189,9 +190,9 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
         var page = await service.ReadForAgentAsync(agent, request.ConversationId, request.AfterSeq, request.Limit,
             Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString(), Context.ConnectionAborted,
             startsFollowing: follow && !connections.Follows(connection, agent.TenantId, request.ConversationId));
-        if (follow)
+        if (follow && connections.Follow(connection, agent.TenantId, request.ConversationId) is { } ended)
         {
-            connections.Follow(connection, agent.TenantId, request.ConversationId);
+            await Clients.Caller.SendAsync(ChatHubMethods.FollowEnded, ended, Context.ConnectionAborted);
         }
 
         return page;

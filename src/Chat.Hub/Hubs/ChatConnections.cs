@@ -180,31 +180,35 @@ internal sealed class ChatConnections
     /// An agent connection follows a conversation's live messages, typing and read receipts from now on, besides those
     /// of the conversations assigned to its agent; at most <see cref="MaxFollowed"/> at once, the oldest stops first.
     /// </summary>
-    public void Follow(ChatConnection connection, string tenantId, long conversationId)
+    /// <returns>The conversation that stopped to make room, which the connection is told of; or null.</returns>
+    public long? Follow(ChatConnection connection, string tenantId, long conversationId)
     {
         var key = (tenantId, conversationId);
         lock (_joins)
         {
             if (!_connections.ContainsKey(connection.Caller?.ConnectionId ?? string.Empty))
             {
-                return; // closed meanwhile
+                return null; // closed meanwhile
             }
 
             var followed = connection.Followed ??= [];
             if (followed.Remove(key))
             {
                 followed.Add(key); // the newest again
-                return;
+                return null;
             }
 
+            long? ended = null;
             if (followed.Count == MaxFollowed)
             {
                 Remove(_followers, followed[0], connection);
+                ended = followed[0].ConversationId;
                 followed.RemoveAt(0);
             }
 
             followed.Add(key);
             _followers[key] = _followers.TryGetValue(key, out var members) ? [.. members, connection] : [connection];
+            return ended;
         }
     }
 
