@@ -81,6 +81,9 @@
       const el = state.messages.get(event.messageId);
       if (el) showDelivery(el, event);
     });
+    // The console follows every conversation it opens; past 1,000 the hub stops the one opened longest ago and says
+    // so. Nothing to redraw: that conversation's badge just stops counting until it is opened again.
+    connection.on("FollowEnded", () => {});
     connection.onreconnecting(() => setConnection(false));
     connection.onreconnected(async () => { setConnection(true); await afterConnect(true); });
     connection.onclose(() => { setConnection(false); setTimeout(() => connection.start().then(() => afterConnect(true)).catch(() => {}), 2000); });
