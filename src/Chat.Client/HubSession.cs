@@ -333,8 +333,9 @@ internal sealed class HubSession : IAsyncDisposable
         while (true)
         {
             var after = _lastSeq.GetValueOrDefault(conversationId);
+            var follow = _caughtUp.GetValueOrDefault(conversationId); // watched; not once unwatched meanwhile
             var page = await CallPacedAsync<MessagePage>(ChatHubMethods.Resume,
-                [new ResumeRequest { ConversationId = conversationId, AfterSeq = after, Limit = PageSize, Follow = _caughtUp.GetValueOrDefault(conversationId, true) }]).ConfigureAwait(false);
+                [new ResumeRequest { ConversationId = conversationId, AfterSeq = after, Limit = PageSize, Follow = follow }]).ConfigureAwait(false);
             foreach (var message in page.Messages)
             {
                 if (message.Seq > _lastSeq.GetValueOrDefault(conversationId))
