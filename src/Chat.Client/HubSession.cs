@@ -399,11 +399,26 @@ internal sealed class HubSession : IAsyncDisposable
         public bool CatchUpAllConversations { get; private init; }
     }
 
-    private sealed class ForeverRetryPolicy : IRetryPolicy
+    /// <summary>
+    /// Reconnects forever, each wait drawn at random: the first within 500 ms (a blip is over quickly), then between half
+    /// and all of a bound that doubles from 1 s up to 5 s. When a node goes down at a peak, its tens of thousands of
+    /// clients lose their connections at the same moment; fixed delays would bring them all back at the same moments
+    /// too, a wave of connects and catch-ups on the nodes left, again on every retry while it is away.
+    /// </summary>
+    internal sealed class ForeverRetryPolicy : IRetryPolicy
     {
-        private static readonly TimeSpan[] Delays = [TimeSpan.Zero, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)];
+        internal static readonly TimeSpan FirstWithin = TimeSpan.FromMilliseconds(500);
+        internal static readonly TimeSpan Longest = TimeSpan.FromSeconds(5);
 
-        public TimeSpan? NextRetryDelay(RetryContext retryContext) =>
-            Delays[Math.Min(retryContext.PreviousRetryCount, Delays.Length - 1)];
+        public TimeSpan? NextRetryDelay(RetryContext retryContext)
+        {
+            if (retryContext.PreviousRetryCount == 0)
+            {
+                return FirstWithin * Random.Shared.NextDouble();
+            }
+
+            var bound = TimeSpan.FromSeconds(Math.Min(Longest.TotalSeconds, Math.Pow(2, Math.Min(retryContext.PreviousRetryCount - 1, 10))));
+            return bound * (0.5 + (0.5 * Random.Shared.NextDouble()));
+        }
     }
 }

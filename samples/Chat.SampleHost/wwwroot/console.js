@@ -57,7 +57,8 @@
   function connect() {
     const connection = new signalR.HubConnectionBuilder()
       .withUrl("/chat/agent")
-      .withAutomaticReconnect({ nextRetryDelayInMilliseconds: context => Math.min(10_000, 250 * 2 ** context.previousRetryCount) })
+      // Forever, each wait at random (as Chat.Client does): a node's clients, cut at the same moment, do not all come back at once.
+      .withAutomaticReconnect({ nextRetryDelayInMilliseconds: context => context.previousRetryCount === 0 ? 500 * Math.random() : Math.min(5_000, 1_000 * 2 ** (context.previousRetryCount - 1)) * (0.5 + 0.5 * Math.random()) })
       .build();
     state.connection = connection;
     connection.on("MessageReceived", onMessage);
