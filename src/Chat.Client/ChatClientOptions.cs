@@ -30,7 +30,10 @@ public sealed class ChatClientOptions
     /// <summary>Use the MessagePack protocol instead of JSON. Default false.</summary>
     public bool UseMessagePack { get; init; }
 
-    /// <summary>How long a send keeps retrying (with the same client message id) through lost connections before it fails. Default 2 minutes.</summary>
+    /// <summary>
+    /// How long a send keeps retrying (with the same client message id) through lost connections, and after the hub's
+    /// refusals for the connection's call rate, before it fails. Default 2 minutes.
+    /// </summary>
     public TimeSpan SendTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Changes the underlying HTTP connection (handlers, headers, transports), if given.</summary>

@@ -40,11 +40,14 @@ public abstract class ChatHubClient : IAsyncDisposable
     /// <returns>A task that completes when connected.</returns>
     public Task StartAsync(CancellationToken cancellationToken = default) => Session.StartAsync(cancellationToken);
 
-    /// <summary>Sends a message; completes once it is stored. Retries through lost connections with the same client message id.</summary>
+    /// <summary>
+    /// Sends a message; completes once it is stored. Retries through lost connections with the same client message id,
+    /// and after a pause when the hub refused it for the connection's call rate, until <see cref="ChatClientOptions.SendTimeout"/>.
+    /// </summary>
     /// <param name="request">The message; its conversation and client message id must be set.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The stored message's id and seq.</returns>
-    /// <exception cref="Microsoft.AspNetCore.SignalR.HubException">The hub refused the message (the reason is in the message).</exception>
+    /// <exception cref="Microsoft.AspNetCore.SignalR.HubException">The hub refused the message (the reason is in the message), or still refused it for the call rate at the deadline.</exception>
     public Task<SendResult> SendAsync(SendRequest request, CancellationToken cancellationToken = default) => Session.SendAsync(request, cancellationToken);
 
     /// <summary>Reads a conversation's messages after a seq (a customer's pages leave out private notes).</summary>

@@ -151,11 +151,16 @@ internal sealed class HubSession : IAsyncDisposable
         return result;
     }
 
-    /// <summary>Invokes a hub method, retrying through lost connections until <see cref="ChatClientOptions.SendTimeout"/>;
-    /// a refusal by the hub (<see cref="HubException"/>) is not retried.</summary>
+    /// <summary>
+    /// Invokes a hub method, retrying through lost connections, and after a pause when the hub refused it for the
+    /// connection's call rate (it was not run, and its message says to slow down and retry), until
+    /// <see cref="ChatClientOptions.SendTimeout"/>; any other refusal by the hub (<see cref="HubException"/>) is not
+    /// retried, and a call still refused for its rate at the deadline fails with that refusal.
+    /// </summary>
     public async Task<T> InvokeWithRetryAsync<T>(string method, object?[] args, CancellationToken cancellationToken)
     {
         // The usual case, connected and answered, costs no timer: the deadline is only set up once a try has failed.
+        HubException? refused = null;
         if (_connected.Task.IsCompletedSuccessfully)
         {
             try
@@ -165,25 +170,49 @@ internal sealed class HubSession : IAsyncDisposable
             catch (Exception ex) when (IsConnectionLoss(ex, cancellationToken))
             {
             }
+            catch (HubException ex) when (IsRateRefusal(ex))
+            {
+                refused = ex;
+            }
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.SendTimeout);
-        while (true)
+        try
         {
-            try
+            while (true)
             {
-                await _connected.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
-                return await Connection.InvokeCoreAsync<T>(method, args, timeout.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (IsConnectionLoss(ex, timeout.Token))
-            {
-                // The connection went away before the answer came: the call may or may not have been stored, and the
-                // same arguments (same client message id) are safe to send again.
-                await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token).ConfigureAwait(false);
+                if (refused is not null)
+                {
+                    await Task.Delay(RateLimitPause, timeout.Token).ConfigureAwait(false);
+                    refused = null; // from here a deadline means the outcome is unknown, not refused
+                }
+
+                try
+                {
+                    await _connected.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
+                    return await Connection.InvokeCoreAsync<T>(method, args, timeout.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (IsConnectionLoss(ex, timeout.Token))
+                {
+                    // The connection went away before the answer came: the call may or may not have been stored, and the
+                    // same arguments (same client message id) are safe to send again.
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token).ConfigureAwait(false);
+                }
+                catch (HubException ex) when (IsRateRefusal(ex))
+                {
+                    refused = ex;
+                }
             }
         }
+        catch (OperationCanceledException) when (refused is not null && !cancellationToken.IsCancellationRequested)
+        {
+            throw refused;
+        }
     }
+
+    /// <summary>The hub refused a call for the connection's call rate, before running it (<c>ChatHubFilter</c>).</summary>
+    private static bool IsRateRefusal(HubException ex) => ex.Message.Contains(RateLimitRefusal, StringComparison.Ordinal);
 
     /// <summary>A failure that a retry on the same or a new connection may cure; a refusal by the hub (<see cref="HubException"/>) is not one.</summary>
     private static bool IsConnectionLoss(Exception ex, CancellationToken token) =>
@@ -371,7 +400,7 @@ internal sealed class HubSession : IAsyncDisposable
             {
                 return await Connection.InvokeCoreAsync<T>(method, args).ConfigureAwait(false);
             }
-            catch (HubException ex) when (ex.Message.Contains(RateLimitRefusal, StringComparison.Ordinal))
+            catch (HubException ex) when (IsRateRefusal(ex))
             {
                 await Task.Delay(RateLimitPause).ConfigureAwait(false);
             }

@@ -1151,6 +1151,53 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task Sends_faster_than_the_connections_call_rate_are_paced_by_the_client_and_stored_once_each_until_its_send_timeout()
+    {
+        await using var server = await StartServerAsync(o => (o.CallsPerSecond, o.CallBurst) = (20, 10));
+        CustomerChatClient Customer(string id, TimeSpan sendTimeout) => new(new ChatClientOptions
+        {
+            HubUrl = new Uri(server.Url + "/chat/customer"),
+            AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.VisitorToken(id)),
+            SendTimeout = sendTimeout,
+        });
+
+        // 40 at once against a bucket of 10 that refills 20 a second: the hub refuses most at first, the client waits
+        // and sends them again, and every one is stored once.
+        await using var patient = Customer("c-paced", TimeSpan.FromMinutes(1));
+        await patient.StartAsync();
+        var conversation = await patient.StartConversationAsync();
+        var results = await Task.WhenAll(Enumerable.Range(1, 40).Select(i => patient.SendTextAsync($"paced {i}")));
+        Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), results.Select(r => r.Seq).Order());
+        await Task.Delay(1000); // the bucket refills for the test's own read
+        var stored = await patient.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id });
+        Assert.Equal(40, stored.Messages.Count);
+        Assert.Equal(40, stored.Messages.Select(m => m.ClientMessageId).Distinct().Count());
+
+        // With a send timeout too short to wait for the bucket, the sends still refused then fail with the hub's reason.
+        await using var hasty = Customer("c-hasty", TimeSpan.FromMilliseconds(300));
+        await hasty.StartAsync();
+        var hastys = await hasty.StartConversationAsync();
+        var outcomes = await Task.WhenAll(Enumerable.Range(1, 60).Select(async i =>
+        {
+            try
+            {
+                await hasty.SendTextAsync($"hasty {i}");
+                return null;
+            }
+            catch (HubException ex)
+            {
+                return ex.Message;
+            }
+        }));
+        var failed = outcomes.OfType<string>().ToList();
+        Assert.NotEmpty(failed);
+        Assert.All(failed, reason => Assert.Contains("Rate limit: a connection may make 20 calls per second (bursts of 10)", reason));
+        await Task.Delay(1000); // the bucket refills
+        var kept = await hasty.ResumeAsync(new ResumeRequest { ConversationId = hastys.Id });
+        Assert.Equal(60 - failed.Count, kept.Messages.Count); // what failed was not stored
+    }
+
+    [Fact]
     public async Task A_customers_message_that_could_not_reopen_its_conversation_is_still_pushed_to_its_agent()
     {
         CountingConversationStore store = null!;
