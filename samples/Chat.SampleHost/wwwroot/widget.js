@@ -130,6 +130,11 @@
           if (stored) render(stored); else await resume();
         } catch (error) {
           if (connection.state !== "Connected") return; // sent again, with the same id, after the reconnect
+          if (String(error.message).includes("Rate limit: ")) {
+            // Refused before it ran (too many calls at once): slow down and send it again, as the hub asks.
+            await new Promise(resolve => setTimeout(resolve, 250));
+            continue;
+          }
           pending.shift();
           item.el.classList.remove("pending");
           item.el.classList.add("failed");
