@@ -19,6 +19,8 @@
     templates: new Map(),     // "conversation id:private" -> the stored message sends of it are rebuilt from
     typingTimer: null,
     lastTypingSent: 0,
+    reads: new Map(),         // conversation id -> { sent, wanted } read receipt seqs
+    readTimer: null,
   };
 
   // ---- sign-in ----
@@ -262,9 +264,24 @@
     if (state.deliveries.has(message.id)) showDelivery(el, state.deliveries.get(message.id));
     refreshReceipts();
     log.scrollTop = log.scrollHeight;
-    if (message.sender.kind === "customer" && document.visibilityState === "visible") {
-      state.connection.invoke("MarkRead", message.conversationId, String(seq)).catch(() => {});
-    }
+    if (message.sender.kind === "customer" && document.visibilityState === "visible") markRead(message.conversationId, seq);
+  }
+
+  // Read receipts go out at most every 250 ms, each with the newest seq read: a customer writing fast must not use up
+  // the connection's call rate (bursts of 40), or the agent's own actions would be refused.
+  function markRead(conversationId, seq) {
+    const read = state.reads.get(conversationId) || { sent: 0, wanted: 0 };
+    read.wanted = Math.max(read.wanted, seq);
+    state.reads.set(conversationId, read);
+    if (state.readTimer) return;
+    state.readTimer = setTimeout(() => {
+      state.readTimer = null;
+      for (const [id, r] of state.reads) {
+        if (r.wanted <= r.sent) continue;
+        r.sent = r.wanted;
+        state.connection.invoke("MarkRead", id, String(r.wanted)).catch(() => {});
+      }
+    }, 250);
   }
 
   function describeEvent(message) {

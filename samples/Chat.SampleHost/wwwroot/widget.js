@@ -88,18 +88,24 @@
     shown.set(message.id, el);
     lastSeq = Math.max(lastSeq, seq);
     log.scrollTop = log.scrollHeight;
-    markRead();
+    if (message.sender.kind !== "customer") markRead(); // the agents want to know their words were read, not the customer's own
   }
 
   function describeEvent(message) {
     try { return JSON.parse(message.content).type; } catch { return message.content; }
   }
 
+  // At most every 250 ms, with the newest seq: fast agent replies must not use up the connection's call rate.
+  let readTimer = null;
   function markRead() {
-    if (document.visibilityState === "visible" && connection.state === "Connected" && conversation && lastSeq > agentRead) {
-      agentRead = lastSeq;
-      connection.invoke("MarkRead", conversation.id, String(lastSeq)).catch(() => {});
-    }
+    if (readTimer) return;
+    readTimer = setTimeout(() => {
+      readTimer = null;
+      if (document.visibilityState === "visible" && connection.state === "Connected" && conversation && lastSeq > agentRead) {
+        agentRead = lastSeq;
+        connection.invoke("MarkRead", conversation.id, String(lastSeq)).catch(() => {});
+      }
+    }, 250);
   }
 
   async function resume() {

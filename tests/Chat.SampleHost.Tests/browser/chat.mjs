@@ -1,7 +1,8 @@
 // A customer (the visitor widget on the demo shop) and an agent (the console) exchange messages both ways in headless
 // Chromium; the agent's private note never reaches the customer; a reload of the widget shows the history once; the
 // customer's read receipt reaches the agent; a supervisor hears the conversation and another agent does not; a burst of platform pushes (which the hub sends the console partly as
-// MessagesReceived batches) shows each message once. Usage: node chat.mjs <base url> <screenshot folder>. Exits 1 on failure.
+// MessagesReceived batches) shows each message once; eighty messages sent at once from the widget, past the connection's
+// call rate, are all stored (the widget sends the refused ones again). Usage: node chat.mjs <base url> <screenshot folder>. Exits 1 on failure.
 import { chromium } from "playwright-core";
 import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
@@ -114,6 +115,21 @@ try {
   if (JSON.stringify(seen) !== JSON.stringify(expected)) throw new Error("after the reload the widget shows " + JSON.stringify(texts));
   if (texts.some(t => t.includes("VIP"))) throw new Error("the customer saw the private note");
   await shop.screenshot({ path: join(out, "widget-after-reload.png") });
+
+  step("the customer sends eighty messages at once, more than a connection may call in a burst: the widget sends the refused ones again, and none fails");
+  await shop.evaluate(() => {
+    // All at once, as from a paste of many lines: faster than the hub lets one connection call (bursts of 40).
+    const input = document.querySelector('[data-testid="widget-input"]');
+    for (let i = 1; i <= 80; i++) {
+      input.value = `quick ${i}`;
+      input.form.requestSubmit();
+    }
+  });
+  await shop.waitForFunction(() => document.querySelectorAll(".chatw-msg.pending").length === 0, null, { timeout: 30_000 });
+  const failed = await shop.locator(".chatw-msg.failed").allTextContents();
+  if (failed.length) throw new Error("sends failed: " + JSON.stringify(failed));
+  const quick = (await shop.locator('[data-testid="widget-message"]', { hasText: "quick " }).allTextContents()).map(t => t.match(/quick \d+/)[0]);
+  if (JSON.stringify(quick) !== JSON.stringify(Array.from({ length: 80 }, (_, i) => `quick ${i + 1}`))) throw new Error("the widget shows " + JSON.stringify(quick));
 
   step("the customer panel looks an order up; the ERP is out of reach here, so its card says it is unavailable");
   await byTest(console_, "order-lookup").fill("2026112012345");
