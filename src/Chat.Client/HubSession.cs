@@ -436,8 +436,8 @@ internal sealed class HubSession : IAsyncDisposable
     /// </summary>
     internal sealed class ForeverRetryPolicy : IRetryPolicy
     {
-        internal static readonly TimeSpan FirstWithin = TimeSpan.FromMilliseconds(500);
-        internal static readonly TimeSpan Longest = TimeSpan.FromSeconds(5);
+        private static readonly TimeSpan FirstWithin = TimeSpan.FromMilliseconds(500);
+        private static readonly TimeSpan Longest = TimeSpan.FromSeconds(5);
 
         public TimeSpan? NextRetryDelay(RetryContext retryContext)
         {

@@ -72,7 +72,7 @@ public static class ChatHubMethods
 
     /// <summary>
     /// Event to an agent connection: it no longer follows a conversation (its id), because a <see cref="Resume"/> of
-    /// another one went past the most a connection follows at once and this was the one followed longest ago. It still
+    /// another one went past the most a connection follows at once and this was the one resumed longest ago. It still
     /// hears the conversation if it is its agent's own; a <see cref="Resume"/> follows it again.
     /// </summary>
     public const string FollowEnded = nameof(FollowEnded);
