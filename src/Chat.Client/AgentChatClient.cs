@@ -30,6 +30,12 @@ public sealed class AgentChatClient : ChatHubClient
     public event Action<DeliveryEvent>? DeliveryChanged;
 
     /// <summary>
+    /// The agent as the hub sees it (its id as conversations' assignee, its teams, whether its connection hears every
+    /// conversation of the tenant), once <see cref="ChatHubClient.StartAsync"/> returned; refreshed on every reconnect.
+    /// </summary>
+    public AgentSelf? Self => Session.Self;
+
+    /// <summary>
     /// The hub stopped pushing a watched conversation (its id) to this connection: the connection watched the most it
     /// may at once (1,000) and <see cref="WatchAsync"/> (or a catch-up) of another one made room by ending the one
     /// watched longest ago. The client treats it as after <see cref="UnwatchAsync"/>: it still delivers the

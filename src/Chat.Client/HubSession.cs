@@ -88,9 +88,17 @@ internal sealed class HubSession : IAsyncDisposable
 
     public HubConnection Connection { get; }
 
+    /// <summary>The agent as the hub sees it, once connected (null for a customer's session).</summary>
+    public AgentSelf? Self { get; private set; }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await Connection.StartAsync(cancellationToken).ConfigureAwait(false);
+        if (_isAgent)
+        {
+            Self = await Connection.InvokeAsync<AgentSelf>(ChatHubMethods.WhoAmI, cancellationToken).ConfigureAwait(false);
+        }
+
         _connected.TrySetResult();
     }
 
@@ -303,26 +311,34 @@ internal sealed class HubSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// After a reconnect: every conversation the caller watches (a customer's own), resumed on the new connection. An
-    /// agent's client then asks once for its agent's conversations and catches up those with messages it has not
-    /// delivered, those given to the agent while the connection was down included, instead of resuming every
-    /// conversation it ever heard (an agent hears hundreds in a day, and a node restarting at a peak reconnects all its
-    /// agents at once). One it heard that is no longer its agent's is not read again; if the connection still hears it,
-    /// its next message brings what came before.
+    /// After a reconnect: every conversation the caller watches (a customer's own), resumed on the new connection; for
+    /// a connection that hears the whole tenant (a supervisor's, or every agent's where the hub is set so), every
+    /// conversation it heard. An agent's client then asks once for its agent's conversations and catches up those with
+    /// messages it has not delivered, those given to the agent while the connection was down included. Otherwise it
+    /// does not resume every conversation it ever heard (an agent hears hundreds in a day, and a node restarting at a
+    /// peak reconnects all its agents at once): one it heard that is no longer its agent's is not read again, and if the
+    /// connection still hears it, its next message brings what came before.
     /// </summary>
     private async Task CatchUpAfterReconnectAsync()
     {
-        foreach (var (conversationId, follow) in _caughtUp)
+        if (!_isAgent)
         {
-            if (follow || !_isAgent)
+            foreach (var conversationId in _caughtUp.Keys)
             {
                 await CatchUpAsync(conversationId).ConfigureAwait(false);
             }
+
+            return;
         }
 
-        if (!_isAgent)
+        Self = await CallPacedAsync<AgentSelf>(ChatHubMethods.WhoAmI, []).ConfigureAwait(false);
+        var hearsAll = Self.HearsEveryConversation;
+        foreach (var (conversationId, follow) in _caughtUp)
         {
-            return;
+            if (follow || hearsAll)
+            {
+                await CatchUpAsync(conversationId).ConfigureAwait(false);
+            }
         }
 
         var mine = await CallPacedAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations, [null, true, MaxListed]).ConfigureAwait(false);
@@ -330,7 +346,7 @@ internal sealed class HubSession : IAsyncDisposable
         foreach (var conversation in mine)
         {
             listed.Add(conversation.Id);
-            if (_caughtUp.TryGetValue(conversation.Id, out var follow) && follow)
+            if (_caughtUp.TryGetValue(conversation.Id, out var follow) && (follow || hearsAll))
             {
                 continue; // resumed above
             }
@@ -350,7 +366,7 @@ internal sealed class HubSession : IAsyncDisposable
 
         foreach (var (conversationId, follow) in _caughtUp)
         {
-            if (!follow && !listed.Contains(conversationId))
+            if (!follow && !hearsAll && !listed.Contains(conversationId))
             {
                 _caughtUp.TryRemove(conversationId, out _);
             }

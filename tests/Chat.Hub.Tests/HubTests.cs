@@ -896,6 +896,8 @@ public abstract class HubTests(StoreKind kind)
         await using var bob = await ConnectAsync("bob");
         // carol supervises: she hears every conversation of the tenant, as every agent would with AgentsHearEveryMessage.
         await using var carol = await ConnectAsync("carol", ChatTestServer.StaffToken("carol", Chat.Hub.Security.ChatAuthentication.SupervisorRole));
+        Assert.Equal((true, true), (carol.Self!.IsSupervisor, carol.Self.HearsEveryConversation));
+        Assert.Equal((false, false), (alice.Self!.IsSupervisor, alice.Self.HearsEveryConversation));
         await using var customer = server.Customer("c-route");
         await customer.StartAsync();
         var conversation = await customer.StartConversationAsync();
@@ -1026,6 +1028,7 @@ public abstract class HubTests(StoreKind kind)
         await using var bob = server.Agent("bob", via: proxy.Url);
         bob.MessageReceived += bobsInbox.AddAsync;
         await bob.StartAsync();
+        Assert.Equal(("bob", false), (bob.Self!.AgentId, bob.Self.HearsEveryConversation)); // his own and those he follows only
         async Task<(CustomerChatClient Client, Conversation Conversation)> CustomerAsync(string id, string toAgent)
         {
             var customer = server.Customer(id);
@@ -1101,6 +1104,33 @@ public abstract class HubTests(StoreKind kind)
         Assert.False(connections.Follows(connection, "default", ids[1]));
         Assert.True(connections.Follows(connection, "default", ids[0]));
         Assert.True(connections.Follows(connection, "default", ids[^1]));
+    }
+
+    [Fact]
+    public async Task After_a_reconnect_a_client_that_hears_the_whole_tenant_catches_up_every_conversation_it_heard()
+    {
+        await using var server = await StartServerAsync(o => o.AgentsHearEveryMessage = true); // a small shop's shared inbox
+        await using var proxy = new TcpFaultProxy(server.Url);
+        var bobsInbox = new Received();
+        await using var bob = server.Agent("bob", via: proxy.Url);
+        bob.MessageReceived += bobsInbox.AddAsync;
+        await bob.StartAsync();
+        Assert.Equal(("default", "bob", false, true), (bob.Self!.TenantId, bob.Self.AgentId, bob.Self.IsSupervisor, bob.Self.HearsEveryConversation));
+        await using var customer = server.Customer("c-shared");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await customer.SendTextAsync("before"); // queued, nobody's: bob hears it all the same
+        await bobsInbox.WaitForAsync(conversation.Id, 1, "bob");
+
+        proxy.Freeze();
+        Assert.True(proxy.CutAll() > 0);
+        await Eventually.TrueAsync(() => bob.Connection.State != HubConnectionState.Connected, "bob's client notices");
+        await customer.SendTextAsync("while bob is away");
+        proxy.Thaw();
+
+        // Not his, but his connection hears the whole tenant: his client catches it up without waiting for a next message.
+        await bobsInbox.WaitForAsync(conversation.Id, 2, "bob");
+        Assert.Equal(["before", "while bob is away"], bobsInbox.In(conversation.Id).Select(m => m.Content));
     }
 
     [Fact]

@@ -48,6 +48,9 @@ public static class ChatHubMethods
     /// <summary>Agent hub: stops following a conversation's live messages that an earlier <see cref="Resume"/> started (a conversation id).</summary>
     public const string Unfollow = nameof(Unfollow);
 
+    /// <summary>Agent hub: returns the caller as the hub sees it, an <see cref="AgentSelf"/>.</summary>
+    public const string WhoAmI = nameof(WhoAmI);
+
     /// <summary>Event to both sides: a stored <see cref="ChatMessage"/>.</summary>
     public const string MessageReceived = nameof(MessageReceived);
 

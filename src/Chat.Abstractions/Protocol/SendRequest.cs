@@ -172,6 +172,28 @@ public static class MessageMetadataKeys
     public const string PlatformMessageKey = "chat.platform_message";
 }
 
+/// <summary>The calling agent as the agent hub sees it (<see cref="ChatHubMethods.WhoAmI"/>): who it is and what its connection hears.</summary>
+public sealed class AgentSelf
+{
+    /// <summary>The agent's tenant.</summary>
+    public string TenantId { get; init; } = string.Empty;
+
+    /// <summary>The agent's id, as conversations' <see cref="Conversation.AssigneeId"/> name it.</summary>
+    public string AgentId { get; init; } = string.Empty;
+
+    /// <summary>The agent's teams.</summary>
+    public IReadOnlyList<string> Teams { get; init; } = [];
+
+    /// <summary>Whether the agent is a supervisor (hears every conversation of the tenant).</summary>
+    public bool IsSupervisor { get; init; }
+
+    /// <summary>
+    /// Whether the connection hears every conversation of the tenant live (a supervisor, or a hub where every agent
+    /// does), not only those assigned to its agent and those it follows.
+    /// </summary>
+    public bool HearsEveryConversation { get; init; }
+}
+
 /// <summary>A page of a conversation's messages, oldest first.</summary>
 public sealed class MessagePage
 {

@@ -198,6 +198,20 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
         return page;
     }
 
+    /// <summary>The caller as the hub sees it: its tenant, id and teams, and whether its connection hears every conversation of the tenant.</summary>
+    public AgentSelf WhoAmI()
+    {
+        var agent = Caller;
+        return new AgentSelf
+        {
+            TenantId = agent.TenantId,
+            AgentId = agent.Id,
+            Teams = agent.Teams,
+            IsSupervisor = agent.IsSupervisor,
+            HearsEveryConversation = agent.IsSupervisor || options.Value.AgentsHearEveryMessage,
+        };
+    }
+
     /// <summary>The connection stops following a conversation it resumed (its agent's own conversations it hears still).</summary>
     public void Unfollow(long conversationId) => connections.Unfollow(connections[Context.ConnectionId], Caller.TenantId, conversationId);
 
