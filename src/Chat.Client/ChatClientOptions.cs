@@ -17,9 +17,9 @@ public sealed class ChatClientOptions
     public bool? StatefulReconnect { get; init; }
 
     /// <summary>
-    /// Agents: when the hub pushes a message of a conversation the client has not delivered before (one given to the
-    /// agent mid-way, by assignment or transfer, or while the connection was down; or any conversation, for an agent who
-    /// hears the whole tenant), whether <see cref="ChatHubClient.MessageReceived"/> first gets the conversation's earlier
+    /// Agents: when a conversation the client has not delivered before is given to the agent mid-way (by assignment or
+    /// transfer, also while the connection was down), or the hub pushes a message of one (any conversation, for an agent
+    /// who hears the whole tenant), whether <see cref="ChatHubClient.MessageReceived"/> gets the conversation's earlier
     /// messages, from its first, read with <c>Resume</c> (and recorded in the audit log as a history read). Default true,
     /// so an agent's client sees every conversation it is given whole, with no gap. False starts such a conversation at
     /// the pushed message, for a wall that shows a whole tenant's live traffic and needs no history. Either way a

@@ -77,6 +77,11 @@ internal sealed class HubSession : IAsyncDisposable
 
             return Task.CompletedTask;
         };
+        if (isAgent)
+        {
+            Connection.On<Conversation>(ChatHubMethods.ConversationChanged, OnConversationChanged);
+        }
+
         Connection.Reconnected += _ =>
         {
             _connected.TrySetResult();
@@ -267,6 +272,24 @@ internal sealed class HubSession : IAsyncDisposable
                 work.Done?.TrySetException(ex);
             }
         }
+    }
+
+    /// <summary>
+    /// A conversation given to the agent (assigned, transferred to it, reopened with it) with messages the client has
+    /// not delivered comes whole at once, not only when its customer writes next: a transferred customer may be waiting
+    /// for an answer. Read without following, as the connection hears it anyway.
+    /// </summary>
+    private void OnConversationChanged(Conversation conversation)
+    {
+        if (!_options.CatchUpNewConversations || Self is not { } self || conversation.AssigneeId != self.AgentId || conversation.TenantId != self.TenantId
+            || conversation.Status is not (ConversationStatus.Open or ConversationStatus.Pending)
+            || conversation.LastSeq <= _lastSeq.GetValueOrDefault(conversation.Id))
+        {
+            return;
+        }
+
+        _caughtUp.TryAdd(conversation.Id, false);
+        _work.Writer.TryWrite(new Work(conversation.Id, null));
     }
 
     private async Task OnMessageAsync(ChatMessage message)
