@@ -334,13 +334,14 @@ internal sealed class HubSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// After a reconnect: every conversation the caller watches (a customer's own), resumed on the new connection; for
-    /// a connection that hears the whole tenant (a supervisor's, or every agent's where the hub is set so), every
-    /// conversation it heard. An agent's client then asks once for its agent's conversations and catches up those with
-    /// messages it has not delivered, those given to the agent while the connection was down included. Otherwise it
-    /// does not resume every conversation it ever heard (an agent hears hundreds in a day, and a node restarting at a
-    /// peak reconnects all its agents at once): one it heard that is no longer its agent's is not read again, and if the
-    /// connection still hears it, its next message brings what came before.
+    /// After a reconnect: every conversation the caller watches (a customer's own), resumed on the new connection. An
+    /// agent's client then asks once for its agent's conversations (and, when its connection hears the whole tenant, a
+    /// supervisor's or every agent's where the hub is set so, once more for the tenant's) and catches up those with
+    /// messages it has not delivered, those given to the agent while the connection was down included. It does not
+    /// resume every conversation it ever heard: an agent hears hundreds a day, a supervisor thousands, a node restarting
+    /// at a peak reconnects all its agents at once, and each call counts against the connection's call rate. One it
+    /// heard that is no longer its agent's is not read again; one it still hears and did not find in those lists (past
+    /// the newest 1,000) gets what came before with its next message.
     /// </summary>
     private async Task CatchUpAfterReconnectAsync()
     {
@@ -355,27 +356,48 @@ internal sealed class HubSession : IAsyncDisposable
         }
 
         Self = await CallPacedAsync<AgentSelf>(ChatHubMethods.WhoAmI, []).ConfigureAwait(false);
-        var hearsAll = Self.HearsEveryConversation;
         foreach (var (conversationId, follow) in _caughtUp)
         {
-            if (follow || hearsAll)
+            if (follow)
             {
                 await CatchUpAsync(conversationId).ConfigureAwait(false);
             }
         }
 
-        var mine = await CallPacedAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations, [null, true, MaxListed]).ConfigureAwait(false);
         var listed = new HashSet<long>();
-        foreach (var conversation in mine)
+        await CatchUpListedAsync(mine: true, listed).ConfigureAwait(false);
+        if (Self.HearsEveryConversation)
         {
-            listed.Add(conversation.Id);
-            if (_caughtUp.TryGetValue(conversation.Id, out var follow) && (follow || hearsAll))
+            await CatchUpListedAsync(mine: false, listed).ConfigureAwait(false);
+            return;
+        }
+
+        foreach (var (conversationId, follow) in _caughtUp)
+        {
+            if (!follow && !listed.Contains(conversationId))
             {
-                continue; // resumed above
+                _caughtUp.TryRemove(conversationId, out _);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Catches up the listed conversations (the agent's own, or the tenant's) with messages the client has not
+    /// delivered: of the agent's own, those it never heard too (given to it while the connection was down); of the
+    /// tenant's, only those it heard (the others come with their next message, as they would have live).
+    /// </summary>
+    private async Task CatchUpListedAsync(bool mine, HashSet<long> listed)
+    {
+        var conversations = await CallPacedAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations, [null, mine, MaxListed]).ConfigureAwait(false);
+        foreach (var conversation in conversations)
+        {
+            if (!listed.Add(conversation.Id) || (_caughtUp.TryGetValue(conversation.Id, out var follow) && follow))
+            {
+                continue; // seen in the agent's own list, or watched and resumed already
             }
 
             var known = _lastSeq.TryGetValue(conversation.Id, out var last);
-            if (!known && !_options.CatchUpNewConversations)
+            if (!known && (!mine || !_options.CatchUpNewConversations))
             {
                 continue; // it starts at its next pushed message
             }
@@ -384,14 +406,6 @@ internal sealed class HubSession : IAsyncDisposable
             if (conversation.LastSeq > last)
             {
                 await CatchUpAsync(conversation.Id).ConfigureAwait(false);
-            }
-        }
-
-        foreach (var (conversationId, follow) in _caughtUp)
-        {
-            if (!follow && !hearsAll && !listed.Contains(conversationId))
-            {
-                _caughtUp.TryRemove(conversationId, out _);
             }
         }
     }
