@@ -22,7 +22,9 @@ public sealed class ChatClientOptions
     /// who hears the whole tenant), whether <see cref="ChatHubClient.MessageReceived"/> gets the conversation's earlier
     /// messages, from its first, read with <c>Resume</c> (and recorded in the audit log as a history read). Default true,
     /// so an agent's client sees every conversation it is given whole, with no gap. False starts such a conversation at
-    /// the pushed message, for a wall that shows a whole tenant's live traffic and needs no history. Either way a
+    /// the pushed message, for a wall that shows a whole tenant's live traffic and needs no history: set it for a
+    /// supervisor's client of a busy tenant, which would otherwise read the history of every conversation it first hears
+    /// mid-way, one call each at the connection's call rate, with live messages waiting behind. Either way a
     /// conversation once delivered is delivered without gaps from then on. Customers' clients ignore it.
     /// </summary>
     public bool CatchUpNewConversations { get; init; } = true;
