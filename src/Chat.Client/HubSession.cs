@@ -68,6 +68,11 @@ internal sealed class HubSession : IAsyncDisposable
                 _work.Writer.TryWrite(new Work(message));
             }
         });
+        if (isAgent)
+        {
+            Connection.On<Conversation>(ChatHubMethods.ConversationChanged, OnConversationChanged);
+        }
+
         Connection.Reconnecting += _ =>
         {
             if (_connected.Task.IsCompleted)
@@ -77,11 +82,6 @@ internal sealed class HubSession : IAsyncDisposable
 
             return Task.CompletedTask;
         };
-        if (isAgent)
-        {
-            Connection.On<Conversation>(ChatHubMethods.ConversationChanged, OnConversationChanged);
-        }
-
         Connection.Reconnected += _ =>
         {
             _connected.TrySetResult();

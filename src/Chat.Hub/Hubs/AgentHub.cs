@@ -13,6 +13,9 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
 {
     private const int MaxCapacity = 100;
 
+    /// <summary>Whether an agent's connection hears every conversation of its tenant: a supervisor's, or any with <see cref="ChatHubOptions.AgentsHearEveryMessage"/>.</summary>
+    private bool HearsEveryConversation(ChatCaller agent) => agent.IsSupervisor || options.Value.AgentsHearEveryMessage;
+
     private ChatCaller Caller => ChatCaller.Agent(Context.User!, options.Value) ?? throw new HubException("The connection is not an agent's.");
 
     public override async Task OnConnectedAsync()
@@ -186,7 +189,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
         ArgumentNullException.ThrowIfNull(request);
         var agent = Caller;
         var connection = connections[Context.ConnectionId];
-        var follow = request.Follow && !options.Value.AgentsHearEveryMessage && !agent.IsSupervisor; // otherwise the connection hears it anyway
+        var follow = request.Follow && !HearsEveryConversation(agent); // otherwise the connection hears it anyway
         var page = await service.ReadForAgentAsync(agent, request.ConversationId, request.AfterSeq, request.Limit,
             Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString(), Context.ConnectionAborted,
             startsFollowing: follow && !connections.Follows(connection, agent.TenantId, request.ConversationId));
@@ -208,7 +211,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
             AgentId = agent.Id,
             Teams = agent.Teams,
             IsSupervisor = agent.IsSupervisor,
-            HearsEveryConversation = agent.IsSupervisor || options.Value.AgentsHearEveryMessage,
+            HearsEveryConversation = HearsEveryConversation(agent),
         };
     }
 
