@@ -100,5 +100,13 @@ if [ "$passed" -eq 0 ]; then
   status=1
 fi
 
+if [ "$failed" -gt 0 ]; then
+  echo "== failures"
+  if command -v python3 >/dev/null 2>&1; then
+    python3 build/trx-failures.py "$results"/*.trx || true
+  else
+    grep -h -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$results"/*.trx | sed -E 's/.*testName="([^"]*)".*/FAILED \1/' || true
+  fi
+fi
 echo "$passed passed, $failed failed"
 exit "$status"
