@@ -1022,6 +1022,30 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task An_agent_connection_that_starts_watching_while_the_customer_writes_misses_not_even_the_last_message()
+    {
+        // A message stored after the hub read the page for a Resume, and pushed before the connection followed the
+        // conversation, would be in neither; when it is the last, no later message shows the client the gap. Each round
+        // a fresh connection watches while the customer sends, and must have every message without a further one.
+        await using var server = await StartServerAsync(o => (o.CallsPerSecond, o.CallBurst) = (1000, 1000));
+        await using var customer = server.Customer("c-watched-while-writing");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await customer.SendTextAsync("0");
+        const int rounds = 30;
+        for (var round = 1; round <= rounds; round++)
+        {
+            var inbox = new Received();
+            await using var bob = server.Agent("bob");
+            bob.MessageReceived += inbox.AddAsync;
+            await bob.StartAsync();
+            await Task.WhenAll(bob.WatchAsync(conversation.Id), customer.SendTextAsync(round.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            await inbox.WaitForAsync(conversation.Id, round + 1, $"bob's connection of round {round}");
+            Assert.Equal(Enumerable.Range(1, round + 1).Select(i => (long)i), inbox.In(conversation.Id).Select(m => m.Seq));
+        }
+    }
+
+    [Fact]
     public async Task After_a_reconnect_an_agent_client_catches_up_its_agents_conversations_those_given_while_it_was_down_included_and_no_other()
     {
         await using var server = await StartServerAsync();

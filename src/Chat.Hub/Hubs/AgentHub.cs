@@ -190,12 +190,19 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
         var agent = Caller;
         var connection = connections[Context.ConnectionId];
         var follow = request.Follow && !HearsEveryConversation(agent); // otherwise the connection hears it anyway
+        var startsFollowing = follow && !connections.Follows(connection, agent.TenantId, request.ConversationId);
+        long? ended = null;
         var page = await service.ReadForAgentAsync(agent, request.ConversationId, request.AfterSeq, request.Limit,
             Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString(), Context.ConnectionAborted,
-            startsFollowing: follow && !connections.Follows(connection, agent.TenantId, request.ConversationId));
-        if (follow && connections.Follow(connection, agent.TenantId, request.ConversationId) is { } ended)
+            startsFollowing ? () => ended = connections.Follow(connection, agent.TenantId, request.ConversationId) : null);
+        if (follow && !startsFollowing)
         {
-            await Clients.Caller.SendAsync(ChatHubMethods.FollowEnded, ended, Context.ConnectionAborted);
+            ended = connections.Follow(connection, agent.TenantId, request.ConversationId); // the newest again
+        }
+
+        if (ended is { } stopped)
+        {
+            await Clients.Caller.SendAsync(ChatHubMethods.FollowEnded, stopped, Context.ConnectionAborted);
         }
 
         return page;

@@ -230,27 +230,52 @@ internal sealed partial class ConversationService(
     /// A page of a conversation's history for an agent of its tenant, private notes included. A page that holds
     /// messages is recorded in the audit log (<see cref="AgentAccessAudit"/>) before it is returned, and is not
     /// returned when it cannot be; an empty page (a client catching up on a conversation with nothing new) shows
-    /// nothing and records nothing. When <paramref name="startsFollowing"/> (the caller's connection hears the
-    /// conversation live from now on), that is recorded too, unless the conversation is the agent's own.
+    /// nothing and records nothing. With <paramref name="startFollowing"/> (the caller's connection is to hear the
+    /// conversation live from now on), that is recorded too, unless the conversation is the agent's own, and only then
+    /// is it called: a message stored after the page was read and pushed before the connection followed would reach
+    /// it neither way, and being the last, no later message would show its client the gap. So, when the page holds
+    /// the rest of the history, what was stored since it was read is read once more after the call and added to it.
     /// </summary>
     public async Task<MessagePage> ReadForAgentAsync(ChatCaller agent, long conversationId, long afterSeq, int limit, string? remoteAddress, CancellationToken cancellationToken,
-        bool startsFollowing = false)
+        Action? startFollowing = null)
     {
         var conversation = await GetForAgentAsync(agent, conversationId, cancellationToken).ConfigureAwait(false);
         var page = await ReadAsync(agent.TenantId, conversation.Id, afterSeq, limit, includePrivate: true, cancellationToken).ConfigureAwait(false);
-        if (page.Messages.Count > 0)
+        await RecordReadAsync(agent, conversation, page, remoteAddress, cancellationToken).ConfigureAwait(false);
+        if (startFollowing is null)
         {
-            var shown = FormattableString.Invariant($"seq {page.Messages[0].Seq}-{page.Messages[^1].Seq}");
-            await audit.RecordAsync(agent, AuditActions.ReadHistory, conversation, shown, remoteAddress, cancellationToken).ConfigureAwait(false);
+            return page;
         }
 
-        if (startsFollowing && conversation.AssigneeId != agent.Id)
+        if (conversation.AssigneeId != agent.Id)
         {
             var from = FormattableString.Invariant($"after seq {Math.Max(afterSeq, page.NextAfterSeq)}");
             await audit.RecordAsync(agent, AuditActions.FollowConversation, conversation, from, remoteAddress, cancellationToken).ConfigureAwait(false);
         }
 
-        return page;
+        startFollowing();
+        if (page.HasMore)
+        {
+            return page; // the client reads on, and what it reads now includes anything stored meanwhile
+        }
+
+        var since = await ReadAsync(agent.TenantId, conversation.Id, page.NextAfterSeq, limit - page.Messages.Count, includePrivate: true, cancellationToken).ConfigureAwait(false);
+        if (since.Messages.Count == 0)
+        {
+            return page;
+        }
+
+        await RecordReadAsync(agent, conversation, since, remoteAddress, cancellationToken).ConfigureAwait(false);
+        return new MessagePage { Messages = [.. page.Messages, .. since.Messages], NextAfterSeq = since.NextAfterSeq, HasMore = since.HasMore };
+    }
+
+    private async Task RecordReadAsync(ChatCaller agent, Conversation conversation, MessagePage page, string? remoteAddress, CancellationToken cancellationToken)
+    {
+        if (page.Messages.Count > 0)
+        {
+            var shown = FormattableString.Invariant($"seq {page.Messages[0].Seq}-{page.Messages[^1].Seq}");
+            await audit.RecordAsync(agent, AuditActions.ReadHistory, conversation, shown, remoteAddress, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>A page of history after a seq; a customer's page leaves out private notes.</summary>
