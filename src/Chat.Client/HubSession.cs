@@ -16,6 +16,9 @@ internal sealed class HubSession : IAsyncDisposable
     private const int PageSize = 200;
     private const int MaxListed = 1000;
 
+    // The longest a catch-up the hub asks for (ChatHubMethods.CatchUp) is put off, whatever the hub says.
+    private const int MaxCatchUpSpreadMilliseconds = 60_000;
+
     // How the hub words a call refused for the connection's call rate (ChatHubFilter), and how long to wait then.
     private const string RateLimitRefusal = "Rate limit: ";
     private static readonly TimeSpan RateLimitPause = TimeSpan.FromMilliseconds(250);
@@ -31,6 +34,7 @@ internal sealed class HubSession : IAsyncDisposable
     private readonly Func<ChatMessage, Task> _deliver;
     private readonly Task _pump;
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _catchUpAsked; // 1 while a catch-up the hub asked for waits for its moment
 
     public HubSession(ChatClientOptions options, bool isAgent, Func<ChatMessage, Task> deliver)
     {
@@ -72,6 +76,8 @@ internal sealed class HubSession : IAsyncDisposable
         {
             Connection.On<Conversation>(ChatHubMethods.ConversationChanged, OnConversationChanged);
         }
+
+        Connection.On<int>(ChatHubMethods.CatchUp, OnCatchUpAsked);
 
         Connection.Reconnecting += _ =>
         {
@@ -290,6 +296,26 @@ internal sealed class HubSession : IAsyncDisposable
 
         _caughtUp.TryAdd(conversation.Id, false);
         _work.Writer.TryWrite(new Work(conversation.Id, null));
+    }
+
+    /// <summary>
+    /// The hub says pushes may have been lost between its nodes: everything is caught up as after a reconnect, at a
+    /// random moment within the time it gives (so a node's clients do not all read at once). Asked again before that,
+    /// the one catch-up covers both.
+    /// </summary>
+    private void OnCatchUpAsked(int withinMilliseconds)
+    {
+        if (Interlocked.Exchange(ref _catchUpAsked, 1) == 1)
+        {
+            return;
+        }
+
+        var wait = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * Math.Clamp(withinMilliseconds, 0, MaxCatchUpSpreadMilliseconds));
+        _ = Task.Delay(wait).ContinueWith(_ =>
+        {
+            Volatile.Write(ref _catchUpAsked, 0);
+            _work.Writer.TryWrite(Work.CatchUpAll);
+        }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
 
     private async Task OnMessageAsync(ChatMessage message)

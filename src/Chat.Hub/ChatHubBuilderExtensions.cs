@@ -174,6 +174,8 @@ public static class ChatHubBuilderExtensions
             chat.Services.AddSingleton<RecentInboundContactsReplica>();
             chat.Services.AddHostedService(static sp => sp.GetRequiredService<RecentInboundContactsReplica>());
             chat.Services.AddHostedService<AgentPresenceReplica>();
+            // Pushes lost between the nodes while a node's link to Redis was down are caught up by the clients.
+            chat.Services.AddHostedService<RedisOutageCatchUp>();
         }
         return chat;
     }

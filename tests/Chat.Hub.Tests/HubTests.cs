@@ -1212,7 +1212,7 @@ public abstract class HubTests(StoreKind kind)
     public async Task Sends_faster_than_the_connections_call_rate_are_paced_by_the_client_and_stored_once_each_until_its_send_timeout()
     {
         await using var server = await StartServerAsync(o => (o.CallsPerSecond, o.CallBurst) = (20, 10));
-        CustomerChatClient Customer(string id, TimeSpan sendTimeout) => new(new ChatClientOptions
+        CustomerChatClient Customer(ChatTestServer server, string id, TimeSpan sendTimeout) => new(new ChatClientOptions
         {
             HubUrl = new Uri(server.Url + "/chat/customer"),
             AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.VisitorToken(id)),
@@ -1221,7 +1221,7 @@ public abstract class HubTests(StoreKind kind)
 
         // 40 at once against a bucket of 10 that refills 20 a second: the hub refuses most at first, the client waits
         // and sends them again, and every one is stored once.
-        await using var patient = Customer("c-paced", TimeSpan.FromMinutes(1));
+        await using var patient = Customer(server, "c-paced", TimeSpan.FromMinutes(1));
         await patient.StartAsync();
         var conversation = await patient.StartConversationAsync();
         var results = await Task.WhenAll(Enumerable.Range(1, 40).Select(i => patient.SendTextAsync($"paced {i}")));
@@ -1231,9 +1231,12 @@ public abstract class HubTests(StoreKind kind)
         Assert.Equal(40, stored.Messages.Count);
         Assert.Equal(40, stored.Messages.Select(m => m.ClientMessageId).Distinct().Count());
 
-        // With a send timeout too short to wait for the bucket, the sends still refused then fail with the hub's reason
-        // (and a send whose last try was still out at the deadline fails as cancelled: it may or may not be stored).
-        await using var hasty = Customer("c-hasty", TimeSpan.FromMilliseconds(300));
+        // With a send timeout too short to wait for the bucket (of 10, refilled at one a second here), the sends still
+        // refused then fail with the hub's reason (and a send whose last try was still out at the deadline fails as
+        // cancelled: it may or may not be stored). A connection's calls are run one at a time, so the hasty client's
+        // retries are refused at once: no store of its is still running before them.
+        await using var slow = await StartServerAsync(o => (o.CallsPerSecond, o.CallBurst) = (1, 10));
+        await using var hasty = Customer(slow, "c-hasty", TimeSpan.FromMilliseconds(300));
         await hasty.StartAsync();
         var hastys = await hasty.StartConversationAsync();
         var outcomes = await Task.WhenAll(Enumerable.Range(1, 60).Select(async i =>
@@ -1254,7 +1257,7 @@ public abstract class HubTests(StoreKind kind)
         }));
         var refused = outcomes.Where(o => o is not ("stored" or "unknown")).ToList();
         Assert.NotEmpty(refused);
-        Assert.All(refused, reason => Assert.Contains("Rate limit: a connection may make 20 calls per second (bursts of 10)", reason));
+        Assert.All(refused, reason => Assert.Contains("Rate limit: a connection may make 1 calls per second (bursts of 10)", reason));
         await Task.Delay(1000); // the bucket refills
         var kept = await hasty.ResumeAsync(new ResumeRequest { ConversationId = hastys.Id });
         Assert.InRange(kept.Messages.Count, outcomes.Count(o => o == "stored"), 60 - refused.Count); // what was refused was not stored

@@ -240,7 +240,7 @@ public sealed class ScaleOutTests
     }
 
     [Fact]
-    public async Task After_redis_drops_every_connection_the_nodes_reconnect_and_their_customers_and_agents_hear_each_other_again()
+    public async Task After_redis_drops_every_connection_the_customers_and_agents_get_what_they_missed_without_another_message_and_hear_each_other_again()
     {
         // Redis restarts (or fails over) under the nodes: every connection to it is reset.
         var storage = await TestStorage.CreateAsync(StoreKind.Postgres);
@@ -256,25 +256,55 @@ public sealed class ScaleOutTests
         await agentInbox.WaitForAsync(conversation.Id, 1, "the agent on node B, before Redis went");
 
         Assert.True(proxy.CutAll() > 0);
-        // What the customer sends while the nodes reconnect is stored; its pushes to node B may be lost with the
-        // connections (Redis keeps no pub/sub messages), and the agent's client catches them up at the next one.
+        // What each side sends while the nodes reconnect is stored; its push to the other node may be lost with the
+        // connections (Redis keeps no pub/sub message). Once its link is back each node tells its clients, and asks the
+        // other to tell its own, to catch up: both sides get everything without another message.
         await customer.SendTextAsync("while Redis was gone");
-        var sent = 2;
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (agentInbox.In(conversation.Id).Count < sent)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the agent on node B heard {agentInbox.In(conversation.Id).Count} of {sent} messages after Redis came back");
-            await customer.SendTextAsync($"after {++sent}");
-            await Task.Delay(200);
-        }
-
+        await agent.ReplyAsync(conversation.Id, "answered while Redis was gone");
+        await agentInbox.WaitForAsync(conversation.Id, 3, "the agent on node B, after Redis came back");
+        await customerInbox.WaitForAsync(conversation.Id, 3, "the customer on node A, after Redis came back");
         await Task.Delay(300);
-        Assert.Equal(Enumerable.Range(1, sent), agentInbox.In(conversation.Id).Select(m => (int)m.Seq));
+        string[] all = ["before", "while Redis was gone", "answered while Redis was gone"];
+        Assert.Equal(all, agentInbox.In(conversation.Id).Select(m => m.Content));
+        Assert.Equal(all, customerInbox.In(conversation.Id).Select(m => m.Content));
 
-        // ... and the other way.
+        // ... and live again, both ways.
+        await customer.SendTextAsync("after");
+        await agentInbox.WaitForAsync(conversation.Id, 4, "the agent on node B to hear the customer on node A again");
         await agent.ReplyAsync(conversation.Id, "heard you");
-        await customerInbox.WaitForAsync(conversation.Id, sent + 1, "the customer on node A to hear the agent on node B again");
+        await customerInbox.WaitForAsync(conversation.Id, 5, "the customer on node A to hear the agent on node B again");
         Assert.Equal("heard you", customerInbox.In(conversation.Id)[^1].Content);
+    }
+
+    [Fact]
+    public async Task Pushes_a_node_missed_while_its_link_to_redis_was_dark_reach_its_clients_without_another_message()
+    {
+        // Node A keeps its link to Redis; node B's goes dark for a while. What A publishes meanwhile Redis hands to
+        // nobody on B (it keeps no pub/sub message), so without being told, B's agent would see the customer's message
+        // only with the customer's next one, which a customer waiting for an answer never sends.
+        var storage = await TestStorage.CreateAsync(StoreKind.Postgres);
+        await using var proxy = new TcpFaultProxy("http://" + RedisServer.Configuration);
+        await using var nodeA = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration);
+        await using var nodeB = await ChatTestServer.StartAsync(storage, redis: $"127.0.0.1:{new Uri(proxy.Url).Port}");
+        await using var pair = await CustomerAndAgentAsync(nodeA, nodeB, "c-dark-link");
+        var (customer, customerInbox, conversation, agent, agentInbox) = pair;
+        await agent.AcceptAsync(conversation.Id);
+        await customer.SendTextAsync("before");
+        await agentInbox.WaitForAsync(conversation.Id, 1, "the agent on node B, before its link went dark");
+
+        proxy.Freeze();
+        Assert.True(proxy.CutAll() > 0);
+        await customer.SendTextAsync("while node B's link was dark"); // stored, published by A, lost for B
+        await Task.Delay(1500);
+        Assert.Single(agentInbox.In(conversation.Id));
+        proxy.Thaw();
+
+        await agentInbox.WaitForAsync(conversation.Id, 2, "the agent on node B, after its link came back");
+        await Task.Delay(300);
+        Assert.Equal(["before", "while node B's link was dark"], agentInbox.In(conversation.Id).Select(m => m.Content));
+        await agent.ReplyAsync(conversation.Id, "here I am");
+        await customerInbox.WaitForAsync(conversation.Id, 3, "the customer on node A");
+        Assert.Equal(["before", "while node B's link was dark", "here I am"], customerInbox.In(conversation.Id).Select(m => m.Content));
     }
 
     /// <summary>Two nodes on one PostgreSQL and Redis, each with the signed-JSON channel and the plugin that notes what it sees.</summary>

@@ -87,6 +87,11 @@
     // The console follows every conversation it opens; past 1,000 the hub stops the one opened longest ago and says
     // so. Nothing to redraw: that conversation's badge just stops counting until it is opened again.
     connection.on("FollowEnded", () => {});
+    // The hub lost pushes between its nodes (their link to Redis was down): the lists and the open conversation are
+    // read again, at a random moment within the time it gives, as Chat.Client does.
+    connection.on("CatchUp", within => {
+      setTimeout(() => loadLists().then(() => state.current && resume(state.current)).catch(() => {}), Math.random() * Math.min(Number(within) || 0, 60_000));
+    });
     connection.onreconnecting(() => setConnection(false));
     connection.onreconnected(async () => { setConnection(true); await afterConnect(true); });
     connection.onclose(() => { setConnection(false); setTimeout(() => connection.start().then(() => afterConnect(true)).catch(() => {}), 2000); });

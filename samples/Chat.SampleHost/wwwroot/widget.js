@@ -167,6 +167,9 @@
   });
   connection.on("ReadReceived", () => {});
   connection.on("ConversationChanged", changed => { if (conversation && changed.id === conversation.id) conversation = changed; });
+  // The hub lost pushes between its nodes (their link to Redis was down): read what came meanwhile, at a random moment
+  // within the time it gives, as Chat.Client does.
+  connection.on("CatchUp", within => { setTimeout(() => resume().catch(() => {}), Math.random() * Math.min(Number(within) || 0, 60_000)); });
   connection.onreconnecting(() => setStatus("reconnecting…"));
   connection.onreconnected(async () => {
     setStatus("online");

@@ -79,4 +79,12 @@ public static class ChatHubMethods
     /// hears the conversation if it is its agent's own; a <see cref="Resume"/> follows it again.
     /// </summary>
     public const string FollowEnded = nameof(FollowEnded);
+
+    /// <summary>
+    /// Event to both sides: pushes may have been lost on their way between the hub's nodes (their link to Redis, which
+    /// keeps no message, was down), so the client should catch up what it follows from <see cref="Resume"/> as after a
+    /// reconnect, at a random moment within the milliseconds the event carries (an <see cref="int"/>), so that a node's
+    /// clients do not all read at once.
+    /// </summary>
+    public const string CatchUp = nameof(CatchUp);
 }

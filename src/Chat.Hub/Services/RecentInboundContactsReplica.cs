@@ -33,44 +33,8 @@ internal sealed partial class RecentInboundContactsReplica(RedisLink redis, Rece
     /// <summary>A contact was erased on this node: the other nodes forget its conversation.</summary>
     public ValueTask ContactErasedAsync(string tenantId, long contactId) => PublishAsync(tenantId, conversation: 0, contact: contactId);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var failing = false;
-        while (true)
-        {
-            try
-            {
-                // Once subscribed, the Redis client subscribes again by itself after a reconnect.
-                await redis.SubscribeAsync(Channel, Receive, ex => LogReadFailed(logger, ex)).WaitAsync(stoppingToken).ConfigureAwait(false);
-                return;
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                if (!failing)
-                {
-                    failing = true;
-                    LogSubscribeFailed(logger, ex);
-                }
-
-                // The client may keep the failed attempt and subscribe it when Redis is back: dropped, so the next
-                // attempt subscribes once, not twice.
-                _ = redis.ConnectionIfReady?.GetSubscriber().UnsubscribeAsync(Channel, handler: null, CommandFlags.FireAndForget);
-            }
-
-            try
-            {
-                await Task.Delay(RetryInterval, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        redis.SubscribeWithRetriesAsync(Channel, Receive, ex => LogReadFailed(logger, ex), ex => LogSubscribeFailed(logger, ex), RetryInterval, stoppingToken);
 
     private async ValueTask PublishAsync(string tenantId, long conversation, long contact)
     {

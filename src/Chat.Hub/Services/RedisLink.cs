@@ -77,6 +77,50 @@ internal sealed class RedisLink : IHostedService, IAsyncDisposable
         });
     }
 
+    /// <summary>
+    /// Subscribes as <see cref="SubscribeAsync"/> does, trying again every <paramref name="retryInterval"/> until it
+    /// works or <paramref name="stoppingToken"/> is cancelled; the first failure of a run of them goes to
+    /// <paramref name="failed"/>. Once subscribed, the Redis client subscribes again by itself after a reconnect.
+    /// </summary>
+    public async Task SubscribeWithRetriesAsync(RedisChannel channel, Func<JsonElement, ValueTask> handle, Action<Exception> unreadable, Action<Exception> failed,
+        TimeSpan retryInterval, CancellationToken stoppingToken)
+    {
+        var failing = false;
+        while (true)
+        {
+            try
+            {
+                await SubscribeAsync(channel, handle, unreadable).WaitAsync(stoppingToken).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                if (!failing)
+                {
+                    failing = true;
+                    failed(ex);
+                }
+
+                // The client may keep the failed attempt and subscribe it when Redis is back: dropped, so the next
+                // attempt subscribes once, not twice.
+                _ = ConnectionIfReady?.GetSubscriber().UnsubscribeAsync(channel, handler: null, CommandFlags.FireAndForget);
+            }
+
+            try
+            {
+                await Task.Delay(retryInterval, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _ = _connection.Value;

@@ -1,0 +1,142 @@
+using Chat.Hub.Hubs;
+using Chat.Protocol;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Chat.Hub.Services;
+
+/// <summary>
+/// Tells clients to catch up when pushes between nodes may have been lost (with <c>AddRedisBackplane</c>). Redis keeps
+/// no pub/sub message: while a node's link to it is down, that node's connections miss the other nodes' pushes (an
+/// agent's reply to a customer on this node, a customer's message to an agent here) and the other nodes' connections
+/// miss this node's. A client sees a missed push only when the conversation's next message shows it the gap, and a
+/// customer waiting for a lost answer may never send one. So once the link is back, the node tells its own
+/// connections, and asks the other nodes (channel <c>Chat.CatchUp</c>) to tell theirs, to catch up from <c>Resume</c>
+/// as after a reconnect (<see cref="ChatHubMethods.CatchUp"/>), each at a random moment within a spread of a
+/// millisecond per connection of its node (at least 1 s, at most 30 s), so that a node's thousands of clients do not
+/// all read at once.
+/// </summary>
+internal sealed partial class RedisOutageCatchUp(RedisLink redis, ChatConnections connections, IHubContext<AgentHub> agents, IHubContext<CustomerHub> customers,
+    ILogger<RedisOutageCatchUp> logger) : BackgroundService
+{
+    private static readonly RedisChannel Channel = RedisChannel.Literal("Chat.CatchUp");
+    private static readonly TimeSpan LeastSpread = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MostSpread = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan SpreadPerConnection = TimeSpan.FromMilliseconds(1);
+
+    private int _scheduled; // 1 while a telling waits to go out: a later reason to tell joins it
+    private int _askOthers; // 1 when the telling that goes out next asks the other nodes too
+    private CancellationToken _stopping;
+
+    /// <summary>
+    /// How long the node waits, once its link is back, before telling: meanwhile the Redis client subscribes to the
+    /// node's channels again, so what the other nodes publish after its clients have read reaches them live.
+    /// </summary>
+    internal TimeSpan Settle { get; set; } = TimeSpan.FromSeconds(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _stopping = stoppingToken;
+        IConnectionMultiplexer connection;
+        try
+        {
+            connection = await redis.Connection.WaitAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        // Raised for each of the client's two connections (commands, subscriptions) that comes back, and when a node
+        // started without Redis first reaches it (its connections made meanwhile missed the other nodes' pushes too).
+        connection.ConnectionRestored += OnRestored;
+        await redis.SubscribeWithRetriesAsync(Channel, _ =>
+        {
+            Schedule(askOthers: false);
+            return ValueTask.CompletedTask;
+        }, ex => LogReadFailed(logger, ex), ex => LogSubscribeFailed(logger, ex), TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
+    }
+
+    private void OnRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        LogRestored(logger, e.ConnectionType);
+        Schedule(askOthers: true);
+    }
+
+    private void Schedule(bool askOthers)
+    {
+        if (askOthers)
+        {
+            Volatile.Write(ref _askOthers, 1);
+        }
+
+        if (Interlocked.Exchange(ref _scheduled, 1) == 0)
+        {
+            _ = TellAsync();
+        }
+    }
+
+    private async Task TellAsync()
+    {
+        try
+        {
+            await Task.Delay(Settle, _stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        // From here a new reason to tell schedules a telling of its own: this one may go out before what it is about.
+        Volatile.Write(ref _scheduled, 0);
+        if (Interlocked.Exchange(ref _askOthers, 0) == 1)
+        {
+            try
+            {
+                var connection = await redis.Connection.ConfigureAwait(false);
+                await connection.GetSubscriber().PublishAsync(Channel, redis.Message(0, static (_, _) => { })).WaitAsync(TimeSpan.FromSeconds(5), _stopping).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
+            {
+                // The other nodes' clients catch up with their conversations' next messages, or when this node's link
+                // comes back again and asks once more.
+                LogAskFailed(logger, ex);
+            }
+        }
+
+        var open = connections.Count;
+        var within = (int)Math.Clamp((SpreadPerConnection * open).TotalMilliseconds, LeastSpread.TotalMilliseconds, MostSpread.TotalMilliseconds);
+        LogTelling(logger, open, within);
+        try
+        {
+            // Each connection is written to by itself; one gone dark holds up only this one-off telling.
+            await Task.WhenAll(
+                agents.Clients.All.SendAsync(ChatHubMethods.CatchUp, within, _stopping),
+                customers.Clients.All.SendAsync(ChatHubMethods.CatchUp, within, _stopping)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
+        {
+            LogTellFailed(logger, ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 67, Level = LogLevel.Information, Message = "The link to Redis is back ({ConnectionType}); pushes between the nodes may have been lost meanwhile, so this node's clients and the other nodes' are told to catch up.")]
+    private static partial void LogRestored(ILogger logger, ConnectionType connectionType);
+
+    [LoggerMessage(EventId = 68, Level = LogLevel.Information, Message = "Telling {Connections} connection(s) to catch up from Resume, each within {WithinMilliseconds} ms.")]
+    private static partial void LogTelling(ILogger logger, int connections, int withinMilliseconds);
+
+    [LoggerMessage(EventId = 69, Level = LogLevel.Warning, Message = "Could not ask the other nodes to have their clients catch up after this node's link to Redis came back; their clients catch up with their conversations' next messages.")]
+    private static partial void LogAskFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 70, Level = LogLevel.Warning, Message = "Could not tell every connection to catch up; those not told catch up with their conversations' next messages.")]
+    private static partial void LogTellFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 71, Level = LogLevel.Warning, Message = "Could not subscribe to the other nodes' requests to catch up in Redis (tried again every second); this node's clients may miss pushes lost while another node's link to Redis was down until their conversations' next messages. Not logged again until it works.")]
+    private static partial void LogSubscribeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 72, Level = LogLevel.Warning, Message = "Could not read another node's request to catch up; it was skipped.")]
+    private static partial void LogReadFailed(ILogger logger, Exception exception);
+}
