@@ -12,7 +12,8 @@ public abstract class ChatHubClient : IAsyncDisposable
 {
     private protected ChatHubClient(ChatClientOptions options, bool isAgent)
     {
-        Session = new HubSession(options, isAgent, message => MessageReceived?.Invoke(message) ?? Task.CompletedTask);
+        Session = new HubSession(options, isAgent, message => MessageReceived?.Invoke(message) ?? Task.CompletedTask,
+            () => CaughtUp?.Invoke() ?? Task.CompletedTask);
         Session.Connection.On<TypingEvent>(ChatHubMethods.TypingReceived, e => TypingReceived?.Invoke(e));
         Session.Connection.On<ReadEvent>(ChatHubMethods.ReadReceived, e => ReadReceived?.Invoke(e));
         Session.Connection.On<Conversation>(ChatHubMethods.ConversationChanged, c => ConversationChanged?.Invoke(c));
@@ -20,6 +21,14 @@ public abstract class ChatHubClient : IAsyncDisposable
 
     /// <summary>A message (the caller's own included), once each, in seq order per conversation.</summary>
     public event Func<ChatMessage, Task>? MessageReceived;
+
+    /// <summary>
+    /// The client has caught up, after a reconnect or when the hub asked it to (its nodes lost pushes between them), the
+    /// messages of the conversations it follows: those <see cref="MessageReceived"/> missed came through it first. Other
+    /// pushes of that time (conversation changes, typing, receipts) are not repeated: read again here what the
+    /// application shows of them, such as the queue and the conversation lists.
+    /// </summary>
+    public event Func<Task>? CaughtUp;
 
     /// <summary>The other side is typing.</summary>
     public event Action<TypingEvent>? TypingReceived;

@@ -32,16 +32,18 @@ internal sealed class HubSession : IAsyncDisposable
     private readonly bool _isAgent;
     private readonly ConcurrentDictionary<(long ConversationId, bool IsPrivate), ChatMessage> _templates = new();
     private readonly Func<ChatMessage, Task> _deliver;
+    private readonly Func<Task> _caughtUpAll;
     private readonly Task _pump;
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _catchUpAsked; // 1 while a catch-up the hub asked for waits for its moment
 
-    public HubSession(ChatClientOptions options, bool isAgent, Func<ChatMessage, Task> deliver)
+    public HubSession(ChatClientOptions options, bool isAgent, Func<ChatMessage, Task> deliver, Func<Task> caughtUpAll)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _isAgent = isAgent;
         _deliver = deliver;
+        _caughtUpAll = caughtUpAll;
         var builder = new HubConnectionBuilder()
             .WithUrl(options.HubUrl, http =>
             {
@@ -265,6 +267,7 @@ internal sealed class HubSession : IAsyncDisposable
                 else if (work.CatchUpAllConversations)
                 {
                     await CatchUpAfterReconnectAsync().ConfigureAwait(false);
+                    await _caughtUpAll().ConfigureAwait(false);
                 }
                 else
                 {

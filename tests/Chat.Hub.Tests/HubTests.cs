@@ -1055,6 +1055,12 @@ public abstract class HubTests(StoreKind kind)
         await alice.StartAsync();
         await using var bob = server.Agent("bob", via: proxy.Url);
         bob.MessageReceived += bobsInbox.AddAsync;
+        var caughtUp = 0;
+        bob.CaughtUp += () =>
+        {
+            Interlocked.Increment(ref caughtUp);
+            return Task.CompletedTask;
+        };
         await bob.StartAsync();
         Assert.Equal(("bob", false), (bob.Self!.AgentId, bob.Self.HearsEveryConversation)); // his own and those he follows only
         async Task<(CustomerChatClient Client, Conversation Conversation)> CustomerAsync(string id, string toAgent)
@@ -1091,6 +1097,7 @@ public abstract class HubTests(StoreKind kind)
         // whole, and nothing of the one that is no longer his.
         await bobsInbox.WaitForAsync(kept.Id, 2, "bob, his own conversation");
         await bobsInbox.WaitForAsync(given.Id, 2, "bob, the conversation given to him");
+        await Eventually.TrueAsync(() => Volatile.Read(ref caughtUp) > 0, "bob's client to say it caught up");
         Assert.Equal(HubConnectionState.Connected, bob.Connection.State);
         await Task.Delay(300);
         Assert.Equal(["before", "while bob is away"], bobsInbox.In(kept.Id).Select(m => m.Content));

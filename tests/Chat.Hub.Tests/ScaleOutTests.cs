@@ -286,7 +286,12 @@ public sealed class ScaleOutTests
         await using var proxy = new TcpFaultProxy("http://" + RedisServer.Configuration);
         await using var nodeA = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration);
         await using var nodeB = await ChatTestServer.StartAsync(storage, redis: $"127.0.0.1:{new Uri(proxy.Url).Port}");
-        await using var pair = await CustomerAndAgentAsync(nodeA, nodeB, "c-dark-link");
+        var caughtUp = 0;
+        await using var pair = await CustomerAndAgentAsync(nodeA, nodeB, "c-dark-link", agent => agent.CaughtUp += () =>
+        {
+            Interlocked.Increment(ref caughtUp);
+            return Task.CompletedTask;
+        });
         var (customer, customerInbox, conversation, agent, agentInbox) = pair;
         await agent.AcceptAsync(conversation.Id);
         await customer.SendTextAsync("before");
@@ -297,9 +302,14 @@ public sealed class ScaleOutTests
         await customer.SendTextAsync("while node B's link was dark"); // stored, published by A, lost for B
         await Task.Delay(1500);
         Assert.Single(agentInbox.In(conversation.Id));
+
+        Assert.Equal(0, Volatile.Read(ref caughtUp));
         proxy.Thaw();
 
+        // Node B tells its clients to catch up: the agent's client reads what it missed, then says so (CaughtUp), for
+        // the application to read again what else it shows.
         await agentInbox.WaitForAsync(conversation.Id, 2, "the agent on node B, after its link came back");
+        await Eventually.TrueAsync(() => Volatile.Read(ref caughtUp) > 0, "the agent's client to say it caught up");
         await Task.Delay(300);
         Assert.Equal(["before", "while node B's link was dark"], agentInbox.In(conversation.Id).Select(m => m.Content));
         await agent.ReplyAsync(conversation.Id, "here I am");
