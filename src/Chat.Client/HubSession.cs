@@ -363,7 +363,7 @@ internal sealed class HubSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// After a reconnect: every conversation the caller watches (a customer's own), resumed on the new connection. An
+    /// After a reconnect, or when the hub asks (it lost pushes between its nodes): every conversation the caller watches (a customer's own), resumed on the new connection. An
     /// agent's client then asks once for its agent's conversations (and, when its connection hears the whole tenant, a
     /// supervisor's or every agent's where the hub is set so, once more for the tenant's) and catches up those with
     /// messages it has not delivered, those given to the agent while the connection was down included. It does not

@@ -302,7 +302,6 @@ public sealed class ScaleOutTests
         await customer.SendTextAsync("while node B's link was dark"); // stored, published by A, lost for B
         await Task.Delay(1500);
         Assert.Single(agentInbox.In(conversation.Id));
-
         Assert.Equal(0, Volatile.Read(ref caughtUp));
         proxy.Thaw();
 

@@ -26,15 +26,13 @@ internal sealed partial class RedisOutageCatchUp(RedisLink redis, ChatConnection
     private static readonly TimeSpan MostSpread = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan SpreadPerConnection = TimeSpan.FromMilliseconds(1);
 
+    // How long the node waits, once its link is back, before telling: meanwhile the Redis client subscribes to the
+    // node's channels again, so what the other nodes publish after its clients have read reaches them live.
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
+
     private int _scheduled; // 1 while a telling waits to go out: a later reason to tell joins it
     private int _askOthers; // 1 when the telling that goes out next asks the other nodes too
     private CancellationToken _stopping;
-
-    /// <summary>
-    /// How long the node waits, once its link is back, before telling: meanwhile the Redis client subscribes to the
-    /// node's channels again, so what the other nodes publish after its clients have read reaches them live.
-    /// </summary>
-    internal TimeSpan Settle { get; set; } = TimeSpan.FromSeconds(1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -44,13 +42,19 @@ internal sealed partial class RedisOutageCatchUp(RedisLink redis, ChatConnection
         {
             connection = await redis.Connection.WaitAsync(stoppingToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             return;
         }
+        catch (Exception ex)
+        {
+            // The link could not even be set up (its configuration): nothing to come back, and nothing to subscribe to.
+            LogSubscribeFailed(logger, ex);
+            return;
+        }
 
-        // Raised for each of the client's two connections (commands, subscriptions) that comes back, and when a node
-        // started without Redis first reaches it (its connections made meanwhile missed the other nodes' pushes too).
+        // Raised for each of the client's two connections (commands, subscriptions) that comes back; the two join one
+        // telling, which waits a moment as the connection may not be usable yet when the event is raised.
         connection.ConnectionRestored += OnRestored;
         await redis.SubscribeWithRetriesAsync(Channel, _ =>
         {
