@@ -215,7 +215,10 @@
       loadLists(); // a new conversation
     }
     if (message.conversationId === state.current) {
-      render(message);
+      // A gap before it (a push lost on its way): read what lies before it first, as Chat.Client does.
+      const last = state.lastSeq.get(message.conversationId) || 0;
+      if (last > 0 && Number(message.seq) > last + 1) resume(message.conversationId).catch(() => render(message));
+      else render(message);
     } else if (message.sender.kind === "customer") {
       state.unread.set(message.conversationId, (state.unread.get(message.conversationId) || 0) + 1);
       renderLists();

@@ -158,7 +158,15 @@
     .withAutomaticReconnect({ nextRetryDelayInMilliseconds: context => context.previousRetryCount === 0 ? 500 * Math.random() : Math.min(5_000, 1_000 * 2 ** (context.previousRetryCount - 1)) * (0.5 + 0.5 * Math.random()) })
     .build();
 
-  connection.on("MessageReceived", message => { render(message); });
+  connection.on("MessageReceived", message => {
+    // A gap before a pushed message: read what lies before it (as Chat.Client does). A customer's gaps are mostly
+    // agents' private notes, which Resume leaves out, but one may be a push lost on its way, which only this shows.
+    if (conversation && message.conversationId === conversation.id && lastSeq > 0 && Number(message.seq) > lastSeq + 1) {
+      resume().catch(() => render(message));
+    } else {
+      render(message);
+    }
+  });
   connection.on("TypingReceived", event => {
     if (!conversation || event.conversationId !== conversation.id || event.senderKind !== "agent") return;
     typingEl.textContent = "Agent is typing…";

@@ -1,5 +1,6 @@
 // A customer (the visitor widget on the demo shop) and an agent (the console) exchange messages both ways in headless
-// Chromium; the agent's private note never reaches the customer; a reload of the widget shows the history once; the
+// Chromium; the agent's private note never reaches the customer; a reload of the widget shows the history once; a push
+// lost on its way to the widget shows as soon as the next one arrives; the
 // customer's read receipt reaches the agent; a supervisor hears the conversation and another agent does not; a burst of platform pushes (which the hub sends the console partly as
 // MessagesReceived batches) shows each message once; eighty messages sent at once from the widget, past the connection's
 // call rate, are all stored (the widget sends the refused ones again). Usage: node chat.mjs <base url> <screenshot folder>. Exits 1 on failure.
@@ -105,6 +106,24 @@ try {
   const afterGap = await shop.locator('[data-testid="widget-message"]').allTextContents();
   if (afterGap.filter(t => t.includes("away")).join("|") !== "While you were away: 1Alice|While you were away: 2Alice") throw new Error("after the reconnect the widget shows " + JSON.stringify(afterGap));
 
+  // From the reload on, the widget's connection runs through a route that can drop a push on its way to the page, as a
+  // push lost between the hub's nodes would be (SignalR's JSON records end with the record separator 0x1e).
+  let dropping = null;
+  let dropped = 0;
+  await shop.routeWebSocket(/\/chat\/customer/, ws => {
+    const server = ws.connectToServer();
+    server.onMessage(frame => {
+      if (dropping && typeof frame === "string" && frame.includes(dropping)) {
+        const records = frame.split("\x1e").filter(r => r);
+        const kept = records.filter(r => !(r.includes('"MessageReceived"') && r.includes(dropping)));
+        dropped += records.length - kept.length;
+        if (kept.length) ws.send(kept.map(r => r + "\x1e").join(""));
+        return;
+      }
+      ws.send(frame);
+    });
+  });
+
   step("a reload of the widget shows the history once");
   await shop.reload();
   await byTest(shop, "widget-status").filter({ hasText: "online" }).waitFor();
@@ -115,6 +134,20 @@ try {
   if (JSON.stringify(seen) !== JSON.stringify(expected)) throw new Error("after the reload the widget shows " + JSON.stringify(texts));
   if (texts.some(t => t.includes("VIP"))) throw new Error("the customer saw the private note");
   await shop.screenshot({ path: join(out, "widget-after-reload.png") });
+
+  step("a push lost on its way to the widget shows, in its place, as soon as the next one arrives");
+  dropping = "Lost on its way";
+  for (const text of ["Lost on its way", "After the lost one"]) {
+    await byTest(console_, "composer").fill(text);
+    await byTest(console_, "send").click();
+    await console_.locator('[data-testid="chat-log"] [data-testid="message"]', { hasText: text }).waitFor();
+  }
+  await shop.locator('[data-testid="widget-message"]', { hasText: "After the lost one" }).waitFor();
+  await shop.locator('[data-testid="widget-message"]', { hasText: "Lost on its way" }).waitFor();
+  dropping = null;
+  if (dropped !== 1) throw new Error(`the route dropped ${dropped} pushes, not 1`);
+  const withLost = (await shop.locator('[data-testid="widget-message"]').allTextContents()).slice(-2).map(t => t.replace(/Alice$/, ""));
+  if (JSON.stringify(withLost) !== JSON.stringify(["Lost on its way", "After the lost one"])) throw new Error("the widget ends with " + JSON.stringify(withLost));
 
   step("the customer sends eighty messages at once, more than a connection may call in a burst: the widget sends the refused ones again, and none fails");
   await shop.evaluate(() => {
