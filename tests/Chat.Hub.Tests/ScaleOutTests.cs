@@ -122,12 +122,15 @@ public sealed class ScaleOutTests
         Assert.Single(SeenByPipeline.PlatformMessageIds, "pm-scale-slow");
 
         // The platform hangs up on node A while the original is in its pipeline, and its retry is on node B: the
-        // original lets go of its claim as it fails, and the retry stores the message.
+        // original lets go of its claim as it fails, and the retry stores the message. The retry goes once node A's
+        // pipeline has the original (not after a fixed time: a busy machine may take longer to get there).
         var dropped = """{"user":"openid-scale-1","id":"pm-scale-dropped","text":"slow"}""";
-        using var hangUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(400));
+        using var hangUp = new CancellationTokenSource();
         var abandoned = WebhookTests.PostAsync(http, nodeA, dropped, hangUp.Token);
-        await Task.Delay(150);
-        var stored = await WebhookTests.PostAsync(http, nodeB, dropped);
+        await Eventually.TrueAsync(() => SeenByPipeline.PlatformMessageIds.Contains("pm-scale-dropped"), "node A's pipeline to have the original");
+        var retrying = WebhookTests.PostAsync(http, nodeB, dropped);
+        hangUp.CancelAfter(TimeSpan.FromMilliseconds(250));
+        var stored = await retrying;
         Assert.Equal((System.Net.HttpStatusCode.OK, "success"), (stored.StatusCode, await stored.Content.ReadAsStringAsync()));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
         Assert.Equal(2, SeenByPipeline.PlatformMessageIds.Count(id => id == "pm-scale-dropped")); // node A began it, node B ran it
