@@ -95,7 +95,9 @@ internal static class Orchestrator
             // on a real database: the store's statements were first planned when its tables were empty, and a plan for
             // an empty table (a sequential scan) would otherwise stay until autovacuum's first analyze.
             var analyzed = postgres is not null && args.Get("analyze", "yes") == "yes" ? AnalyzeAsync(postgres, go, warmup) : Task.CompletedTask;
-            // The customers' results first: the agents' process then waits for as many messages as they had acknowledged.
+            // The agents' progress shows as it comes. The customers' results first: the agents' process then waits for
+            // as many messages as they had acknowledged.
+            var agentsResult = ExpectAsync(drivers[0], "RESULT ");
             var results = new List<Result>();
             foreach (var driver in drivers.Skip(1))
             {
@@ -105,7 +107,7 @@ internal static class Orchestrator
 
             await drivers[0].StandardInput.WriteLineAsync(FormattableString.Invariant($"EXPECT {results.Sum(r => r.Acked)}"));
             await drivers[0].StandardInput.FlushAsync();
-            results.Insert(0, JsonSerializer.Deserialize<Result>(await ExpectAsync(drivers[0], "RESULT "))!);
+            results.Insert(0, JsonSerializer.Deserialize<Result>(await agentsResult)!);
             await drivers[0].WaitForExitAsync();
 
             await analyzed;
