@@ -266,7 +266,7 @@ internal sealed class HubSession : IAsyncDisposable
                 }
                 else if (work.CatchUpAllConversations)
                 {
-                    await CatchUpAfterReconnectAsync().ConfigureAwait(false);
+                    await CatchUpAllAsync().ConfigureAwait(false);
                     await _caughtUpAll().ConfigureAwait(false);
                 }
                 else
@@ -363,16 +363,16 @@ internal sealed class HubSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// After a reconnect, or when the hub asks (it lost pushes between its nodes): every conversation the caller watches (a customer's own), resumed on the new connection. An
-    /// agent's client then asks once for its agent's conversations (and, when its connection hears the whole tenant, a
-    /// supervisor's or every agent's where the hub is set so, once more for the tenant's) and catches up those with
-    /// messages it has not delivered, those given to the agent while the connection was down included. It does not
-    /// resume every conversation it ever heard: an agent hears hundreds a day, a supervisor thousands, a node restarting
+    /// After a reconnect, or when the hub asks (it lost pushes between its nodes): every conversation the caller watches
+    /// (a customer's own), resumed on the connection. An agent's client then asks once for its agent's conversations
+    /// (and, when its connection hears the whole tenant, a supervisor's or every agent's where the hub is set so, once
+    /// more for the tenant's) and catches up those with messages it has not delivered, those given to the agent while
+    /// the connection was down included. It does not resume every conversation it ever heard: an agent hears hundreds a day, a supervisor thousands, a node restarting
     /// at a peak reconnects all its agents at once, and each call counts against the connection's call rate. One it
     /// heard that is no longer its agent's is not read again; one it still hears and did not find in those lists (past
     /// the newest 1,000) gets what came before with its next message.
     /// </summary>
-    private async Task CatchUpAfterReconnectAsync()
+    private async Task CatchUpAllAsync()
     {
         if (!_isAgent)
         {
