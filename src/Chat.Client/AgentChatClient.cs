@@ -93,6 +93,16 @@ public sealed class AgentChatClient : ChatHubClient
     public Task<IReadOnlyList<Conversation>> ListConversationsAsync(ConversationStatus? status, bool mine, int limit = 50, CancellationToken cancellationToken = default) =>
         Session.Connection.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations, status, mine, limit, cancellationToken);
 
+    /// <summary>
+    /// A page of the tenant's conversations, newest activity first: the next page starts after the last one listed
+    /// (<see cref="ConversationCursor.After"/>); a page shorter than the limit is the last.
+    /// </summary>
+    /// <param name="request">The filter, the page size and where the page starts.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The conversations.</returns>
+    public Task<IReadOnlyList<Conversation>> ListConversationsPageAsync(ConversationListRequest request, CancellationToken cancellationToken = default) =>
+        Session.Connection.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversationsPage, request, cancellationToken);
+
     /// <summary>Takes a conversation.</summary>
     /// <param name="conversationId">The conversation.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Chat.Protocol;
 using Microsoft.AspNetCore.SignalR;
@@ -14,7 +15,12 @@ namespace Chat.Client;
 internal sealed class HubSession : IAsyncDisposable
 {
     private const int PageSize = 200;
-    private const int MaxListed = 1000;
+    private const int ListPageSize = 200;
+
+    // How much further back than the last moment it heard the hub a client lists what changed: a message's time is when
+    // its transaction began, which can be a moment before one stored and pushed earlier, and the clocks of the hub's
+    // nodes and of its database may differ by a little.
+    private static readonly TimeSpan ListSlack = TimeSpan.FromMinutes(1);
 
     // The longest a catch-up the hub asks for (ChatHubMethods.CatchUp) is put off, whatever the hub says.
     private const int MaxCatchUpSpreadMilliseconds = 60_000;
@@ -36,6 +42,16 @@ internal sealed class HubSession : IAsyncDisposable
     private readonly Task _pump;
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _catchUpAsked; // 1 while a catch-up the hub asked for waits for its moment
+    private long _askedLookBackTicks; // the longest look-back the hub asked for since the last asked catch-up went out
+
+    // The newest moment (UTC ticks, by the hub's clocks) up to which the connection heard what the hub pushed: a pushed
+    // message's time, a pushed conversation change's, or when a catch-up began once it has finished. Read when the
+    // connection drops: whatever the client missed changed after it.
+    private long _heardTicks;
+
+    // The earliest moment a catch-up that did not finish had to go back to (the pump's only), or long.MaxValue.
+    private long _unfinishedSinceTicks = long.MaxValue;
+    private long _droppedHeardTicks;
 
     public HubSession(ChatClientOptions options, bool isAgent, Func<ChatMessage, Task> deliver, Func<Task> caughtUpAll)
     {
@@ -66,11 +82,16 @@ internal sealed class HubSession : IAsyncDisposable
         }
 
         Connection = builder.Build();
-        Connection.On<ChatMessage>(ChatHubMethods.MessageReceived, message => _work.Writer.TryWrite(new Work(message)));
+        Connection.On<ChatMessage>(ChatHubMethods.MessageReceived, message =>
+        {
+            Heard(message.CreatedAt);
+            _work.Writer.TryWrite(new Work(message));
+        });
         Connection.On<ChatMessage[]>(ChatHubMethods.MessagesReceived, messages =>
         {
             foreach (var message in messages)
             {
+                Heard(message.CreatedAt);
                 _work.Writer.TryWrite(new Work(message));
             }
         });
@@ -79,10 +100,11 @@ internal sealed class HubSession : IAsyncDisposable
             Connection.On<Conversation>(ChatHubMethods.ConversationChanged, OnConversationChanged);
         }
 
-        Connection.On<int>(ChatHubMethods.CatchUp, OnCatchUpAsked);
+        Connection.On<int, int>(ChatHubMethods.CatchUp, OnCatchUpAsked);
 
         Connection.Reconnecting += _ =>
         {
+            Volatile.Write(ref _droppedHeardTicks, Volatile.Read(ref _heardTicks));
             if (_connected.Task.IsCompleted)
             {
                 _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -93,7 +115,7 @@ internal sealed class HubSession : IAsyncDisposable
         Connection.Reconnected += _ =>
         {
             _connected.TrySetResult();
-            _work.Writer.TryWrite(Work.CatchUpAll);
+            _work.Writer.TryWrite(Work.CatchUpSince(Volatile.Read(ref _droppedHeardTicks)));
             return Task.CompletedTask;
         };
         _pump = Task.Run(PumpAsync);
@@ -110,6 +132,7 @@ internal sealed class HubSession : IAsyncDisposable
         if (_isAgent)
         {
             Self = await Connection.InvokeAsync<AgentSelf>(ChatHubMethods.WhoAmI, cancellationToken).ConfigureAwait(false);
+            Heard(Self.ServerTime);
         }
 
         _connected.TrySetResult();
@@ -266,7 +289,7 @@ internal sealed class HubSession : IAsyncDisposable
                 }
                 else if (work.CatchUpAllConversations)
                 {
-                    await CatchUpAllAsync().ConfigureAwait(false);
+                    await CatchUpAllAsync(work).ConfigureAwait(false);
                     await _caughtUpAll().ConfigureAwait(false);
                 }
                 else
@@ -290,6 +313,7 @@ internal sealed class HubSession : IAsyncDisposable
     /// </summary>
     private void OnConversationChanged(Conversation conversation)
     {
+        Heard(conversation.UpdatedAt);
         if (!_options.CatchUpNewConversations || Self is not { } self || conversation.AssigneeId != self.AgentId || conversation.TenantId != self.TenantId
             || conversation.Status is not (ConversationStatus.Open or ConversationStatus.Pending)
             || conversation.LastSeq <= _lastSeq.GetValueOrDefault(conversation.Id))
@@ -303,22 +327,47 @@ internal sealed class HubSession : IAsyncDisposable
 
     /// <summary>
     /// The hub says pushes may have been lost between its nodes: everything is caught up as after a reconnect, at a
-    /// random moment within the time it gives (so a node's clients do not all read at once). Asked again before that,
-    /// the one catch-up covers both.
+    /// random moment within the time it gives (so a node's clients do not all read at once), going back as far as the
+    /// hub says pushes may have been lost from, and the wait. Asked again before that, the one catch-up covers both,
+    /// from the earlier loss.
     /// </summary>
-    private void OnCatchUpAsked(int withinMilliseconds)
+    private void OnCatchUpAsked(int withinMilliseconds, int lostSinceMilliseconds)
     {
+        var lostSince = TimeSpan.FromMilliseconds(Math.Max(0, lostSinceMilliseconds));
+        for (var asked = Volatile.Read(ref _askedLookBackTicks); lostSince.Ticks > asked; asked = Volatile.Read(ref _askedLookBackTicks))
+        {
+            if (Interlocked.CompareExchange(ref _askedLookBackTicks, lostSince.Ticks, asked) == asked)
+            {
+                break;
+            }
+        }
+
         if (Interlocked.Exchange(ref _catchUpAsked, 1) == 1)
         {
             return;
         }
 
+        var askedAt = Stopwatch.GetTimestamp();
         var wait = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * Math.Clamp(withinMilliseconds, 0, MaxCatchUpSpreadMilliseconds));
         _ = Task.Delay(wait).ContinueWith(_ =>
         {
             Volatile.Write(ref _catchUpAsked, 0);
-            _work.Writer.TryWrite(Work.CatchUpAll);
+            var lookBack = TimeSpan.FromTicks(Interlocked.Exchange(ref _askedLookBackTicks, 0)) + Stopwatch.GetElapsedTime(askedAt);
+            _work.Writer.TryWrite(Work.CatchUpLookingBack(lookBack));
         }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+    }
+
+    /// <summary>Moves the moment up to which the connection heard the hub forward (never back).</summary>
+    private void Heard(DateTimeOffset at)
+    {
+        var ticks = at.UtcTicks;
+        for (var known = Volatile.Read(ref _heardTicks); ticks > known; known = Volatile.Read(ref _heardTicks))
+        {
+            if (Interlocked.CompareExchange(ref _heardTicks, ticks, known) == known)
+            {
+                return;
+            }
+        }
     }
 
     private async Task OnMessageAsync(ChatMessage message)
@@ -364,15 +413,18 @@ internal sealed class HubSession : IAsyncDisposable
 
     /// <summary>
     /// After a reconnect, or when the hub asks (it lost pushes between its nodes): every conversation the caller watches
-    /// (a customer's own), resumed on the connection. An agent's client then asks once for its agent's conversations
-    /// (and, when its connection hears the whole tenant, a supervisor's or every agent's where the hub is set so, once
-    /// more for the tenant's) and catches up those with messages it has not delivered, those given to the agent while
-    /// the connection was down included. It does not resume every conversation it ever heard: an agent hears hundreds a day, a supervisor thousands, a node restarting
-    /// at a peak reconnects all its agents at once, and each call counts against the connection's call rate. One it
-    /// heard that is no longer its agent's is not read again; one it still hears and did not find in those lists (past
-    /// the newest 1,000) gets what came before with its next message.
+    /// (a customer's own), resumed on the connection. An agent's client then lists its agent's conversations (and, when
+    /// its connection hears the whole tenant, a supervisor's or every agent's where the hub is set so, the tenant's),
+    /// newest activity first, page by page back to a minute before the last moment it heard the hub before the drop
+    /// (or as far back as the hub says pushes were lost), and catches up those with messages it has not delivered, those
+    /// given to the agent while the connection was down included. It does not resume every conversation it ever heard:
+    /// an agent hears hundreds a day, a supervisor thousands, a node restarting at a peak reconnects all its agents at
+    /// once, and each call counts against the connection's call rate; one that changed before the drop lost nothing
+    /// then (a push lost earlier on a live connection shows as a gap with the conversation's next message). One it
+    /// heard that is no longer its agent's is not read again. A catch-up cut short (the connection dropped again) is
+    /// made up by the next one, which goes back as far as the two of them.
     /// </summary>
-    private async Task CatchUpAllAsync()
+    private async Task CatchUpAllAsync(Work work)
     {
         if (!_isAgent)
         {
@@ -384,58 +436,91 @@ internal sealed class HubSession : IAsyncDisposable
             return;
         }
 
-        Self = await CallPacedAsync<AgentSelf>(ChatHubMethods.WhoAmI, []).ConfigureAwait(false);
-        foreach (var (conversationId, follow) in _caughtUp)
+        var sinceTicks = Math.Min(_unfinishedSinceTicks, work.SinceTicks);
+        try
         {
-            if (follow)
+            var self = await CallPacedAsync<AgentSelf>(ChatHubMethods.WhoAmI, []).ConfigureAwait(false);
+            Self = self;
+            if (work.LookBack is { } lookBack)
             {
-                await CatchUpAsync(conversationId).ConfigureAwait(false);
+                sinceTicks = Math.Min(sinceTicks, (self.ServerTime - lookBack).UtcTicks);
             }
-        }
 
-        var listed = new HashSet<long>();
-        await CatchUpListedAsync(mine: true, listed).ConfigureAwait(false);
-        if (Self.HearsEveryConversation)
-        {
-            await CatchUpListedAsync(mine: false, listed).ConfigureAwait(false);
-            return;
-        }
-
-        foreach (var (conversationId, follow) in _caughtUp)
-        {
-            if (!follow && !listed.Contains(conversationId))
+            var since = new DateTimeOffset(Math.Clamp(sinceTicks, DateTimeOffset.MinValue.UtcTicks + ListSlack.Ticks, DateTimeOffset.MaxValue.UtcTicks), TimeSpan.Zero) - ListSlack;
+            foreach (var (conversationId, follow) in _caughtUp)
             {
-                _caughtUp.TryRemove(conversationId, out _);
+                if (follow)
+                {
+                    await CatchUpAsync(conversationId).ConfigureAwait(false);
+                }
             }
+
+            var listed = new HashSet<long>();
+            await CatchUpListedAsync(mine: true, since, listed).ConfigureAwait(false);
+            if (self.HearsEveryConversation)
+            {
+                await CatchUpListedAsync(mine: false, since, listed).ConfigureAwait(false);
+            }
+            else
+            {
+                foreach (var (conversationId, follow) in _caughtUp)
+                {
+                    if (!follow && !listed.Contains(conversationId))
+                    {
+                        _caughtUp.TryRemove(conversationId, out _);
+                    }
+                }
+            }
+
+            _unfinishedSinceTicks = long.MaxValue;
+            Heard(self.ServerTime);
+        }
+        catch
+        {
+            _unfinishedSinceTicks = sinceTicks;
+            throw;
         }
     }
 
     /// <summary>
-    /// Catches up the listed conversations (the agent's own, or the tenant's) with messages the client has not
-    /// delivered: of the agent's own, those it never heard too (given to it while the connection was down); of the
-    /// tenant's, only those it heard (the others come with their next message, as they would have live).
+    /// Catches up the listed conversations (the agent's own, or the tenant's) that changed since a moment, with
+    /// messages the client has not delivered: of the agent's own, those it never heard too (given to it while the
+    /// connection was down); of the tenant's, only those it heard (the others come with their next message, as they
+    /// would have live).
     /// </summary>
-    private async Task CatchUpListedAsync(bool mine, HashSet<long> listed)
+    private async Task CatchUpListedAsync(bool mine, DateTimeOffset since, HashSet<long> listed)
     {
-        var conversations = await CallPacedAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations, [null, mine, MaxListed]).ConfigureAwait(false);
-        foreach (var conversation in conversations)
+        ConversationCursor? after = null;
+        while (true)
         {
-            if (!listed.Add(conversation.Id) || (_caughtUp.TryGetValue(conversation.Id, out var follow) && follow))
+            var conversations = await CallPacedAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversationsPage,
+                [new ConversationListRequest { Mine = mine, Limit = ListPageSize, After = after }]).ConfigureAwait(false);
+            foreach (var conversation in conversations)
             {
-                continue; // seen in the agent's own list, or watched and resumed already
+                if (!listed.Add(conversation.Id) || (_caughtUp.TryGetValue(conversation.Id, out var follow) && follow))
+                {
+                    continue; // seen in the agent's own list, or watched and resumed already
+                }
+
+                var known = _lastSeq.TryGetValue(conversation.Id, out var last);
+                if (!known && (!mine || !_options.CatchUpNewConversations))
+                {
+                    continue; // it starts at its next pushed message
+                }
+
+                _caughtUp[conversation.Id] = false;
+                if (conversation.LastSeq > last)
+                {
+                    await CatchUpAsync(conversation.Id).ConfigureAwait(false);
+                }
             }
 
-            var known = _lastSeq.TryGetValue(conversation.Id, out var last);
-            if (!known && (!mine || !_options.CatchUpNewConversations))
+            if (conversations.Count < ListPageSize || conversations[^1].UpdatedAt < since)
             {
-                continue; // it starts at its next pushed message
+                return;
             }
 
-            _caughtUp[conversation.Id] = false;
-            if (conversation.LastSeq > last)
-            {
-                await CatchUpAsync(conversation.Id).ConfigureAwait(false);
-            }
+            after = ConversationCursor.After(conversations[^1]);
         }
     }
 
@@ -491,7 +576,6 @@ internal sealed class HubSession : IAsyncDisposable
 
     private sealed class Work
     {
-        public static readonly Work CatchUpAll = new() { CatchUpAllConversations = true };
 
         public Work(ChatMessage message) => Message = message;
 
@@ -508,6 +592,18 @@ internal sealed class HubSession : IAsyncDisposable
         public TaskCompletionSource? Done { get; }
 
         public bool CatchUpAllConversations { get; private init; }
+
+        /// <summary>A full catch-up's start (UTC ticks): an agent's lists go back to what changed from then on.</summary>
+        public long SinceTicks { get; private init; } = long.MaxValue;
+
+        /// <summary>A full catch-up the hub asked for: how far before the hub's clock now pushes may have been lost.</summary>
+        public TimeSpan? LookBack { get; private init; }
+
+        /// <summary>A full catch-up after a reconnect, of what changed since the connection last heard the hub.</summary>
+        public static Work CatchUpSince(long heardTicks) => new() { CatchUpAllConversations = true, SinceTicks = heardTicks };
+
+        /// <summary>A full catch-up the hub asked for.</summary>
+        public static Work CatchUpLookingBack(TimeSpan lookBack) => new() { CatchUpAllConversations = true, LookBack = lookBack };
     }
 
     /// <summary>

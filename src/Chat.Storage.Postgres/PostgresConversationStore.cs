@@ -150,6 +150,7 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
                 SELECT {StoredRows.ConversationColumns} FROM chat.conversations
                  WHERE tenant_id = $1 AND ($2::smallint IS NULL OR status = $2) AND ($3::text IS NULL OR assignee_id = $3)
                    AND ($5::text IS NULL OR team_id = $5)
+                   AND ($6::timestamptz IS NULL OR (updated_at, id) < ($6, $7))
                  ORDER BY updated_at DESC, id DESC
                  LIMIT $4
                 """);
@@ -158,6 +159,8 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
             command.Parameters.Add(new NpgsqlParameter { Value = (object?)query.AssigneeId ?? DBNull.Value });
             command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Limit });
             command.Parameters.Add(new NpgsqlParameter { Value = (object?)query.TeamId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { Value = query.After is { } after ? after.UpdatedAt : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = query.After?.Id ?? 0 });
             return (IReadOnlyList<Conversation>)await ReadConversationsAsync(command, query.TenantId, cancellationToken).ConfigureAwait(false);
         }).ConfigureAwait(false);
     }

@@ -108,6 +108,7 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
         command.CommandText = $"""
             SELECT {StoredRows.ConversationColumns} FROM conversations
              WHERE tenant_id = $t AND ($s IS NULL OR status = $s) AND ($a IS NULL OR assignee_id = $a) AND ($team IS NULL OR team_id = $team)
+               AND ($b IS NULL OR updated_at < $b OR (updated_at = $b AND id < $bid))
              ORDER BY updated_at DESC, id DESC
              LIMIT $l
             """;
@@ -116,6 +117,8 @@ internal sealed class SqliteConversationStore(SqliteDatabase database, IIdGenera
         command.Parameters.AddWithValue("$a", (object?)query.AssigneeId ?? DBNull.Value);
         command.Parameters.AddWithValue("$team", (object?)query.TeamId ?? DBNull.Value);
         command.Parameters.AddWithValue("$l", query.Limit);
+        command.Parameters.AddWithValue("$b", query.After is { } after ? after.UpdatedAt.ToUnixTimeMilliseconds() : DBNull.Value);
+        command.Parameters.AddWithValue("$bid", query.After?.Id ?? 0);
         return ReadConversations(command, query.TenantId);
     }
 

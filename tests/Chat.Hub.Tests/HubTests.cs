@@ -56,6 +56,18 @@ public abstract class HubTests(StoreKind kind)
         await Task.Delay(200);
         Assert.Equal(2, customerInbox.In(conversation.Id).Count);
         Assert.Single(agentInbox.In(conversation.Id), m => m.Seq == 1);
+
+        // A page of the list from a cursor, and the hub's clock, come through either protocol whole.
+        var page = await agent.ListConversationsPageAsync(new ConversationListRequest { Mine = true, Limit = 5 });
+        var listed = Assert.Single(page);
+        Assert.Equal((conversation.Id, 2L), (listed.Id, listed.LastSeq));
+        Assert.Empty(await agent.ListConversationsPageAsync(new ConversationListRequest { Mine = true, After = ConversationCursor.After(listed) }));
+        Assert.Equal(page, await agent.ListConversationsPageAsync(new ConversationListRequest
+        {
+            Mine = true,
+            After = new ConversationCursor { UpdatedAt = listed.UpdatedAt, Id = listed.Id + 1 },
+        }));
+        Assert.InRange(agent.Self!.ServerTime, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow);
     }
 
     [Fact]
@@ -1213,6 +1225,64 @@ public abstract class HubTests(StoreKind kind)
             await bobsInbox.WaitForAsync(conversation.Id, 2, $"bob, conversation {i}");
             Assert.Equal([$"first of {i}", $"second of {i}"], bobsInbox.In(conversation.Id).Select(m => m.Content));
         }
+    }
+
+    [Fact]
+    public async Task An_agent_client_catching_up_after_a_reconnect_pages_through_every_conversation_that_changed_while_it_was_down()
+    {
+        // More conversations change while bob is away than one list of them holds (1,000): his client pages back to
+        // where it last heard the hub, however many pages that is, and misses none.
+        const int Given = 1_100;
+        await using var server = await StartServerAsync(o => (o.CallsPerSecond, o.CallBurst) = (100_000, 100_000));
+        await using var proxy = new TcpFaultProxy(server.Url);
+        var bobsInbox = new Received();
+        await using var bob = server.Agent("bob", via: proxy.Url);
+        bob.MessageReceived += bobsInbox.AddAsync;
+        await bob.StartAsync();
+
+        // One of his conversations from before, which changes no more: his catch-up does not go back to it.
+        await using var earlier = server.Customer("c-earlier");
+        await earlier.StartAsync();
+        var before = await earlier.StartConversationAsync();
+        await bob.AcceptAsync(before.Id);
+        await earlier.SendTextAsync("before");
+        await bobsInbox.WaitForAsync(before.Id, 1, "bob");
+
+        proxy.Freeze();
+        Assert.True(proxy.CutAll() > 0);
+        await Eventually.TrueAsync(() => bob.Connection.State != HubConnectionState.Connected, "bob's client notices");
+        var conversations = server.Services.GetRequiredService<IConversationStore>();
+        var messages = server.Services.GetRequiredService<IMessageStore>();
+        var given = new Conversation[Given];
+        await Parallel.ForEachAsync(Enumerable.Range(0, Given), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+        {
+            var conversation = (await conversations.ResolveConversationAsync("default", new ChannelIdentity("web", $"paged-{i}"), null, ct)).Conversation;
+            conversation = await conversations.UpdateConversationAsync("default", conversation.Id, ConversationStatus.Open, "bob", null, ct);
+            await messages.AppendAsync(new ChatMessage
+            {
+                TenantId = "default",
+                ConversationId = conversation.Id,
+                ChannelId = conversation.ChannelId,
+                Direction = MessageDirection.Inbound,
+                Sender = new MessageSender(SenderKind.Customer, conversation.ContactId.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                Kind = MessageKind.Text,
+                Content = $"while bob is away {i}",
+            }, ct);
+            given[i] = conversation;
+        });
+
+        proxy.Thaw();
+        foreach (var (conversation, i) in given.Select((c, i) => (c, i)))
+        {
+            await bobsInbox.WaitForAsync(conversation.Id, 1, $"bob, conversation {i}");
+            Assert.Equal([$"while bob is away {i}"], bobsInbox.In(conversation.Id).Select(m => m.Content));
+        }
+
+        // Read once each, the one that did not change not at all (the audit log records each page of history shown).
+        var audit = server.Services.GetRequiredService<IAuditLog>();
+        var reads = await audit.ReadAsync(new AuditQuery { TenantId = "default", ActorId = "bob", ConversationId = given[^1].Id }, CancellationToken.None);
+        Assert.Equal(AuditActions.ReadHistory, Assert.Single(reads).Action);
+        Assert.Empty(await audit.ReadAsync(new AuditQuery { TenantId = "default", ActorId = "bob", ConversationId = before.Id }, CancellationToken.None));
     }
 
     [Fact]

@@ -227,6 +227,33 @@ public sealed class SecurityTests : IAsyncLifetime
         var page = System.Text.Json.JsonDocument.Parse(await history.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal(["two"], page.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("content").GetString()));
         Assert.Equal(HttpStatusCode.BadRequest, (await GetAsync("/chat/api/conversations?limit=5000", token)).StatusCode);
+
+        // Pages: the next from the last one's updatedAt and id, on REST as on the hub.
+        await using var second = _server.Customer("c-rest-2");
+        await second.StartAsync();
+        var newer = await second.StartConversationAsync();
+        await second.SendTextAsync("three");
+        var first = System.Text.Json.JsonDocument.Parse(await (await GetAsync("/chat/api/conversations?limit=1", token)).Content.ReadAsStringAsync()).RootElement;
+        var head = Assert.Single(first.EnumerateArray().ToList());
+        Assert.Equal(newer.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), head.GetProperty("id").GetString());
+        var before = Uri.EscapeDataString(head.GetProperty("updatedAt").GetString()!);
+        var next = await GetAsync($"/chat/api/conversations?limit=1&before={before}&beforeId={newer.Id}", token);
+        var rest = System.Text.Json.JsonDocument.Parse(await next.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(conversation.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(rest.EnumerateArray().ToList()).GetProperty("id").GetString());
+        await using var agent = _server.Agent("alice");
+        await agent.StartAsync();
+        var onHub = await agent.ListConversationsPageAsync(new ConversationListRequest { Limit = 1 });
+        Assert.Equal(newer.Id, Assert.Single(onHub).Id);
+        onHub = await agent.ListConversationsPageAsync(new ConversationListRequest { Limit = 1, After = ConversationCursor.After(onHub[0]) });
+        Assert.Equal(conversation.Id, Assert.Single(onHub).Id);
+
+        // A cursor half given, or not a time, is refused with its reason; so is a page size out of range on the hub.
+        var half = await GetAsync($"/chat/api/conversations?before={before}", token);
+        Assert.Equal(HttpStatusCode.BadRequest, half.StatusCode);
+        Assert.Contains("before and beforeId go together", await half.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, (await GetAsync("/chat/api/conversations?before=yesterday&beforeId=1", token)).StatusCode);
+        var refused = await Assert.ThrowsAsync<HubException>(() => agent.ListConversationsPageAsync(new ConversationListRequest { Limit = 0 }));
+        Assert.Contains("Limit is 0; it must be 1 to 1000", refused.Message);
     }
 
     [Fact]

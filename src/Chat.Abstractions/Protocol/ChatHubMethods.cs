@@ -30,6 +30,12 @@ public static class ChatHubMethods
     /// <summary>Agent: returns the tenant's conversations by status or assignee.</summary>
     public const string ListConversations = nameof(ListConversations);
 
+    /// <summary>
+    /// Agent: returns a page of the tenant's conversations (a <see cref="ConversationListRequest"/>), newest activity
+    /// first; the next page starts after the last one listed (<see cref="ConversationCursor.After"/>).
+    /// </summary>
+    public const string ListConversationsPage = nameof(ListConversationsPage);
+
     /// <summary>Agent: takes a queued (or any unassigned) conversation.</summary>
     public const string Accept = nameof(Accept);
 
@@ -84,7 +90,8 @@ public static class ChatHubMethods
     /// Event to both sides: pushes may have been lost on their way between the hub's nodes (their link to Redis, which
     /// keeps no message, was down), so the client should catch up what it follows from <see cref="Resume"/> as after a
     /// reconnect, at a random moment within the milliseconds the event carries (an <see cref="int"/>), so that a node's
-    /// clients do not all read at once.
+    /// clients do not all read at once. A second <see cref="int"/> says how many milliseconds before the event pushes
+    /// may have been lost from: a client that lists its conversations to catch them up need go no further back.
     /// </summary>
     public const string CatchUp = nameof(CatchUp);
 }

@@ -79,6 +79,22 @@ public sealed class ResumeRequest
     public bool Follow { get; init; } = true;
 }
 
+/// <summary>Asks for a page of the agent's tenant's conversations, newest activity first (<see cref="ChatHubMethods.ListConversationsPage"/>).</summary>
+public sealed class ConversationListRequest
+{
+    /// <summary>Only conversations in this status, if set.</summary>
+    public ConversationStatus? Status { get; init; }
+
+    /// <summary>Only the calling agent's own conversations (those assigned to it).</summary>
+    public bool Mine { get; init; }
+
+    /// <summary>The most conversations to return, 1 to 1,000 (default 50); a full page means there may be more.</summary>
+    public int Limit { get; init; } = 50;
+
+    /// <summary>Where the page starts: after the previous page's last conversation (<see cref="ConversationCursor.After"/>); null for the first.</summary>
+    public ConversationCursor? After { get; init; }
+}
+
 /// <summary>Somebody is typing in a conversation.</summary>
 public sealed class TypingEvent
 {
@@ -192,6 +208,12 @@ public sealed class AgentSelf
     /// does), not only those assigned to its agent and those it follows.
     /// </summary>
     public bool HearsEveryConversation { get; init; }
+
+    /// <summary>
+    /// The hub's clock when it answered: a client that reconnects later asks for what changed since about then, at
+    /// the latest (clocks of the hub's nodes and of its database may differ by a little).
+    /// </summary>
+    public DateTimeOffset ServerTime { get; init; }
 }
 
 /// <summary>A page of a conversation's messages, oldest first.</summary>

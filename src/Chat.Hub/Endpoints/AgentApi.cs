@@ -18,7 +18,7 @@ internal static class AgentApi
     private static readonly TimeSpan ContextTimeout = TimeSpan.FromSeconds(5);
 
     public static async Task<IResult> ListConversationsAsync(HttpContext http, IConversationStore conversations, IOptions<ChatHubOptions> options,
-        ConversationStatus? status, string? assignee, int? limit)
+        ConversationStatus? status, string? assignee, int? limit, DateTimeOffset? before, long? beforeId)
     {
         if (ChatCaller.Agent(http.User, options.Value) is not { } agent)
         {
@@ -31,12 +31,18 @@ internal static class AgentApi
             return Results.Problem($"limit is {take}; it must be 1 to 1000.", statusCode: 400);
         }
 
+        if (before.HasValue != beforeId.HasValue)
+        {
+            return Results.Problem("before and beforeId go together: the previous page's last conversation's updatedAt and id.", statusCode: 400);
+        }
+
         var list = await conversations.ListConversationsAsync(new ConversationQuery
         {
             TenantId = agent.TenantId,
             Status = status,
             AssigneeId = assignee == "me" ? agent.Id : assignee,
             Limit = take,
+            After = before is { } at ? new ConversationCursor { UpdatedAt = at, Id = beforeId!.Value } : null,
             Consistency = ReadConsistency.Relaxed,
         }, http.RequestAborted);
         return Results.Json(list, ChatJson.Options);

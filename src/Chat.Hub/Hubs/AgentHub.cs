@@ -8,7 +8,8 @@ using Microsoft.Extensions.Options;
 namespace Chat.Hub.Hubs;
 
 /// <summary>The agent-facing hub (<c>{prefix}/agent</c>): presence, the queue, the conversation lifecycle and replies, within the agent's tenant.</summary>
-internal sealed class AgentHub(ConversationService service, AgentRegistry registry, IConversationStore conversations, AgentFeed agentFeed, IOptions<ChatHubOptions> options, ChatConnections connections)
+internal sealed class AgentHub(ConversationService service, AgentRegistry registry, IConversationStore conversations, AgentFeed agentFeed, IOptions<ChatHubOptions> options, ChatConnections connections,
+    TimeProvider time)
     : Microsoft.AspNetCore.SignalR.Hub
 {
     private const int MaxCapacity = 100;
@@ -79,15 +80,31 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
     }
 
     /// <summary>The tenant's conversations, newest activity first, by status and, when <paramref name="mine"/>, the caller's only.</summary>
-    public async Task<IReadOnlyList<Conversation>> ListConversations(ConversationStatus? status, bool mine, int limit)
+    public Task<IReadOnlyList<Conversation>> ListConversations(ConversationStatus? status, bool mine, int limit) =>
+        ListConversationsPage(new ConversationListRequest { Status = status, Mine = mine, Limit = limit });
+
+    /// <summary>A page of the tenant's conversations, newest activity first, from where the previous page ended.</summary>
+    public async Task<IReadOnlyList<Conversation>> ListConversationsPage(ConversationListRequest request)
     {
-        if (limit is < 1 or > 1000)
+        if (request is null)
         {
-            throw new HubException($"Limit is {limit}; it must be 1 to 1000.");
+            throw new HubException("The request is missing.");
+        }
+
+        if (request.Limit is < 1 or > 1000)
+        {
+            throw new HubException($"Limit is {request.Limit}; it must be 1 to 1000.");
         }
 
         var agent = Caller;
-        return await conversations.ListConversationsAsync(new ConversationQuery { TenantId = agent.TenantId, Status = status, AssigneeId = mine ? agent.Id : null, Limit = limit }, Context.ConnectionAborted);
+        return await conversations.ListConversationsAsync(new ConversationQuery
+        {
+            TenantId = agent.TenantId,
+            Status = request.Status,
+            AssigneeId = request.Mine ? agent.Id : null,
+            Limit = request.Limit,
+            After = request.After,
+        }, Context.ConnectionAborted);
     }
 
     /// <summary>Takes a conversation that nobody else holds open.</summary>
@@ -219,6 +236,7 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
             Teams = agent.Teams,
             IsSupervisor = agent.IsSupervisor,
             HearsEveryConversation = HearsEveryConversation(agent),
+            ServerTime = time.GetUtcNow(),
         };
     }
 

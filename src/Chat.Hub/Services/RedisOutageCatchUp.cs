@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using Chat.Hub.Hubs;
 using Chat.Protocol;
 using Microsoft.AspNetCore.SignalR;
@@ -16,7 +18,8 @@ namespace Chat.Hub.Services;
 /// connections, and asks the other nodes (channel <c>Chat.CatchUp</c>) to tell theirs, to catch up from <c>Resume</c>
 /// as after a reconnect (<see cref="ChatHubMethods.CatchUp"/>), each at a random moment within a spread of a
 /// millisecond per connection of its node (at least 1 s, at most 30 s), so that a node's thousands of clients do not
-/// all read at once.
+/// all read at once. The telling also says how long ago pushes may have been lost from (how long the link was down,
+/// and the wait since), so a client that lists its conversations to find what changed need go no further back.
 /// </summary>
 internal sealed partial class RedisOutageCatchUp(RedisLink redis, ChatConnections connections, IHubContext<AgentHub> agents, IHubContext<CustomerHub> customers,
     ILogger<RedisOutageCatchUp> logger) : BackgroundService
@@ -30,8 +33,13 @@ internal sealed partial class RedisOutageCatchUp(RedisLink redis, ChatConnection
     // node's channels again, so what the other nodes publish after its clients have read reaches them live.
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
 
+    // How far back a client is told to look when the node cannot say (another node's ask without the figure).
+    private static readonly TimeSpan UnknownOutage = TimeSpan.FromMinutes(10);
+
+    private readonly ConcurrentDictionary<ConnectionType, long> _failedAt = new(); // Stopwatch timestamps of each link's failure
     private int _scheduled; // 1 while a telling waits to go out: a later reason to tell joins it
     private int _askOthers; // 1 when the telling that goes out next asks the other nodes too
+    private long _lostForTicks; // the longest outage the telling that goes out next is about
     private CancellationToken _stopping;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -55,25 +63,40 @@ internal sealed partial class RedisOutageCatchUp(RedisLink redis, ChatConnection
 
         // Raised for each of the client's two connections (commands, subscriptions) that comes back; the two join one
         // telling, which waits a moment as the connection may not be usable yet when the event is raised.
+        connection.ConnectionFailed += OnFailed;
         connection.ConnectionRestored += OnRestored;
-        await redis.SubscribeWithRetriesAsync(Channel, _ =>
+        await redis.SubscribeWithRetriesAsync(Channel, ask =>
         {
-            Schedule(askOthers: false);
+            var lostFor = ask.TryGetProperty("lostForMs"u8, out var ms) && ms.TryGetInt64(out var value) && value >= 0
+                ? TimeSpan.FromMilliseconds(value)
+                : UnknownOutage;
+            Schedule(askOthers: false, lostFor);
             return ValueTask.CompletedTask;
         }, ex => LogReadFailed(logger, ex), ex => LogSubscribeFailed(logger, ex), TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
     }
 
+    private void OnFailed(object? sender, ConnectionFailedEventArgs e) => _failedAt.TryAdd(e.ConnectionType, Stopwatch.GetTimestamp());
+
     private void OnRestored(object? sender, ConnectionFailedEventArgs e)
     {
         LogRestored(logger, e.ConnectionType);
-        Schedule(askOthers: true);
+        var lostFor = _failedAt.TryRemove(e.ConnectionType, out var failedAt) ? Stopwatch.GetElapsedTime(failedAt) : UnknownOutage;
+        Schedule(askOthers: true, lostFor);
     }
 
-    private void Schedule(bool askOthers)
+    private void Schedule(bool askOthers, TimeSpan lostFor)
     {
         if (askOthers)
         {
             Volatile.Write(ref _askOthers, 1);
+        }
+
+        for (var known = Volatile.Read(ref _lostForTicks); lostFor.Ticks > known; known = Volatile.Read(ref _lostForTicks))
+        {
+            if (Interlocked.CompareExchange(ref _lostForTicks, lostFor.Ticks, known) == known)
+            {
+                break;
+            }
         }
 
         if (Interlocked.Exchange(ref _scheduled, 1) == 0)
@@ -95,12 +118,14 @@ internal sealed partial class RedisOutageCatchUp(RedisLink redis, ChatConnection
 
         // From here a new reason to tell schedules a telling of its own: this one may go out before what it is about.
         Volatile.Write(ref _scheduled, 0);
+        var lostFor = TimeSpan.FromTicks(Interlocked.Exchange(ref _lostForTicks, 0));
         if (Interlocked.Exchange(ref _askOthers, 0) == 1)
         {
             try
             {
                 var connection = await redis.Connection.ConfigureAwait(false);
-                await connection.GetSubscriber().PublishAsync(Channel, redis.Message(0, static (_, _) => { })).WaitAsync(TimeSpan.FromSeconds(5), _stopping).ConfigureAwait(false);
+                var ask = redis.Message((long)lostFor.TotalMilliseconds, static (writer, ms) => writer.WriteNumber("lostForMs"u8, ms));
+                await connection.GetSubscriber().PublishAsync(Channel, ask).WaitAsync(TimeSpan.FromSeconds(5), _stopping).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
             {
@@ -112,13 +137,16 @@ internal sealed partial class RedisOutageCatchUp(RedisLink redis, ChatConnection
 
         var open = connections.Count;
         var within = (int)Math.Clamp((SpreadPerConnection * open).TotalMilliseconds, LeastSpread.TotalMilliseconds, MostSpread.TotalMilliseconds);
-        LogTelling(logger, open, within);
+
+        // Since when: the outage, the wait before this telling, and a second for the ask's way between the nodes.
+        var since = (int)Math.Min(int.MaxValue, (lostFor + Settle + TimeSpan.FromSeconds(1)).TotalMilliseconds);
+        LogTelling(logger, open, within, since);
         try
         {
             // Each connection is written to by itself; one gone dark holds up only this one-off telling.
             await Task.WhenAll(
-                agents.Clients.All.SendAsync(ChatHubMethods.CatchUp, within, _stopping),
-                customers.Clients.All.SendAsync(ChatHubMethods.CatchUp, within, _stopping)).ConfigureAwait(false);
+                agents.Clients.All.SendAsync(ChatHubMethods.CatchUp, within, since, _stopping),
+                customers.Clients.All.SendAsync(ChatHubMethods.CatchUp, within, since, _stopping)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
         {
@@ -129,8 +157,8 @@ internal sealed partial class RedisOutageCatchUp(RedisLink redis, ChatConnection
     [LoggerMessage(EventId = 67, Level = LogLevel.Information, Message = "The link to Redis is back ({ConnectionType}); pushes between the nodes may have been lost meanwhile, so this node's clients and the other nodes' are told to catch up.")]
     private static partial void LogRestored(ILogger logger, ConnectionType connectionType);
 
-    [LoggerMessage(EventId = 68, Level = LogLevel.Information, Message = "Telling {Connections} connection(s) to catch up from Resume, each within {WithinMilliseconds} ms.")]
-    private static partial void LogTelling(ILogger logger, int connections, int withinMilliseconds);
+    [LoggerMessage(EventId = 68, Level = LogLevel.Information, Message = "Telling {Connections} connection(s) to catch up from Resume, each within {WithinMilliseconds} ms, what may have been lost in the last {SinceMilliseconds} ms.")]
+    private static partial void LogTelling(ILogger logger, int connections, int withinMilliseconds, int sinceMilliseconds);
 
     [LoggerMessage(EventId = 69, Level = LogLevel.Warning, Message = "Could not ask the other nodes to have their clients catch up after this node's link to Redis came back; their clients catch up with their conversations' next messages.")]
     private static partial void LogAskFailed(ILogger logger, Exception exception);

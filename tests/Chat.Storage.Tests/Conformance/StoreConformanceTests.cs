@@ -460,6 +460,53 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_conversation_list_pages_from_a_cursor_through_every_conversation_once_in_order_ties_included()
+    {
+        var conversations = new List<Conversation>();
+        for (var i = 0; i < 25; i++)
+        {
+            conversations.Add(await NewConversationAsync($"paged-{i}"));
+        }
+
+        // Messages appended at once share their batch's transaction, so many conversations change at the same moment:
+        // the id orders those.
+        await Task.WhenAll(conversations.Select(c => _store.Messages.AppendAsync(Message(c, "hello"), CancellationToken.None).AsTask()));
+        var whole = await _store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = Tenant, Limit = 1000 }, CancellationToken.None);
+        Assert.Equal(conversations.Select(c => c.Id).Order(), whole.Select(c => c.Id).Order());
+        Assert.Equal(whole, whole.OrderByDescending(c => c.UpdatedAt).ThenByDescending(c => c.Id));
+        Assert.Contains(whole.GroupBy(c => c.UpdatedAt), g => g.Count() > 1);
+
+        var paged = new List<Conversation>();
+        ConversationCursor? after = null;
+        while (true)
+        {
+            var page = await _store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = Tenant, Limit = 4, After = after }, CancellationToken.None);
+            paged.AddRange(page);
+            if (page.Count < 4)
+            {
+                break;
+            }
+
+            after = ConversationCursor.After(page[^1]);
+            if (paged.Count == 8)
+            {
+                // One already listed changes meanwhile: it moves to the head of the list, where the pages do not go back.
+                await _store.Messages.AppendAsync(Message(paged[0], "again"), CancellationToken.None);
+            }
+        }
+
+        Assert.Equal(whole.Select(c => c.Id), paged.Select(c => c.Id));
+
+        // The cursor goes with the other filters; past the last one there is nothing.
+        var open = await _store.Conversations.UpdateConversationAsync(Tenant, whole[10].Id, ConversationStatus.Open, "agent-1", null, CancellationToken.None);
+        var mine = await _store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = Tenant, AssigneeId = "agent-1", After = ConversationCursor.After(whole[^1]) }, CancellationToken.None);
+        Assert.Empty(mine);
+        mine = await _store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = Tenant, AssigneeId = "agent-1", After = new ConversationCursor { UpdatedAt = open.UpdatedAt.AddSeconds(1), Id = 0 } }, CancellationToken.None);
+        Assert.Equal(open.Id, Assert.Single(mine).Id);
+        Assert.Empty(await _store.Conversations.ListConversationsAsync(new ConversationQuery { TenantId = Tenant, After = ConversationCursor.After(paged[^1]) }, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Concurrent_conditional_updates_give_an_assignee_no_more_open_conversations_than_their_capacity()
     {
         var queued = new List<Conversation>();
