@@ -28,6 +28,11 @@ internal sealed class HubSession : IAsyncDisposable
     // How the hub words a call refused for the connection's call rate (ChatHubFilter), and how long to wait then.
     private const string RateLimitRefusal = "Rate limit: ";
     private static readonly TimeSpan RateLimitPause = TimeSpan.FromMilliseconds(250);
+    // One set of JSON options for every connection of the process: each set builds and keeps its own metadata (and
+    // accessors it compiles) for every type it meets, so a set per connection costs a process that opens many of them
+    // (a bot, a load tool) memory and compilation time per connection.
+    private static readonly System.Text.Json.JsonSerializerOptions SharedJsonOptions = CreateJsonOptions();
+
     private readonly ChatClientOptions _options;
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<long, long> _lastSeq = new();
@@ -78,7 +83,7 @@ internal sealed class HubSession : IAsyncDisposable
         }
         else
         {
-            builder.AddJsonProtocol(static o => ChatJson.Apply(o.PayloadSerializerOptions));
+            builder.AddJsonProtocol(static o => o.PayloadSerializerOptions = SharedJsonOptions);
         }
 
         Connection = builder.Build();
@@ -122,6 +127,14 @@ internal sealed class HubSession : IAsyncDisposable
     }
 
     public HubConnection Connection { get; }
+
+    private static System.Text.Json.JsonSerializerOptions CreateJsonOptions()
+    {
+        var options = new JsonHubProtocolOptions().PayloadSerializerOptions; // SignalR's defaults, a fresh set
+        ChatJson.Apply(options);
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
 
     /// <summary>The agent as the hub sees it, once connected (null for a customer's session).</summary>
     public AgentSelf? Self { get; private set; }
