@@ -17,6 +17,41 @@ public abstract class HubTests(StoreKind kind)
     protected async Task<ChatTestServer> StartServerAsync(Action<ChatHubOptions>? configure = null) =>
         await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), configure);
 
+    /// <summary>An agent's network goes: its connection closes and its client cannot reconnect until the proxy thaws.</summary>
+    private static async Task CutOffAsync(TcpFaultProxy proxy, AgentChatClient agent, string name)
+    {
+        proxy.Freeze();
+        Assert.True(proxy.CutAll() > 0);
+        await Eventually.TrueAsync(() => agent.Connection.State != HubConnectionState.Connected, $"{name}'s client notices");
+    }
+
+    /// <summary>
+    /// A web customer's conversation, open with an agent, with the customer's messages stored: straight through the
+    /// stores, so nothing is pushed and a client hears of it only by catching up.
+    /// </summary>
+    private static async Task<Conversation> GiveAsync(ChatTestServer server, string customerId, string agentId, params string[] contents)
+    {
+        var conversations = server.Services.GetRequiredService<IConversationStore>();
+        var messages = server.Services.GetRequiredService<IMessageStore>();
+        var conversation = (await conversations.ResolveConversationAsync("default", new ChannelIdentity("web", customerId), null, CancellationToken.None)).Conversation;
+        conversation = await conversations.UpdateConversationAsync("default", conversation.Id, ConversationStatus.Open, agentId, null, CancellationToken.None);
+        foreach (var content in contents)
+        {
+            await messages.AppendAsync(new ChatMessage
+            {
+                TenantId = "default",
+                ConversationId = conversation.Id,
+                ChannelId = conversation.ChannelId,
+                Direction = MessageDirection.Inbound,
+                Sender = new MessageSender(SenderKind.Customer, conversation.ContactId.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                Kind = MessageKind.Text,
+                Content = content,
+            }, CancellationToken.None);
+        }
+
+        return conversation;
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -1095,9 +1130,7 @@ public abstract class HubTests(StoreKind kind)
         await bobsInbox.WaitForAsync(left.Id, 1, "bob");
 
         // Bob's network goes: his connection closes and his client cannot reconnect until it is back.
-        proxy.Freeze();
-        Assert.True(proxy.CutAll() > 0);
-        await Eventually.TrueAsync(() => bob.Connection.State != HubConnectionState.Connected, "bob's client notices");
+        await CutOffAsync(proxy, bob, "bob");
         await keeps.SendTextAsync("while bob is away");
         await alice.TransferAsync(left.Id, "alice");
         await leaves.SendTextAsync("to alice now");
@@ -1169,9 +1202,7 @@ public abstract class HubTests(StoreKind kind)
         await customer.SendTextAsync("before"); // queued, nobody's: bob hears it all the same
         await bobsInbox.WaitForAsync(conversation.Id, 1, "bob");
 
-        proxy.Freeze();
-        Assert.True(proxy.CutAll() > 0);
-        await Eventually.TrueAsync(() => bob.Connection.State != HubConnectionState.Connected, "bob's client notices");
+        await CutOffAsync(proxy, bob, "bob");
         await customer.SendTextAsync("while bob is away");
         proxy.Thaw();
 
@@ -1192,31 +1223,11 @@ public abstract class HubTests(StoreKind kind)
         await bob.StartAsync();
 
         // While his network is gone, 60 conversations are given to him, each with two messages he has not had.
-        proxy.Freeze();
-        Assert.True(proxy.CutAll() > 0);
-        await Eventually.TrueAsync(() => bob.Connection.State != HubConnectionState.Connected, "bob's client notices");
-        var conversations = server.Services.GetRequiredService<IConversationStore>();
-        var messages = server.Services.GetRequiredService<IMessageStore>();
+        await CutOffAsync(proxy, bob, "bob");
         var given = new List<Conversation>();
         for (var i = 0; i < 60; i++)
         {
-            var conversation = (await conversations.ResolveConversationAsync("default", new ChannelIdentity("web", $"paced-{i}"), null, CancellationToken.None)).Conversation;
-            conversation = await conversations.UpdateConversationAsync("default", conversation.Id, ConversationStatus.Open, "bob", null, CancellationToken.None);
-            foreach (var text in new[] { "first", "second" })
-            {
-                await messages.AppendAsync(new ChatMessage
-                {
-                    TenantId = "default",
-                    ConversationId = conversation.Id,
-                    ChannelId = conversation.ChannelId,
-                    Direction = MessageDirection.Inbound,
-                    Sender = new MessageSender(SenderKind.Customer, conversation.ContactId.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                    Kind = MessageKind.Text,
-                    Content = $"{text} of {i}",
-                }, CancellationToken.None);
-            }
-
-            given.Add(conversation);
+            given.Add(await GiveAsync(server, $"paced-{i}", "bob", $"first of {i}", $"second of {i}"));
         }
 
         proxy.Thaw();
@@ -1248,28 +1259,10 @@ public abstract class HubTests(StoreKind kind)
         await earlier.SendTextAsync("before");
         await bobsInbox.WaitForAsync(before.Id, 1, "bob");
 
-        proxy.Freeze();
-        Assert.True(proxy.CutAll() > 0);
-        await Eventually.TrueAsync(() => bob.Connection.State != HubConnectionState.Connected, "bob's client notices");
-        var conversations = server.Services.GetRequiredService<IConversationStore>();
-        var messages = server.Services.GetRequiredService<IMessageStore>();
+        await CutOffAsync(proxy, bob, "bob");
         var given = new Conversation[Given];
-        await Parallel.ForEachAsync(Enumerable.Range(0, Given), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
-        {
-            var conversation = (await conversations.ResolveConversationAsync("default", new ChannelIdentity("web", $"paged-{i}"), null, ct)).Conversation;
-            conversation = await conversations.UpdateConversationAsync("default", conversation.Id, ConversationStatus.Open, "bob", null, ct);
-            await messages.AppendAsync(new ChatMessage
-            {
-                TenantId = "default",
-                ConversationId = conversation.Id,
-                ChannelId = conversation.ChannelId,
-                Direction = MessageDirection.Inbound,
-                Sender = new MessageSender(SenderKind.Customer, conversation.ContactId.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                Kind = MessageKind.Text,
-                Content = $"while bob is away {i}",
-            }, ct);
-            given[i] = conversation;
-        });
+        await Parallel.ForEachAsync(Enumerable.Range(0, Given), new ParallelOptions { MaxDegreeOfParallelism = 16 },
+            async (i, _) => given[i] = await GiveAsync(server, $"paged-{i}", "bob", $"while bob is away {i}"));
 
         proxy.Thaw();
         foreach (var (conversation, i) in given.Select((c, i) => (c, i)))
