@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
+using Chat.Internal;
 using Chat.Protocol;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -28,6 +29,7 @@ internal sealed class HubSession : IAsyncDisposable
     // How the hub words a call refused for the connection's call rate (ChatHubFilter), and how long to wait then.
     private const string RateLimitRefusal = "Rate limit: ";
     private static readonly TimeSpan RateLimitPause = TimeSpan.FromMilliseconds(250);
+
     // One set of JSON options for every connection of the process: each set builds and keeps its own metadata (and
     // accessors it compiles) for every type it meets, so a set per connection costs a process that opens many of them
     // (a bot, a load tool) memory and compilation time per connection.
@@ -54,9 +56,11 @@ internal sealed class HubSession : IAsyncDisposable
     // connection drops: whatever the client missed changed after it.
     private long _heardTicks;
 
+    // _heardTicks as it was when the connection last dropped: the catch-up after the reconnect goes back to it.
+    private long _droppedHeardTicks;
+
     // The earliest moment a catch-up that did not finish had to go back to (the pump's only), or long.MaxValue.
     private long _unfinishedSinceTicks = long.MaxValue;
-    private long _droppedHeardTicks;
 
     public HubSession(ChatClientOptions options, bool isAgent, Func<ChatMessage, Task> deliver, Func<Task> caughtUpAll)
     {
@@ -127,14 +131,6 @@ internal sealed class HubSession : IAsyncDisposable
     }
 
     public HubConnection Connection { get; }
-
-    private static System.Text.Json.JsonSerializerOptions CreateJsonOptions()
-    {
-        var options = new JsonHubProtocolOptions().PayloadSerializerOptions; // SignalR's defaults, a fresh set
-        ChatJson.Apply(options);
-        options.MakeReadOnly(populateMissingResolver: true);
-        return options;
-    }
 
     /// <summary>The agent as the hub sees it, once connected (null for a customer's session).</summary>
     public AgentSelf? Self { get; private set; }
@@ -346,14 +342,7 @@ internal sealed class HubSession : IAsyncDisposable
     /// </summary>
     private void OnCatchUpAsked(int withinMilliseconds, int lostSinceMilliseconds)
     {
-        var lostSince = TimeSpan.FromMilliseconds(Math.Max(0, lostSinceMilliseconds));
-        for (var asked = Volatile.Read(ref _askedLookBackTicks); lostSince.Ticks > asked; asked = Volatile.Read(ref _askedLookBackTicks))
-        {
-            if (Interlocked.CompareExchange(ref _askedLookBackTicks, lostSince.Ticks, asked) == asked)
-            {
-                break;
-            }
-        }
+        AtomicMax.Raise(ref _askedLookBackTicks, TimeSpan.FromMilliseconds(Math.Max(0, lostSinceMilliseconds)).Ticks);
 
         if (Interlocked.Exchange(ref _catchUpAsked, 1) == 1)
         {
@@ -371,17 +360,7 @@ internal sealed class HubSession : IAsyncDisposable
     }
 
     /// <summary>Moves the moment up to which the connection heard the hub forward (never back).</summary>
-    private void Heard(DateTimeOffset at)
-    {
-        var ticks = at.UtcTicks;
-        for (var known = Volatile.Read(ref _heardTicks); ticks > known; known = Volatile.Read(ref _heardTicks))
-        {
-            if (Interlocked.CompareExchange(ref _heardTicks, ticks, known) == known)
-            {
-                return;
-            }
-        }
-    }
+    private void Heard(DateTimeOffset at) => AtomicMax.Raise(ref _heardTicks, at.UtcTicks);
 
     private async Task OnMessageAsync(ChatMessage message)
     {
@@ -585,6 +564,14 @@ internal sealed class HubSession : IAsyncDisposable
                 await Task.Delay(RateLimitPause).ConfigureAwait(false);
             }
         }
+    }
+
+    private static System.Text.Json.JsonSerializerOptions CreateJsonOptions()
+    {
+        var options = new JsonHubProtocolOptions().PayloadSerializerOptions; // SignalR's defaults, a fresh set
+        ChatJson.Apply(options);
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
     }
 
     private sealed class Work

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Chat.Hub.Hubs;
+using Chat.Internal;
 using Chat.Protocol;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Hosting;
@@ -91,13 +92,7 @@ internal sealed partial class RedisOutageCatchUp(RedisLink redis, ChatConnection
             Volatile.Write(ref _askOthers, 1);
         }
 
-        for (var known = Volatile.Read(ref _lostForTicks); lostFor.Ticks > known; known = Volatile.Read(ref _lostForTicks))
-        {
-            if (Interlocked.CompareExchange(ref _lostForTicks, lostFor.Ticks, known) == known)
-            {
-                break;
-            }
-        }
+        AtomicMax.Raise(ref _lostForTicks, lostFor.Ticks);
 
         if (Interlocked.Exchange(ref _scheduled, 1) == 0)
         {
