@@ -1364,6 +1364,36 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task A_message_stored_while_its_senders_connection_went_away_is_pushed_all_the_same()
+    {
+        // The customer's connection goes while its message is on its way into the store: the message is stored (a batch
+        // already had it), so the client's retry finds it stored and pushes nothing. It must go out now, or the agent
+        // hears of it only with the conversation's next message, which may never come.
+        Func<SlowAnswerMessageStore> store = null!;
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), chat: chat => store = SlowAnswerMessageStore.Around(chat));
+        var inbox = new Received();
+        await using var alice = server.Agent("alice");
+        alice.MessageReceived += inbox.AddAsync;
+        await alice.StartAsync();
+        var customer = server.Customer("c-goes-away");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await alice.AcceptAsync(conversation.Id);
+        await customer.SendTextAsync("first");
+        await inbox.WaitForAsync(conversation.Id, 1, "alice");
+
+        store().Hold();
+        var sending = customer.SendTextAsync("the last one");
+        await Eventually.TrueAsync(() => Volatile.Read(ref store().Stored) == 1, "the message stored");
+        await customer.DisposeAsync(); // the customer closes the app: the hub's call loses its caller before the answer
+        _ = sending.ContinueWith(static t => t.Exception, TaskScheduler.Default); // it never hears the answer
+        store().Release();
+
+        await inbox.WaitForAsync(conversation.Id, 2, "alice, with no further message");
+        Assert.Equal(["first", "the last one"], inbox.In(conversation.Id).Select(m => m.Content));
+    }
+
+    [Fact]
     public async Task With_AgentsHearEveryMessage_every_agent_hears_every_message_of_the_tenant()
     {
         await using var server = await StartServerAsync(o => o.AgentsHearEveryMessage = true);

@@ -476,7 +476,12 @@ internal sealed partial class ConversationService(
             throw new ChatRequestException($"The message was rejected: {context.RejectionReason}", 422);
         }
 
-        // Acknowledged only after this returns: the store completes the append after its batch commits.
+        // Acknowledged only after this returns: the store completes the append after its batch commits. From here the
+        // caller going away (a connection closed, a platform that gave up on its push) stops nothing: a message once
+        // queued may be stored whatever its caller does, and the caller's retry then finds it stored and pushes nothing,
+        // so it is pushed (and its conversation reopened or assigned) here, or an agent hears of it only with the
+        // conversation's next message, which may never come.
+        cancellationToken = CancellationToken.None;
         AppendResult result;
         try
         {

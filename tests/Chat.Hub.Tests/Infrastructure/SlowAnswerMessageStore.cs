@@ -1,0 +1,51 @@
+using Chat.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Chat.Hub.Tests.Infrastructure;
+
+/// <summary>
+/// A message store whose appends, while <see cref="Hold"/> is set, are stored at once but answered only once it is
+/// cleared: the caller's wait for the answer can be cancelled meanwhile, as the real stores' batchers allow (a message
+/// already queued is stored all the same).
+/// </summary>
+public sealed class SlowAnswerMessageStore(IMessageStore inner) : IMessageStore
+{
+    private TaskCompletionSource? _hold;
+
+    /// <summary>Appends stored since <see cref="Hold"/> was last called.</summary>
+    public int Stored;
+
+    /// <summary>Holds back the answers of appends from now on.</summary>
+    public void Hold() => _hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Answers every append held back, and the later ones at once.</summary>
+    public void Release() => Interlocked.Exchange(ref _hold, null)?.TrySetResult();
+
+    /// <summary>Puts this store in front of the message store the storage registered.</summary>
+    public static Func<SlowAnswerMessageStore> Around(IChatBuilder chat)
+    {
+        SlowAnswerMessageStore? made = null;
+        var registered = chat.Services.Last(d => d.ServiceType == typeof(IMessageStore));
+        chat.Services.Remove(registered);
+        chat.Services.AddSingleton<IMessageStore>(sp => made = new SlowAnswerMessageStore((IMessageStore)registered.ImplementationFactory!(sp)));
+        return () => made ?? throw new InvalidOperationException("The store was not made yet.");
+    }
+
+    public async ValueTask<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)
+    {
+        var hold = _hold;
+        var result = await inner.AppendAsync(message, CancellationToken.None);
+        if (hold is not null)
+        {
+            Interlocked.Increment(ref Stored);
+            await hold.Task.WaitAsync(cancellationToken);
+        }
+
+        return result;
+    }
+
+    public ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(MessageQuery query, CancellationToken cancellationToken) => inner.ReadAfterAsync(query, cancellationToken);
+
+    public ValueTask<ChatMessage?> FindByPlatformMessageIdAsync(string tenantId, string channelId, string platformMessageId, CancellationToken cancellationToken) =>
+        inner.FindByPlatformMessageIdAsync(tenantId, channelId, platformMessageId, cancellationToken);
+}
