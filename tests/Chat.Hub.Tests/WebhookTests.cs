@@ -69,7 +69,7 @@ public sealed class SignedJsonChannel : IWebhookHandler, IChannelSender
     }
 }
 
-/// <summary>A compiled-in pipeline plugin that notes each platform message it sees, and takes its time over "slow" ones.</summary>
+/// <summary>A compiled-in pipeline plugin that notes each platform message it sees, and takes its time over "slow" ones (a second) and "slower" ones (three).</summary>
 public sealed class SeenByPipeline : IChannelPlugin
 {
     public static readonly System.Collections.Concurrent.ConcurrentQueue<string> PlatformMessageIds = new();
@@ -91,9 +91,9 @@ public sealed class SeenByPipeline : IChannelPlugin
             Conversations[key] = context.Conversation;
         }
 
-        if (context.Message.Content == "slow")
+        if (context.Message.Content is "slow" or "slower")
         {
-            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(context.Message.Content == "slow" ? 1 : 3), cancellationToken);
         }
     }
 }
