@@ -271,6 +271,7 @@ internal sealed class HubSession : IAsyncDisposable
     private static bool IsConnectionLoss(Exception ex, CancellationToken token) =>
         ex is not HubException
         && (ex is IOException or InvalidOperationException or System.Net.WebSockets.WebSocketException
+            or System.Net.Http.HttpRequestException // a transport's reconnect (stateful reconnect) that failed closes the calls with it
             || (ex is TaskCanceledException && !token.IsCancellationRequested));
 
     public async ValueTask DisposeAsync()
