@@ -481,11 +481,11 @@ internal sealed partial class ConversationService(
         // queued may be stored whatever its caller does, and the caller's retry then finds it stored and pushes nothing,
         // so it is pushed (and its conversation reopened or assigned) here, or an agent hears of it only with the
         // conversation's next message, which may never come.
-        cancellationToken = CancellationToken.None;
+        var storing = CancellationToken.None;
         AppendResult result;
         try
         {
-            result = await messages.AppendAsync(context.Message, cancellationToken).ConfigureAwait(false);
+            result = await messages.AppendAsync(context.Message, storing).ConfigureAwait(false);
         }
         catch (ConversationNotFoundException)
         {
@@ -513,7 +513,7 @@ internal sealed partial class ConversationService(
         try
         {
             if (draft.Sender.Kind == SenderKind.Customer
-                && await OnCustomerMessageAsync(conversation, result.ConversationStatus, cancellationToken).ConfigureAwait(false) is { } now)
+                && await OnCustomerMessageAsync(conversation, result.ConversationStatus, storing).ConfigureAwait(false) is { } now)
             {
                 assigneeId = now.AssigneeId;
             }

@@ -34,6 +34,9 @@ internal sealed partial class RedisOutageCatchUp(RedisLink redis, ChatConnection
     // node's channels again, so what the other nodes publish after its clients have read reaches them live.
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
 
+    // How long an ask may take between the nodes, for how far back their clients are told to look.
+    private static readonly TimeSpan AskTransit = TimeSpan.FromSeconds(1);
+
     // How far back a client is told to look when the node cannot say (another node's ask without the figure).
     private static readonly TimeSpan UnknownOutage = TimeSpan.FromMinutes(10);
 
@@ -133,8 +136,8 @@ internal sealed partial class RedisOutageCatchUp(RedisLink redis, ChatConnection
         var open = connections.Count;
         var within = (int)Math.Clamp((SpreadPerConnection * open).TotalMilliseconds, LeastSpread.TotalMilliseconds, MostSpread.TotalMilliseconds);
 
-        // Since when: the outage, the wait before this telling, and a second for the ask's way between the nodes.
-        var since = (int)Math.Min(int.MaxValue, (lostFor + Settle + TimeSpan.FromSeconds(1)).TotalMilliseconds);
+        // Since when: the outage, the wait before this telling, and the ask's way between the nodes.
+        var since = (int)Math.Min(int.MaxValue, (lostFor + Settle + AskTransit).TotalMilliseconds);
         LogTelling(logger, open, within, since);
         try
         {
