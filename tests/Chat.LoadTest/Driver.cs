@@ -228,14 +228,14 @@ internal static class Driver
         {
             // The agents' process waits for the last messages: once the customers' processes are done, the
             // orchestrator says how many they had acknowledged ("EXPECT <n>"), and the agents listen until they have
-            // heard that many, or until nothing more has come for two seconds (agents that do not hear every message,
+            // heard that many, or until nothing more has come for ten seconds (agents that do not hear every message,
             // or a message lost, which the result then shows).
             var expectLine = await Console.In.ReadLineAsync();
             var expected = expectLine is not null && expectLine.StartsWith("EXPECT ", StringComparison.Ordinal)
                 ? long.Parse(expectLine.AsSpan(7), NumberStyles.None, CultureInfo.InvariantCulture)
                 : 0;
             var (heard, quietSince, waitingSince) = (Interlocked.Read(ref received), Stopwatch.GetTimestamp(), Stopwatch.GetTimestamp());
-            while (heard < expected && Stopwatch.GetElapsedTime(quietSince) < TimeSpan.FromSeconds(2) && Stopwatch.GetElapsedTime(waitingSince) < TimeSpan.FromSeconds(60))
+            while (heard < expected && Stopwatch.GetElapsedTime(quietSince) < TimeSpan.FromSeconds(10) && Stopwatch.GetElapsedTime(waitingSince) < TimeSpan.FromSeconds(60))
             {
                 await Task.Delay(50);
                 var now = Interlocked.Read(ref received);
