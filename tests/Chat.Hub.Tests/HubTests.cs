@@ -1394,6 +1394,72 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task A_message_whose_node_stopped_between_commit_and_push_goes_out_when_its_sender_retries()
+    {
+        // A node stores a customer's message and stops before it pushes it or reopens its conversation; the client's retry
+        // reaches a node that finds it stored. Played here by appending it to the store behind the hub's back.
+        await using var server = await StartServerAsync();
+        var store = server.Services.GetRequiredService<IMessageStore>();
+        var inbox = new Received();
+        await using var alice = server.Agent("alice");
+        alice.MessageReceived += inbox.AddAsync;
+        await alice.StartAsync();
+        await alice.SetPresenceAsync(AgentPresence.Online, 5);
+        await using var customer = server.Customer("c-node-stopped");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        Assert.Equal("alice", GetConversation(server, conversation.Id).AssigneeId);
+        await customer.SendTextAsync("first");
+        await inbox.WaitForAsync(conversation.Id, 1, "alice");
+
+        async Task<SendResult> StoredByAStoppedNodeThenRetriedAsync(string clientMessageId, string text)
+        {
+            var stored = await store.AppendAsync(new ChatMessage
+            {
+                TenantId = "default",
+                ConversationId = conversation.Id,
+                ChannelId = conversation.ChannelId,
+                Direction = MessageDirection.Inbound,
+                Sender = new MessageSender(SenderKind.Customer, "c-node-stopped"),
+                Kind = MessageKind.Text,
+                Content = text,
+                ClientMessageId = clientMessageId,
+            }, CancellationToken.None);
+            var retried = await customer.SendAsync(new SendRequest
+            {
+                ConversationId = conversation.Id,
+                ClientMessageId = clientMessageId,
+                Kind = MessageKind.Text,
+                Content = "what a confused client might send with the same id",
+            });
+            Assert.True(retried.IsDuplicate);
+            Assert.Equal((stored.Message.Id, stored.Message.Seq), (retried.Id, retried.Seq));
+            Assert.Equal(text, retried.Message?.Content); // the answer carries the message as stored
+            return retried;
+        }
+
+        // Its open conversation's agent hears it now, not with the customer's next message.
+        await StoredByAStoppedNodeThenRetriedAsync("stopped-1", "stored, never pushed");
+        await inbox.WaitForAsync(conversation.Id, 2, "alice, with no further message");
+
+        // Into a resolved conversation: the retry reopens it, as the original would have, and it goes to alice again.
+        await alice.ResolveAsync(conversation.Id);
+        var reopening = await StoredByAStoppedNodeThenRetriedAsync("stopped-2", "stored into a resolved conversation");
+        await inbox.WaitForAsync(conversation.Id, 3, "alice");
+        var reopened = GetConversation(server, conversation.Id);
+        Assert.Equal((ConversationStatus.Open, "alice"), (reopened.Status, reopened.AssigneeId));
+
+        // Resolved after that message: a later retry of it pushes it again (the clients drop what they have) and reopens nothing.
+        await alice.ResolveAsync(conversation.Id);
+        var again = await customer.SendAsync(new SendRequest { ConversationId = conversation.Id, ClientMessageId = "stopped-2", Kind = MessageKind.Text, Content = "x" });
+        Assert.Equal((reopening.Id, true), (again.Id, again.IsDuplicate));
+        Assert.Equal(ConversationStatus.Resolved, GetConversation(server, conversation.Id).Status);
+        await customer.SendTextAsync("a new one"); // reopens it; the agents' feed keeps order, so the repeat came before it
+        await inbox.WaitForAsync(conversation.Id, 4, "alice");
+        Assert.Equal(["first", "stored, never pushed", "stored into a resolved conversation", "a new one"], inbox.In(conversation.Id).Select(m => m.Content));
+    }
+
+    [Fact]
     public async Task With_AgentsHearEveryMessage_every_agent_hears_every_message_of_the_tenant()
     {
         await using var server = await StartServerAsync(o => o.AgentsHearEveryMessage = true);

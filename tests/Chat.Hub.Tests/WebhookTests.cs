@@ -162,6 +162,30 @@ public sealed class WebhookTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_platforms_retry_of_a_push_whose_node_stopped_before_pushing_it_reaches_the_agent()
+    {
+        await using var agent = _server.Agent("alice");
+        var inbox = new Received();
+        agent.MessageReceived += inbox.AddAsync;
+        await agent.StartAsync();
+        await PostAsync("""{"user":"openid-stopped","id":"pm-s1","text":"hello"}""");
+        var conversation = Assert.Single(await agent.GetQueueAsync(), c => c.ChannelId == "test-channel");
+        await agent.WatchAsync(conversation.Id);
+        await inbox.WaitForAsync(conversation.Id, 1, "the agent");
+
+        // A node stored the platform's next push and stopped before it pushed it or answered: the platform retries it.
+        var first = Assert.Single(inbox.In(conversation.Id));
+        await _server.Services.GetRequiredService<Storage.IMessageStore>().AppendAsync(
+            first with { Id = 0, Seq = 0, PlatformMessageId = "pm-s2", Content = "stored, never pushed" }, CancellationToken.None);
+        var retry = await PostAsync("""{"user":"openid-stopped","id":"pm-s2","text":"stored, never pushed"}""");
+
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        await inbox.WaitForAsync(conversation.Id, 2, "the agent, with no further push");
+        Assert.Equal(["hello", "stored, never pushed"], inbox.In(conversation.Id).Select(m => m.Content));
+        Assert.DoesNotContain("pm-s2", SeenByPipeline.PlatformMessageIds); // answered before the plugins, as any retry
+    }
+
+    [Fact]
     public async Task Verification_bad_signatures_malformed_oversized_unknown_and_failing_pushes()
     {
         var verify = await _http.GetAsync(_server.Url + "/chat/channels/test-channel/webhook?echostr=challenge-123");

@@ -10,6 +10,7 @@
     connection: null,
     conversations: new Map(), // id -> conversation
     unread: new Map(),        // id -> count
+    heardSeq: new Map(),      // conversation id -> highest seq pushed to the console (a push may come again: counted once)
     current: null,            // conversation id
     messages: new Map(),      // message id -> element, for the open conversation
     lastSeq: new Map(),       // conversation id -> last seq seen
@@ -211,6 +212,8 @@
   }
 
   function onMessage(message) {
+    const heard = state.heardSeq.get(message.conversationId) || 0;
+    state.heardSeq.set(message.conversationId, Math.max(heard, Number(message.seq)));
     if (!state.conversations.has(message.conversationId)) {
       loadLists(); // a new conversation
     }
@@ -219,7 +222,7 @@
       const last = state.lastSeq.get(message.conversationId) || 0;
       if (last > 0 && Number(message.seq) > last + 1) resume(message.conversationId).catch(() => render(message));
       else render(message);
-    } else if (message.sender.kind === "customer") {
+    } else if (message.sender.kind === "customer" && Number(message.seq) > heard) {
       state.unread.set(message.conversationId, (state.unread.get(message.conversationId) || 0) + 1);
       renderLists();
     }

@@ -166,6 +166,7 @@ internal sealed partial class ConversationService(
             using var claim = claims is null ? default : await claims.ClaimAsync(tenantId, channelId, inbound.PlatformMessageId, cancellationToken).ConfigureAwait(false);
             if (await messages.FindByPlatformMessageIdAsync(tenantId, channelId, inbound.PlatformMessageId, cancellationToken).ConfigureAwait(false) is { } stored)
             {
+                await RepublishAsync(stored, senderConnectionId: null).ConfigureAwait(false);
                 return new AppendResult(stored, IsDuplicate: true);
             }
 
@@ -494,11 +495,14 @@ internal sealed partial class ConversationService(
             throw ChatRequestException.NotFound(conversation.Id);
         }
 
-        var sent = new StoredSend(result, AsSent: ReferenceEquals(context.Message, draft));
         if (result.IsDuplicate)
         {
-            return sent;
+            // The answer and the pushes carry the message as stored, not as this retry has it.
+            var original = await RepublishAsync(result.Message, senderConnectionId).ConfigureAwait(false);
+            return new StoredSend(original is null ? result : result with { Message = original }, AsSent: false);
         }
+
+        var sent = new StoredSend(result, AsSent: ReferenceEquals(context.Message, draft));
 
         if (result.Message.Metadata.ContainsKey(MessageMetadataKeys.Deliver))
         {
@@ -524,6 +528,46 @@ internal sealed partial class ConversationService(
         }
 
         return sent;
+    }
+
+    /// <summary>
+    /// A retry of a stored message (a client's, with its client message id, or a platform's, with its message id): the
+    /// node that stored the original may have stopped between its commit and its push, and then nobody else pushes it
+    /// (the retry finds it stored), so an agent would hear of it only with the conversation's next message, which may
+    /// never come. It is pushed again, to whoever has its conversation now (a client drops a seq it has), and a
+    /// customer's message that is still the last thing that changed its conversation (its seq the conversation's last,
+    /// the conversation's time the message's own: no reopening, assignment or resolution since) gets what the original
+    /// may not have got, its conversation reopened or assigned. One resolved after it stays resolved.
+    /// </summary>
+    /// <returns>The message as stored, or null when it or its conversation is gone (erased since).</returns>
+    private async Task<ChatMessage?> RepublishAsync(ChatMessage retried, string? senderConnectionId)
+    {
+        // Nothing here stops with the retry's caller, as nothing stops with the original's (StoreAsync).
+        var storing = CancellationToken.None;
+        var read = await messages.ReadAfterAsync(
+            new MessageQuery { TenantId = retried.TenantId, ConversationId = retried.ConversationId, AfterSeq = retried.Seq - 1, Limit = 1 },
+            storing).ConfigureAwait(false);
+        var current = await conversations.GetConversationAsync(retried.TenantId, retried.ConversationId, storing).ConfigureAwait(false);
+        if (read is not [{ } stored] || stored.Id != retried.Id || current is null)
+        {
+            return null;
+        }
+
+        var assigneeId = current.AssigneeId;
+        try
+        {
+            if (stored.Sender.Kind == SenderKind.Customer && current.LastSeq == stored.Seq && current.UpdatedAt == stored.CreatedAt
+                && await OnCustomerMessageAsync(current, current.Status, storing).ConfigureAwait(false) is { } now)
+            {
+                assigneeId = now.AssigneeId;
+            }
+        }
+        finally
+        {
+            await PublishMessageAsync(stored, assigneeId, senderConnectionId).ConfigureAwait(false);
+        }
+
+        return stored;
     }
 
     /// <summary>Reopens or assigns a conversation a customer wrote to, as needed; returns it as it now is, or null when it read nothing.</summary>
