@@ -36,8 +36,7 @@ public sealed class LoadToolTests
             Assert.Contains("errors 0", summary, StringComparison.Ordinal);
             var sent = Number(summary, "sent ");
             Assert.True(sent > 0, summary);
-            Assert.Equal(sent, Number(summary, "acknowledged "));
-            Assert.Equal(sent, Number(summary, "received by agent "));
+            Assert.True(sent == Number(summary, "acknowledged ") && sent == Number(summary, "received by agent "), text);
         }
 
         Assert.Contains("ratios chat/bare:", text, StringComparison.Ordinal);

@@ -31,6 +31,7 @@ internal static class Driver
         var messagePack = args.Get("protocol", "json") == "messagepack";
         var viaWebhook = args.Get("via", "hub") == "webhook";
         var agentCapacity = args.GetInt("agent-capacity", 0);
+        var agentsHearAll = args.Get("agents-hear", "all") == "all";
         HubConnection Bare() => (messagePack
             ? new HubConnectionBuilder().WithUrl(url + "/bare", Configure).AddMessagePackProtocol()
             : new HubConnectionBuilder().WithUrl(url + "/bare", Configure)).Build();
@@ -67,15 +68,19 @@ internal static class Driver
             else
             {
                 var agentId = $"agent-{id}-{a}";
-                // The tool measures the live path from send to agent: a conversation given to an agent mid-way is not
-                // read back from its history (what was sent while it waited in the queue reached nobody live).
+                // Agents that hear every message hear each conversation from its start, and the client reads what lies
+                // before the first message it hears of one from its history, as an agent's would: two pushes of one
+                // platform user stored in one batch can reach the agents' feed in either order, and the later one heard
+                // first would otherwise leave the earlier one undelivered. Agents that hear their own conversations
+                // measure the live path only: one given to an agent mid-way is not read back (what was sent while it
+                // waited in the queue reached nobody live, and would count with the whole wait).
                 var agent = new AgentChatClient(new ChatClientOptions
                 {
                     HubUrl = new Uri(url + "/chat/agent"),
                     AccessTokenProvider = () => Task.FromResult<string?>(Server.AgentToken(agentId)),
                     ConfigureHttpConnection = Configure,
                     UseMessagePack = messagePack,
-                    CatchUpNewConversations = false,
+                    CatchUpNewConversations = agentsHearAll,
                 });
                 agent.MessageReceived += m =>
                 {

@@ -64,7 +64,7 @@ internal static class Orchestrator
             {
                 Start("drive", "--url", url, "--kind", kind, "--customers", "0", "--agents", agents.ToString(CultureInfo.InvariantCulture),
                     "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--protocol", protocol, "--id", "agents",
-                    "--agent-capacity", agentCapacity.ToString(CultureInfo.InvariantCulture)),
+                    "--agent-capacity", agentCapacity.ToString(CultureInfo.InvariantCulture), "--agents-hear", agentsHear),
             };
             for (var p = 0; p < processes; p++)
             {
