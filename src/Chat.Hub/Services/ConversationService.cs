@@ -166,7 +166,7 @@ internal sealed partial class ConversationService(
             using var claim = claims is null ? default : await claims.ClaimAsync(tenantId, channelId, inbound.PlatformMessageId, cancellationToken).ConfigureAwait(false);
             if (await messages.FindByPlatformMessageIdAsync(tenantId, channelId, inbound.PlatformMessageId, cancellationToken).ConfigureAwait(false) is { } stored)
             {
-                await RepublishAsync(stored, senderConnectionId: null).ConfigureAwait(false);
+                await RepublishAsync(stored, isStored: true, senderConnectionId: null).ConfigureAwait(false);
                 return new AppendResult(stored, IsDuplicate: true);
             }
 
@@ -498,7 +498,7 @@ internal sealed partial class ConversationService(
         if (result.IsDuplicate)
         {
             // The answer and the pushes carry the message as stored, not as this retry has it.
-            var original = await RepublishAsync(result.Message, senderConnectionId).ConfigureAwait(false);
+            var original = await RepublishAsync(result.Message, isStored: false, senderConnectionId).ConfigureAwait(false);
             return new StoredSend(original is null ? result : result with { Message = original }, AsSent: false);
         }
 
@@ -539,16 +539,44 @@ internal sealed partial class ConversationService(
     /// the conversation's time the message's own: no reopening, assignment or resolution since) gets what the original
     /// may not have got, its conversation reopened or assigned. One resolved after it stays resolved.
     /// </summary>
+    /// <param name="retried">The retry's message with the original's id and seq, or the original as read from the store.</param>
+    /// <param name="isStored">Whether <paramref name="retried"/> was read from the store (else it is read here).</param>
+    /// <param name="senderConnectionId">The retry's connection, which has its answer.</param>
     /// <returns>The message as stored, or null when it or its conversation is gone (erased since).</returns>
-    private async Task<ChatMessage?> RepublishAsync(ChatMessage retried, string? senderConnectionId)
+    private async Task<ChatMessage?> RepublishAsync(ChatMessage retried, bool isStored, string? senderConnectionId)
+    {
+        try
+        {
+            return await RepublishCoreAsync(retried, isStored, senderConnectionId).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The retry is answered all the same: its message is stored, which is what the answer says.
+            LogRepublishFailed(logger, ex, retried.Id, retried.ConversationId);
+            return null;
+        }
+    }
+
+    private async Task<ChatMessage?> RepublishCoreAsync(ChatMessage retried, bool isStored, string? senderConnectionId)
     {
         // Nothing here stops with the retry's caller, as nothing stops with the original's (StoreAsync).
         var storing = CancellationToken.None;
-        var read = await messages.ReadAfterAsync(
-            new MessageQuery { TenantId = retried.TenantId, ConversationId = retried.ConversationId, AfterSeq = retried.Seq - 1, Limit = 1 },
-            storing).ConfigureAwait(false);
+        var stored = retried;
+        if (!isStored)
+        {
+            var read = await messages.ReadAfterAsync(
+                new MessageQuery { TenantId = retried.TenantId, ConversationId = retried.ConversationId, AfterSeq = retried.Seq - 1, Limit = 1 },
+                storing).ConfigureAwait(false);
+            if (read is not [{ } original] || original.Id != retried.Id)
+            {
+                return null;
+            }
+
+            stored = original;
+        }
+
         var current = await conversations.GetConversationAsync(retried.TenantId, retried.ConversationId, storing).ConfigureAwait(false);
-        if (read is not [{ } stored] || stored.Id != retried.Id || current is null)
+        if (current is null)
         {
             return null;
         }
@@ -786,6 +814,9 @@ internal sealed partial class ConversationService(
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Could not push {Method} to the customers of conversation {ConversationId}; they get it on resume")]
     private static partial void LogPushFailed(ILogger logger, Exception exception, string method, long conversationId);
+
+    [LoggerMessage(EventId = 73, Level = LogLevel.Warning, Message = "Could not push again message {MessageId} of conversation {ConversationId}, which a retry found stored; its agents get it from Resume or with the conversation's next message.")]
+    private static partial void LogRepublishFailed(ILogger logger, Exception exception, long messageId, long conversationId);
 
     [LoggerMessage(EventId = 49, Level = LogLevel.Warning, Message = "Closed customer connection {ConnectionId} of conversation {ConversationId}: more than {Bytes} bytes of pushes were waiting to be written to it (a device gone dark, or a client that does not read); its client reconnects and resumes.")]
     private static partial void LogBacklogFull(ILogger logger, string connectionId, long conversationId, long bytes);
