@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
 using System.Diagnostics.Metrics;
 
 namespace Chat.Hub.Tests;
@@ -1398,7 +1399,10 @@ public abstract class HubTests(StoreKind kind)
     {
         // A node stores a customer's message and stops before it pushes it or reopens its conversation; the client's retry
         // reaches a node that finds it stored. Played here by appending it to the store behind the hub's back.
-        await using var server = await StartServerAsync();
+        var logs = new CapturedLogs();
+        Func<SlowAnswerMessageStore> wrapped = null!;
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), chat: chat => wrapped = SlowAnswerMessageStore.Around(chat),
+            logging: l => l.AddProvider(logs));
         var store = server.Services.GetRequiredService<IMessageStore>();
         var inbox = new Received();
         await using var alice = server.Agent("alice");
@@ -1457,6 +1461,15 @@ public abstract class HubTests(StoreKind kind)
         await customer.SendTextAsync("a new one"); // reopens it; the agents' feed keeps order, so the repeat came before it
         await inbox.WaitForAsync(conversation.Id, 4, "alice");
         Assert.Equal(["first", "stored, never pushed", "stored into a resolved conversation", "a new one"], inbox.In(conversation.Id).Select(m => m.Content));
+
+        // The store cannot be read when a retry finds its message stored: the retry is answered all the same (its message
+        // is stored), and the failed push is logged.
+        wrapped().FailReads = true;
+        var unread = await customer.SendAsync(new SendRequest { ConversationId = conversation.Id, ClientMessageId = "stopped-1", Kind = MessageKind.Text, Content = "y" });
+        wrapped().FailReads = false;
+        Assert.True(unread.IsDuplicate);
+        Assert.Equal(inbox.In(conversation.Id)[1].Seq, unread.Seq);
+        Assert.Contains(logs.Entries, e => e.EventId.Id == 73 && e.Level == LogLevel.Warning);
     }
 
     [Fact]
