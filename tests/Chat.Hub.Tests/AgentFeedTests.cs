@@ -38,6 +38,33 @@ public sealed class AgentFeedTests
     }
 
     [Fact]
+    public async Task A_batch_holds_each_conversations_messages_in_seq_order_whatever_order_they_were_published_in()
+    {
+        // Messages of one store batch are published as their senders' calls resume, in any order.
+        var (sends, feed) = await WritingFirstPushAsync();
+        await using var _ = feed;
+        foreach (var (conversation, seq) in new (long, long)[] { (1, 3), (2, 7), (1, 2), (1, 5), (2, 6), (3, 1), (1, 4) })
+        {
+            await feed.PublishMessageAsync(Message("t1", conversation, seq), assigneeId: null, exceptConnectionId: null);
+        }
+
+        sends.Release();
+        await sends.WaitForAsync(2);
+
+        var batch = (ChatMessage[])sends.Calls[1].Payload;
+        Assert.Equal(["1:2", "2:6", "1:3", "1:4", "2:7", "3:1", "1:5"], batch.Select(m => $"{m.ConversationId}:{m.Seq}"));
+    }
+
+    [Fact]
+    public void A_batch_keeps_each_message_with_its_assignee_when_it_is_put_in_order()
+    {
+        var batch = new List<ChatMessage> { Message("t1", 1, 2), Message("t1", 1, 1), Message("t1", 2, 1) };
+        var assignees = new List<string?> { "bob", "alice", null };
+        AgentFeed.InSeqOrder(batch, assignees, []);
+        Assert.Equal(["1:1 alice", "1:2 bob", "2:1 "], batch.Zip(assignees, (m, a) => $"{m.ConversationId}:{m.Seq} {a}"));
+    }
+
+    [Fact]
     public async Task Other_events_keep_their_place_and_an_agents_own_message_is_not_batched_with_others()
     {
         var (sends, feed) = await WritingFirstPushAsync();

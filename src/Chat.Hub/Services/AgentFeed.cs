@@ -173,6 +173,7 @@ internal sealed partial class AgentFeed : IAsyncDisposable
         var group = HubGroups.Agents(tenantId);
         var batch = new List<ChatMessage>(_maxBatch);
         var batchAssignees = new List<string?>(_maxBatch);
+        var seen = new Dictionary<long, long>(); // InSeqOrder's: a batch's conversations and their last seq
         var held = new Queue<(Task Push, string Method, long Bytes)>(); // pushes some connection has not taken yet, oldest first
         long heldBytes = 0;
         Push? next = null;
@@ -216,6 +217,7 @@ internal sealed partial class AgentFeed : IAsyncDisposable
 
                 if (batch.Count > 1)
                 {
+                    InSeqOrder(batch, batchAssignees, seen);
                     method = ChatHubMethods.MessagesReceived;
                     payload = batch.ToArray();
                     assignees = push.Assignees is null ? null : batchAssignees.ToArray();
@@ -276,6 +278,43 @@ internal sealed partial class AgentFeed : IAsyncDisposable
                 heldBytes -= oldest.Bytes;
                 await oldest.Push.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 Observe(oldest.Push, oldest.Method, tenantId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Puts each conversation's messages of a batch in seq order, in the places they had (each with its assignee). The
+    /// messages of a conversation stored in one store batch (a platform user's pushes sent together, a customer's and an
+    /// agent's at once) are published as their senders' calls resume, in any order; a client that heard a later seq
+    /// first would read the one before it from the history (a call, and for an agent an audited read) and then drop it.
+    /// </summary>
+    internal static void InSeqOrder(List<ChatMessage> batch, List<string?> assignees, Dictionary<long, long> seen)
+    {
+        seen.Clear();
+        var ordered = true;
+        foreach (var message in batch)
+        {
+            if (seen.TryGetValue(message.ConversationId, out var last) && last > message.Seq)
+            {
+                ordered = false;
+                break;
+            }
+
+            seen[message.ConversationId] = message.Seq;
+        }
+
+        if (ordered)
+        {
+            return;
+        }
+
+        foreach (var places in Enumerable.Range(0, batch.Count).GroupBy(i => batch[i].ConversationId))
+        {
+            var at = places.ToArray();
+            var sorted = at.Select(i => (Message: batch[i], Assignee: assignees[i])).OrderBy(x => x.Message.Seq).ToArray();
+            for (var k = 0; k < at.Length; k++)
+            {
+                (batch[at[k]], assignees[at[k]]) = sorted[k];
             }
         }
     }
