@@ -123,8 +123,9 @@ public sealed class ScaleOutTests
 
         // The platform hangs up on node A while the original is in its pipeline, and its retry is on node B: the
         // original lets go of its claim as it fails, and the retry stores the message. The retry goes once node A's
-        // pipeline has the original (not after a fixed time: a busy machine may take longer to get there).
-        var dropped = """{"user":"openid-scale-1","id":"pm-scale-dropped","text":"slow"}""";
+        // pipeline has the original (not after a fixed time: a busy machine may take longer to get there), and the
+        // original takes three seconds there, so the hang-up comes while it is still in the pipeline on a busy machine too.
+        var dropped = """{"user":"openid-scale-1","id":"pm-scale-dropped","text":"slower"}""";
         using var hangUp = new CancellationTokenSource();
         var abandoned = WebhookTests.PostAsync(http, nodeA, dropped, hangUp.Token);
         await Eventually.TrueAsync(() => SeenByPipeline.PlatformMessageIds.Contains("pm-scale-dropped"), "node A's pipeline to have the original");
