@@ -510,24 +510,32 @@ internal sealed partial class ConversationService(
         }
 
         // The message goes to the agent who had the conversation when it was stored (the sender's copy may be older; it
-        // serves a store that cannot tell). A customer's message may reopen or assign its conversation first, and then
-        // goes to the agent who has it now. It is stored whatever happens there, so it is pushed whatever happens there
-        // (a retry would push nothing).
+        // serves a store that cannot tell).
         var assigneeId = result.ConversationStatus is null ? conversation.AssigneeId : result.ConversationAssigneeId;
+        await FollowUpAndPublishAsync(result.Message, draft.Sender.Kind == SenderKind.Customer, conversation, result.ConversationStatus, assigneeId,
+            senderConnectionId).ConfigureAwait(false);
+        return sent;
+    }
+
+    /// <summary>
+    /// Reopens or assigns the conversation of a customer's stored message as needed (<paramref name="followUp"/>), then
+    /// pushes the message, to the agent who has the conversation after that. The message is stored whatever happens
+    /// there, so it is pushed whatever happens there (a retry would find it stored), and nothing stops with the caller.
+    /// </summary>
+    private async Task FollowUpAndPublishAsync(ChatMessage stored, bool followUp, Conversation conversation, ConversationStatus? statusAtAppend,
+        string? assigneeId, string? senderConnectionId)
+    {
         try
         {
-            if (draft.Sender.Kind == SenderKind.Customer
-                && await OnCustomerMessageAsync(conversation, result.ConversationStatus, storing).ConfigureAwait(false) is { } now)
+            if (followUp && await OnCustomerMessageAsync(conversation, statusAtAppend, CancellationToken.None).ConfigureAwait(false) is { } now)
             {
                 assigneeId = now.AssigneeId;
             }
         }
         finally
         {
-            await PublishMessageAsync(result.Message, assigneeId, senderConnectionId).ConfigureAwait(false);
+            await PublishMessageAsync(stored, assigneeId, senderConnectionId).ConfigureAwait(false);
         }
-
-        return sent;
     }
 
     /// <summary>
@@ -581,20 +589,9 @@ internal sealed partial class ConversationService(
             return null;
         }
 
-        var assigneeId = current.AssigneeId;
-        try
-        {
-            if (stored.Sender.Kind == SenderKind.Customer && current.LastSeq == stored.Seq && current.UpdatedAt == stored.CreatedAt
-                && await OnCustomerMessageAsync(current, current.Status, storing).ConfigureAwait(false) is { } now)
-            {
-                assigneeId = now.AssigneeId;
-            }
-        }
-        finally
-        {
-            await PublishMessageAsync(stored, assigneeId, senderConnectionId).ConfigureAwait(false);
-        }
-
+        var stillLast = current.LastSeq == stored.Seq && current.UpdatedAt == stored.CreatedAt;
+        await FollowUpAndPublishAsync(stored, stored.Sender.Kind == SenderKind.Customer && stillLast, current, current.Status, current.AssigneeId,
+            senderConnectionId).ConfigureAwait(false);
         return stored;
     }
 
