@@ -74,6 +74,8 @@ public static class ChatHubBuilderExtensions
         services.TryAddSingleton<OutboxWorker>();
         services.AddHostedService(static sp => sp.GetRequiredService<OutboxWorker>());
         services.AddHostedService<RetentionWorker>();
+        // What a node that stopped without shutting down left unpushed or unattended (its id-generator lease lapsed).
+        services.AddHostedService<LapsedNodeRecovery>();
 
         services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, VisitorAuthenticationHandler>(ChatAuthentication.VisitorScheme, null);
 
@@ -175,7 +177,8 @@ public static class ChatHubBuilderExtensions
             chat.Services.AddHostedService(static sp => sp.GetRequiredService<RecentInboundContactsReplica>());
             chat.Services.AddHostedService<AgentPresenceReplica>();
             // Pushes lost between the nodes while a node's link to Redis was down are caught up by the clients.
-            chat.Services.AddHostedService<RedisOutageCatchUp>();
+            chat.Services.AddSingleton<RedisOutageCatchUp>();
+            chat.Services.AddHostedService(static sp => sp.GetRequiredService<RedisOutageCatchUp>());
         }
         return chat;
     }

@@ -83,7 +83,7 @@ internal sealed class PlatformMessageLookup : BatchLoops<PlatformMessageLookup.R
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = channels });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids });
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
-        var idx = StoredRows.MessageColumns.Split(", ").Length;
+        var idx = StoredRows.MessageColumnCount;
         while (await reader.ReadAsync().ConfigureAwait(false))
         {
             var i = (int)reader.GetInt64(idx) - 1;

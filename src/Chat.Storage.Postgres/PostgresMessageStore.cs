@@ -70,6 +70,41 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         return messages;
     }
 
+    public async ValueTask<IReadOnlyList<ChatMessage>> ListUnattendedAsync(DateTimeOffset from, DateTimeOffset to, long afterId, int limit, CancellationToken cancellationToken)
+    {
+        StoredRows.ValidateUnattended(from, to, limit);
+        var messages = new List<ChatMessage>();
+        try
+        {
+            // The window's messages come from the BRIN index on created_at, each conversation by its primary key.
+            await using var command = _dataSources.Primary.CreateCommand($"""
+                SELECT {StoredRows.ColumnsOf(StoredRows.MessageColumns, "m")}, m.tenant_id
+                  FROM chat.messages m
+                  JOIN chat.conversations c ON c.tenant_id = m.tenant_id AND c.id = m.conversation_id
+                 WHERE m.created_at BETWEEN $1 AND $2 AND m.sender_kind = {(int)SenderKind.Customer} AND m.id > $3
+                   AND c.last_seq = m.seq AND c.updated_at = m.created_at AND c.status <> {(int)ConversationStatus.Open}
+                 ORDER BY m.id
+                 LIMIT $4
+                """);
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = from.ToUniversalTime() });
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = to.ToUniversalTime() });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterId });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var tenantColumn = StoredRows.MessageColumnCount;
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                messages.Add(StoredRows.ReadMessage(reader, reader.GetString(tenantColumn)));
+            }
+        }
+        catch (NpgsqlException ex) when (ex is not PostgresException)
+        {
+            throw new ChatStorageException($"Could not look for unattended messages: {ex.Message}", ex);
+        }
+
+        return messages;
+    }
+
     public async ValueTask<ChatMessage?> FindByPlatformMessageIdAsync(string tenantId, string channelId, string platformMessageId, CancellationToken cancellationToken)
     {
         StoredRows.ValidatePlatformMessageKey(tenantId, channelId, platformMessageId);

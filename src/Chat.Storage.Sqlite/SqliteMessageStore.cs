@@ -61,6 +61,35 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? StoredRows.ReadMessage(reader, tenantId) : null;
     }
 
+    public async ValueTask<IReadOnlyList<ChatMessage>> ListUnattendedAsync(DateTimeOffset from, DateTimeOffset to, long afterId, int limit, CancellationToken cancellationToken)
+    {
+        StoredRows.ValidateUnattended(from, to, limit);
+        await using var connection = await _database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT {StoredRows.ColumnsOf(StoredRows.MessageColumns, "m")}, m.tenant_id
+              FROM messages m
+              JOIN conversations c ON c.tenant_id = m.tenant_id AND c.id = m.conversation_id
+             WHERE m.created_at BETWEEN $f AND $to AND m.sender_kind = {(int)SenderKind.Customer} AND m.id > $a
+               AND c.last_seq = m.seq AND c.updated_at = m.created_at AND c.status <> {(int)ConversationStatus.Open}
+             ORDER BY m.id
+             LIMIT $l
+            """;
+        command.Parameters.AddWithValue("$f", from.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$to", to.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$a", afterId);
+        command.Parameters.AddWithValue("$l", limit);
+        var messages = new List<ChatMessage>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var tenantColumn = StoredRows.MessageColumnCount;
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            messages.Add(StoredRows.ReadMessage(reader, reader.GetString(tenantColumn)));
+        }
+
+        return messages;
+    }
+
     public ValueTask DisposeAsync() => _batcher.DisposeAsync();
 
     private async Task ExecuteBatchAsync(IReadOnlyList<PendingAppend> batch, CancellationToken cancellationToken)

@@ -10,22 +10,23 @@ internal sealed class SqliteWorkerIdLeaseStore(SqliteDatabase database) : IWorke
         return await database.WriteAsync((connection, transaction) =>
         {
             var now = database.NowMilliseconds();
-            using var live = SqliteMessageStore.Command(connection, transaction,
-                "SELECT worker_id FROM worker_leases WHERE tenant_id = '*' AND expires_at > $n ORDER BY worker_id", "$n");
-            live.Parameters[0].Value = now;
-            var taken = new HashSet<long>();
-            using (var reader = live.ExecuteReader())
+            using var leased = SqliteMessageStore.Command(connection, transaction,
+                "SELECT worker_id, expires_at FROM worker_leases WHERE tenant_id = '*'");
+            var expiries = new Dictionary<long, long>();
+            using (var reader = leased.ExecuteReader())
             {
                 while (reader.Read())
                 {
-                    taken.Add(reader.GetInt64(0));
+                    expiries[reader.GetInt64(0)] = reader.GetInt64(1);
                 }
             }
 
-            var workerId = Enumerable.Range(0, 1024).FirstOrDefault(w => !taken.Contains(w), -1);
+            // The lowest number with no lease, else the one that lapsed longest ago (ListLapsedAsync).
+            var workerId = Enumerable.Range(0, 1024).FirstOrDefault(w => !expiries.ContainsKey(w), -1);
             if (workerId < 0)
             {
-                throw new ChatStorageException("No id-generator worker number is free: all 1,024 are leased by live nodes.");
+                var lapsed = expiries.Where(e => e.Value <= now).OrderBy(e => e.Value).ThenBy(e => e.Key).Select(e => (int?)e.Key).FirstOrDefault();
+                workerId = lapsed ?? throw new ChatStorageException("No id-generator worker number is free: all 1,024 are leased by live nodes.");
             }
 
             var token = Guid.NewGuid();
@@ -69,6 +70,37 @@ internal sealed class SqliteWorkerIdLeaseStore(SqliteDatabase database) : IWorke
             command.Parameters[0].Value = lease.WorkerId;
             command.Parameters[1].Value = lease.Token.ToString();
             return command.ExecuteNonQuery();
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<IReadOnlyList<WorkerIdLease>> ListLapsedAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReadAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT worker_id, token, expires_at FROM worker_leases WHERE tenant_id = '*' AND expires_at <= $n ORDER BY expires_at, worker_id";
+        command.Parameters.AddWithValue("$n", database.NowMilliseconds());
+        var lapsed = new List<WorkerIdLease>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            lapsed.Add(new WorkerIdLease(reader.GetInt32(0), Guid.Parse(reader.GetString(1)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
+        }
+
+        return lapsed;
+    }
+
+    public async ValueTask<bool> ForgetLapsedAsync(WorkerIdLease lapsed, TimeSpan lapsedFor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lapsed);
+        ArgumentOutOfRangeException.ThrowIfLessThan(lapsedFor, TimeSpan.Zero);
+        return await database.WriteAsync((connection, transaction) =>
+        {
+            using var command = SqliteMessageStore.Command(connection, transaction,
+                "DELETE FROM worker_leases WHERE tenant_id = '*' AND worker_id = $w AND token = $t AND expires_at <= $n", "$w", "$t", "$n");
+            command.Parameters[0].Value = lapsed.WorkerId;
+            command.Parameters[1].Value = lapsed.Token.ToString();
+            command.Parameters[2].Value = database.NowMilliseconds() - (long)lapsedFor.TotalMilliseconds;
+            return command.ExecuteNonQuery() == 1;
         }, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -13,6 +13,9 @@ internal static class StoredRows
         "id, conversation_id, seq, channel_id, direction, sender_kind, sender_id, sender_name, kind, content, " +
         "client_message_id, platform_message_id, metadata, created_at, platform_timestamp";
 
+    /// <summary>How many columns <see cref="MessageColumns"/> has: a join's further columns start there.</summary>
+    public static readonly int MessageColumnCount = MessageColumns.Split(", ").Length;
+
     /// <summary>A column list (<see cref="MessageColumns"/>, <see cref="ConversationColumns"/>) of a table alias, for joins.</summary>
     public static string ColumnsOf(string columns, string alias) =>
         string.Join(", ", columns.Split(", ").Select(c => alias + "." + c));
@@ -32,6 +35,14 @@ internal static class StoredRows
         ArgumentOutOfRangeException.ThrowIfNegative(query.AfterSeq, "query.AfterSeq");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(query.Limit, "query.Limit");
         ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, MessageQuery.MaxLimit, "query.Limit");
+    }
+
+    /// <summary>Checks the window and page size of <see cref="IMessageStore.ListUnattendedAsync"/>.</summary>
+    public static void ValidateUnattended(DateTimeOffset from, DateTimeOffset to, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(to, from);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 1000);
     }
 
     /// <summary>Checks a tenant and a channel identity, naming the field that is empty.</summary>

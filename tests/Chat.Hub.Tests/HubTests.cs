@@ -1473,6 +1473,72 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task A_customers_message_a_stopped_node_left_unattended_is_seen_to_once_its_lease_lapses()
+    {
+        // Another node stores a customer's message into a resolved conversation and stops (a crash) before it reopens the
+        // conversation or pushes the message; the customer closed the app and never retries. Without help the customer
+        // waits for an answer nobody is asked to give. Played by a lease that lapses unreleased and an append behind the
+        // hub's back.
+        var logs = new CapturedLogs();
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), chat: ShortLeases, logging: l => l.AddProvider(logs));
+        var store = server.Services.GetRequiredService<IMessageStore>();
+        var leases = server.Services.GetRequiredService<IWorkerIdLeaseStore>();
+        var inbox = new Received();
+        await using var alice = server.Agent("alice");
+        alice.MessageReceived += inbox.AddAsync;
+        await alice.StartAsync();
+        await alice.SetPresenceAsync(AgentPresence.Online, 5);
+        Conversation conversation, answered;
+        await using (var customer = server.Customer("c-left-behind"))
+        {
+            await customer.StartAsync();
+            conversation = await customer.StartConversationAsync();
+            await customer.SendTextAsync("first");
+            await inbox.WaitForAsync(conversation.Id, 1, "alice");
+            await alice.ResolveAsync(conversation.Id);
+        }
+
+        // A conversation whose customer wrote and was answered before the node stopped is left alone.
+        await using (var other = server.Customer("c-answered"))
+        {
+            await other.StartAsync();
+            answered = await other.StartConversationAsync();
+            await other.SendTextAsync("a question");
+            await alice.ReplyAsync(answered.Id, "an answer");
+            await alice.ResolveAsync(answered.Id);
+        }
+
+        await leases.AcquireAsync("the-stopped-node", TimeSpan.FromMilliseconds(500), CancellationToken.None);
+        var left = await store.AppendAsync(Behind(conversation, SenderKind.Customer, "c-left-behind", "anyone there?"), CancellationToken.None);
+
+        // Once the lease has lapsed for half its time to live, the conversation is reopened and given to alice, as the
+        // stopped node would have done, and she hears the message.
+        await inbox.WaitForAsync(conversation.Id, 2, "alice, with nobody retrying");
+        Assert.Equal(["first", "anyone there?"], inbox.In(conversation.Id).Select(m => m.Content));
+        var reopened = GetConversation(server, conversation.Id);
+        Assert.Equal((ConversationStatus.Open, "alice"), (reopened.Status, reopened.AssigneeId));
+        Assert.Equal(left.Message.Seq, reopened.LastSeq);
+        Assert.Equal(ConversationStatus.Resolved, GetConversation(server, answered.Id).Status);
+        await Eventually.TrueAsync(async () => (await leases.ListLapsedAsync(CancellationToken.None)).Count == 0, "the lapsed lease forgotten once seen to");
+        Assert.Contains(logs.Entries, e => e.EventId.Id == 75 && e.Level == LogLevel.Information);
+    }
+
+    /// <summary>Leases of 3 s, so a lapsed one is seen to within seconds.</summary>
+    internal static void ShortLeases(IChatBuilder chat) => chat.Services.Configure<Chat.Runtime.ChatOptions>(o => o.Ids.LeaseTimeToLive = TimeSpan.FromSeconds(3));
+
+    /// <summary>A message of a conversation as another node would store it, to append behind the hub's back.</summary>
+    internal static ChatMessage Behind(Conversation conversation, SenderKind sender, string senderId, string text) => new()
+    {
+        TenantId = conversation.TenantId,
+        ConversationId = conversation.Id,
+        ChannelId = conversation.ChannelId,
+        Direction = sender == SenderKind.Customer ? MessageDirection.Inbound : MessageDirection.Outbound,
+        Sender = new MessageSender(sender, senderId),
+        Kind = MessageKind.Text,
+        Content = text,
+    };
+
+    [Fact]
     public async Task With_AgentsHearEveryMessage_every_agent_hears_every_message_of_the_tenant()
     {
         await using var server = await StartServerAsync(o => o.AgentsHearEveryMessage = true);

@@ -321,6 +321,37 @@ public sealed class ScaleOutTests
         Assert.Equal(["before", "while node B's link was dark", "here I am"], customerInbox.In(conversation.Id).Select(m => m.Content));
     }
 
+    [Fact]
+    public async Task Pushes_a_node_that_stopped_without_shutting_down_never_sent_reach_the_other_nodes_clients_once_its_lease_lapses()
+    {
+        // A third node stores a customer's message and an agent's reply and stops (a crash) before it pushes either; the
+        // senders never come back to retry. Played by a lease that lapses unreleased and appends behind the hubs' backs.
+        var storage = await TestStorage.CreateAsync(StoreKind.Postgres);
+        var logs = new CapturedLogs();
+        await using var nodeA = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: HubTests.ShortLeases);
+        await using var nodeB = await ChatTestServer.StartAsync(storage, redis: RedisServer.Configuration, chat: HubTests.ShortLeases,
+            logging: l => l.AddProvider(logs));
+        await using var pair = await CustomerAndAgentAsync(nodeA, nodeB, "c-stopped-node");
+        var (customer, customerInbox, conversation, agent, agentInbox) = pair;
+        await agent.AcceptAsync(conversation.Id);
+        await customer.SendTextAsync("before");
+        await agentInbox.WaitForAsync(conversation.Id, 1, "the agent on node B");
+
+        var leases = nodeA.Services.GetRequiredService<Chat.Storage.IWorkerIdLeaseStore>();
+        var store = nodeA.Services.GetRequiredService<Chat.Storage.IMessageStore>();
+        await leases.AcquireAsync("the-stopped-node", TimeSpan.FromMilliseconds(500), CancellationToken.None);
+        await store.AppendAsync(HubTests.Behind(conversation, SenderKind.Customer, "c-stopped-node", "stored, never pushed"), CancellationToken.None);
+        await store.AppendAsync(HubTests.Behind(conversation, SenderKind.Agent, "alice", "a reply, never pushed"), CancellationToken.None);
+
+        // Each node sees the lease lapse and tells its own clients to catch up: both read what they missed.
+        await agentInbox.WaitForAsync(conversation.Id, 3, "the agent on node B, with no further message");
+        await customerInbox.WaitForAsync(conversation.Id, 2, "the customer on node A, with no further message");
+        Assert.Equal(["before", "stored, never pushed", "a reply, never pushed"], agentInbox.In(conversation.Id).Select(m => m.Content));
+        Assert.Equal(["stored, never pushed", "a reply, never pushed"], customerInbox.In(conversation.Id).Select(m => m.Content).Where(c => c != "before"));
+        Assert.Contains(logs.Entries, e => e.EventId.Id == 74 && e.Level == LogLevel.Warning);
+        await Eventually.TrueAsync(async () => (await leases.ListLapsedAsync(CancellationToken.None)).Count == 0, "a node to forget the lapsed lease");
+    }
+
     /// <summary>Two nodes on one PostgreSQL and Redis, each with the signed-JSON channel and the plugin that notes what it sees.</summary>
     private static async Task<TwoNodes> StartWebhookNodesAsync(CapturedLogs? logsOfA = null)
     {

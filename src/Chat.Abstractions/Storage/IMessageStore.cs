@@ -33,4 +33,22 @@ public interface IMessageStore
     /// <returns>The stored message, or null when none has that id.</returns>
     /// <exception cref="ArgumentException">An argument is null or empty.</exception>
     ValueTask<ChatMessage?> FindByPlatformMessageIdAsync(string tenantId, string channelId, string platformMessageId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Customers' messages, of every tenant, stored within a window, each still the last change to its conversation
+    /// (its seq the conversation's last, the conversation's time the message's own) while that conversation is not open:
+    /// nothing reopened, assigned, answered or resolved it after the message. A node that stops between a message's
+    /// commit and its conversation's reopening leaves such a message behind, and the customer would wait for an answer
+    /// nobody is asked to give; the nodes that outlive it look for them (<see cref="IWorkerIdLeaseStore.ListLapsedAsync"/>).
+    /// Reads the primary. The default finds none: a store that cannot tell leaves them to the customers' next messages.
+    /// </summary>
+    /// <param name="from">The earliest <see cref="ChatMessage.CreatedAt"/> to look at.</param>
+    /// <param name="to">The latest <see cref="ChatMessage.CreatedAt"/> to look at.</param>
+    /// <param name="afterId">Finds messages with a greater id only (0 for the first page).</param>
+    /// <param name="limit">The most messages to return, 1 to 1,000.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The messages in ascending id order; fewer than <paramref name="limit"/> at the end.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is out of range, or <paramref name="to"/> is before <paramref name="from"/>.</exception>
+    ValueTask<IReadOnlyList<ChatMessage>> ListUnattendedAsync(DateTimeOffset from, DateTimeOffset to, long afterId, int limit, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<ChatMessage>>([]);
 }

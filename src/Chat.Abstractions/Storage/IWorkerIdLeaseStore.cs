@@ -24,4 +24,22 @@ public interface IWorkerIdLeaseStore
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the lease is released.</returns>
     ValueTask ReleaseAsync(WorkerIdLease lease, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The leases that lapsed without being released: their nodes stopped without shutting down (a crash, a kill, a
+    /// lost machine), perhaps between a message's commit and its push. A lapsed lease stays listed until
+    /// <see cref="ForgetLapsedAsync"/> removes it; <see cref="AcquireAsync"/> takes a lapsed number last, so the nodes
+    /// that outlive it see it first. Reads the primary. The default lists none (a store that cannot tell).
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The lapsed leases, oldest first.</returns>
+    ValueTask<IReadOnlyList<WorkerIdLease>> ListLapsedAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<WorkerIdLease>>([]);
+
+    /// <summary>Removes a lapsed lease once what its node left behind has been seen to.</summary>
+    /// <param name="lapsed">A lease from <see cref="ListLapsedAsync"/>.</param>
+    /// <param name="lapsedFor">How long the lease must have lapsed for (by the store's clock), so that every live node has seen it.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>True for the one call that removed it; false when it is gone, renewed, taken again or lapsed for less.</returns>
+    ValueTask<bool> ForgetLapsedAsync(WorkerIdLease lapsed, TimeSpan lapsedFor, CancellationToken cancellationToken) => ValueTask.FromResult(false);
 }

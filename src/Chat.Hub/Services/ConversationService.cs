@@ -539,6 +539,13 @@ internal sealed partial class ConversationService(
     }
 
     /// <summary>
+    /// Sees to a customer's message that a stopped node left unattended (<see cref="IMessageStore.ListUnattendedAsync"/>):
+    /// its conversation is reopened or assigned, as that node would have done, and the message pushed to whoever has
+    /// the conversation then, as for a retry found stored. Best effort: a failure is logged.
+    /// </summary>
+    public Task<ChatMessage?> AttendAsync(ChatMessage unattended) => RepublishAsync(unattended, isStored: true, senderConnectionId: null);
+
+    /// <summary>
     /// A retry of a stored message (a client's, with its client message id, or a platform's, with its message id): the
     /// node that stored the original may have stopped between its commit and its push, and then nobody else pushes it
     /// (the retry finds it stored), so an agent would hear of it only with the conversation's next message, which may
@@ -812,7 +819,7 @@ internal sealed partial class ConversationService(
     [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Could not push {Method} to the customers of conversation {ConversationId}; they get it on resume")]
     private static partial void LogPushFailed(ILogger logger, Exception exception, string method, long conversationId);
 
-    [LoggerMessage(EventId = 73, Level = LogLevel.Warning, Message = "Could not push again message {MessageId} of conversation {ConversationId}, which a retry found stored; its agents get it from Resume or with the conversation's next message.")]
+    [LoggerMessage(EventId = 73, Level = LogLevel.Warning, Message = "Could not push again message {MessageId} of conversation {ConversationId}, which a retry found stored or a stopped node left unattended; its agents get it from Resume or with the conversation's next message.")]
     private static partial void LogRepublishFailed(ILogger logger, Exception exception, long messageId, long conversationId);
 
     [LoggerMessage(EventId = 49, Level = LogLevel.Warning, Message = "Closed customer connection {ConnectionId} of conversation {ConversationId}: more than {Bytes} bytes of pushes were waiting to be written to it (a device gone dark, or a client that does not read); its client reconnects and resumes.")]

@@ -79,6 +79,13 @@ internal sealed partial class RedisOutageCatchUp(RedisLink redis, ChatConnection
         }, ex => LogReadFailed(logger, ex), ex => LogSubscribeFailed(logger, ex), TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Tells this node's clients to catch up, looking back <paramref name="lostFor"/>: another node stopped without
+    /// shutting down and may not have pushed what it stored (<see cref="LapsedNodeRecovery"/>). Every node sees that for
+    /// itself, so the other nodes are not asked.
+    /// </summary>
+    public void TellAfterNodeLost(TimeSpan lostFor) => Schedule(askOthers: false, lostFor);
+
     private void OnFailed(object? sender, ConnectionFailedEventArgs e) => _failedAt.TryAdd(e.ConnectionType, Stopwatch.GetTimestamp());
 
     private void OnRestored(object? sender, ConnectionFailedEventArgs e)

@@ -167,4 +167,19 @@ public static class Eventually
             await Task.Delay(20);
         }
     }
+
+    /// <summary>Waits for a condition that takes a call to check (a store's), checking it every 100 ms.</summary>
+    public static async Task TrueAsync(Func<Task<bool>> condition, string what, int timeoutMs = 15_000)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (watch.ElapsedMilliseconds > timeoutMs)
+            {
+                throw new TimeoutException($"Timed out waiting for: {what}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
 }

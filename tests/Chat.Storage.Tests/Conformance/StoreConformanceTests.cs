@@ -564,15 +564,140 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_expired_lease_can_be_taken_over()
+    public async Task A_lapsed_lease_is_listed_until_forgotten_and_its_number_is_taken_last()
+    {
+        var released = await _store.Leases.AcquireAsync("released-node", TimeSpan.FromMinutes(1), CancellationToken.None);
+        var live = await _store.Leases.AcquireAsync("live-node", TimeSpan.FromMinutes(1), CancellationToken.None);
+        var crashed = await _store.Leases.AcquireAsync("crashed-node", TimeSpan.FromMilliseconds(50), CancellationToken.None);
+        await _store.Leases.ReleaseAsync(released, CancellationToken.None);
+        await Task.Delay(200);
+
+        // Only the lease that lapsed without being released is listed: its node stopped without shutting down.
+        var lapsed = Assert.Single(await _store.Leases.ListLapsedAsync(CancellationToken.None));
+        Assert.Equal((crashed.WorkerId, crashed.Token), (lapsed.WorkerId, lapsed.Token));
+        Assert.True(lapsed.ExpiresAt <= DateTimeOffset.UtcNow.AddSeconds(1));
+
+        // A new node takes a number nobody holds before a lapsed one, so the live nodes see the lapse first.
+        var fresh = await _store.Leases.AcquireAsync("new-node", TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.DoesNotContain(fresh.WorkerId, new[] { live.WorkerId, crashed.WorkerId });
+        Assert.Single(await _store.Leases.ListLapsedAsync(CancellationToken.None));
+
+        // Forgotten once, by one caller, and only once it has lapsed for as long as asked.
+        Assert.False(await _store.Leases.ForgetLapsedAsync(lapsed, TimeSpan.FromHours(1), CancellationToken.None));
+        Assert.False(await _store.Leases.ForgetLapsedAsync(lapsed with { Token = Guid.NewGuid() }, TimeSpan.Zero, CancellationToken.None));
+        Assert.False(await _store.Leases.ForgetLapsedAsync(live, TimeSpan.Zero, CancellationToken.None)); // live: not lapsed
+        // A lease store of another maker, with only the contract's required members, lists none and forgets none.
+        IWorkerIdLeaseStore requiredOnly = new RequiredOnlyLeaseStore(_store.Leases);
+        Assert.Empty(await requiredOnly.ListLapsedAsync(CancellationToken.None));
+        Assert.False(await requiredOnly.ForgetLapsedAsync(lapsed, TimeSpan.Zero, CancellationToken.None));
+
+        var forgetting = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => _store.Leases.ForgetLapsedAsync(lapsed, TimeSpan.Zero, CancellationToken.None).AsTask()));
+        Assert.Equal(1, forgetting.Count(f => f));
+        Assert.Empty(await _store.Leases.ListLapsedAsync(CancellationToken.None));
+        Assert.False(await _store.Leases.RenewAsync(crashed, TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.True(await _store.Leases.RenewAsync(live, TimeSpan.FromMinutes(1), CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _store.Leases.ForgetLapsedAsync(lapsed, TimeSpan.FromSeconds(-1), CancellationToken.None).AsTask());
+    }
+
+    [Fact]
+    public async Task A_lapsed_lease_is_taken_over_when_every_other_number_is_held()
     {
         var stale = await _store.Leases.AcquireAsync("crashed-node", TimeSpan.FromMilliseconds(50), CancellationToken.None);
         await Task.Delay(200);
 
-        var fresh = await _store.Leases.AcquireAsync("new-node", TimeSpan.FromMinutes(1), CancellationToken.None);
+        // New nodes take every other number first (the store's host holds one too), then the lapsed one.
+        var others = new List<WorkerIdLease>();
+        WorkerIdLease fresh;
+        while ((fresh = await _store.Leases.AcquireAsync($"node-{others.Count}", TimeSpan.FromMinutes(1), CancellationToken.None)).WorkerId != stale.WorkerId)
+        {
+            others.Add(fresh);
+            Assert.True(others.Count < 1024, "a number was handed out twice");
+        }
 
-        Assert.Equal(stale.WorkerId, fresh.WorkerId);
+        Assert.InRange(others.Count, 1000, 1022);
+        Assert.Equal(others.Count, others.Select(l => l.WorkerId).Distinct().Count());
         Assert.False(await _store.Leases.RenewAsync(stale, TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.Empty(await _store.Leases.ListLapsedAsync(CancellationToken.None));
+        var full = await Assert.ThrowsAsync<ChatStorageException>(() => _store.Leases.AcquireAsync("one-too-many", TimeSpan.FromMinutes(1), CancellationToken.None).AsTask());
+        Assert.Contains("No id-generator worker number is free", full.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Customers_messages_still_last_in_conversations_that_are_not_open_are_listed_as_unattended()
+    {
+        var from = DateTimeOffset.UtcNow.AddMinutes(-1);
+
+        // Listed: a customer's message into a resolved conversation that nothing reopened, and one into a queued
+        // conversation that nobody took.
+        var resolved = await NewConversationAsync("u-resolved");
+        await _store.Conversations.UpdateConversationAsync(Tenant, resolved.Id, ConversationStatus.Resolved, "alice", null, CancellationToken.None);
+        var left = (await _store.Messages.AppendAsync(Message(resolved, "left behind"), CancellationToken.None)).Message;
+        var queued = await NewConversationAsync("u-queued");
+        var waiting = (await _store.Messages.AppendAsync(Message(queued, "waiting"), CancellationToken.None)).Message;
+
+        // Not listed: an open conversation; one changed after the customer's message; one an agent answered.
+        var open = await NewConversationAsync("u-open");
+        await _store.Conversations.UpdateConversationAsync(Tenant, open.Id, ConversationStatus.Open, "alice", null, CancellationToken.None);
+        await _store.Messages.AppendAsync(Message(open, "heard"), CancellationToken.None);
+        var later = await NewConversationAsync("u-later");
+        await _store.Messages.AppendAsync(Message(later, "then resolved"), CancellationToken.None);
+        await Task.Delay(5); // a later millisecond than the message
+        await _store.Conversations.UpdateConversationAsync(Tenant, later.Id, ConversationStatus.Resolved, "alice", null, CancellationToken.None);
+        var answered = await NewConversationAsync("u-answered");
+        await _store.Conversations.UpdateConversationAsync(Tenant, answered.Id, ConversationStatus.Pending, "alice", null, CancellationToken.None);
+        await _store.Messages.AppendAsync(Message(answered, "question"), CancellationToken.None);
+        await _store.Messages.AppendAsync(Message(answered, "an answer") with
+        {
+            Direction = MessageDirection.Outbound,
+            Sender = new MessageSender(SenderKind.Agent, "alice"),
+        }, CancellationToken.None);
+        var to = DateTimeOffset.UtcNow.AddMinutes(1);
+
+        var unattended = await _store.Messages.ListUnattendedAsync(from, to, afterId: 0, limit: 100, CancellationToken.None);
+        Assert.Equal(new[] { left.Id, waiting.Id }.Order(), unattended.Select(m => m.Id));
+        var listed = unattended.Single(m => m.Id == left.Id);
+        Assert.Equal((Tenant, resolved.Id, left.Seq, "left behind", left.CreatedAt), (listed.TenantId, listed.ConversationId, listed.Seq, listed.Content, listed.CreatedAt));
+
+        // Paged by id, and bounded by the window.
+        var first = Assert.Single(await _store.Messages.ListUnattendedAsync(from, to, 0, 1, CancellationToken.None));
+        var second = Assert.Single(await _store.Messages.ListUnattendedAsync(from, to, first.Id, 1, CancellationToken.None));
+        Assert.Equal(unattended.Select(m => m.Id), new[] { first.Id, second.Id });
+        Assert.Empty(await _store.Messages.ListUnattendedAsync(from, to, second.Id, 1, CancellationToken.None));
+        Assert.Empty(await _store.Messages.ListUnattendedAsync(to, to.AddMinutes(1), 0, 100, CancellationToken.None));
+
+        // Once something reopens its conversation, a message is no longer unattended.
+        await _store.Conversations.UpdateConversationAsync(Tenant, resolved.Id, ConversationStatus.Open, "alice", null, CancellationToken.None);
+        Assert.Equal([waiting.Id], (await _store.Messages.ListUnattendedAsync(from, to, 0, 100, CancellationToken.None)).Select(m => m.Id));
+
+        // A message store of another maker, with only the contract's required members, finds none.
+        IMessageStore requiredOnly = new RequiredOnlyMessageStore(_store.Messages);
+        Assert.Empty(await requiredOnly.ListUnattendedAsync(from, to, 0, 100, CancellationToken.None));
+
+        var badLimit = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _store.Messages.ListUnattendedAsync(from, to, 0, 1001, CancellationToken.None).AsTask());
+        Assert.Equal("limit", badLimit.ParamName);
+        Assert.Equal("to", (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _store.Messages.ListUnattendedAsync(to, from, 0, 10, CancellationToken.None).AsTask())).ParamName);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _store.Messages.ListUnattendedAsync(from, to, 0, 0, CancellationToken.None).AsTask());
+    }
+
+    /// <summary>A message store with only the contract's required members, over a real one: its defaults are the contract's.</summary>
+    private sealed class RequiredOnlyMessageStore(IMessageStore inner) : IMessageStore
+    {
+        public ValueTask<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken) => inner.AppendAsync(message, cancellationToken);
+
+        public ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(MessageQuery query, CancellationToken cancellationToken) => inner.ReadAfterAsync(query, cancellationToken);
+
+        public ValueTask<ChatMessage?> FindByPlatformMessageIdAsync(string tenantId, string channelId, string platformMessageId, CancellationToken cancellationToken) =>
+            inner.FindByPlatformMessageIdAsync(tenantId, channelId, platformMessageId, cancellationToken);
+    }
+
+    /// <summary>A lease store with only the contract's required members, over a real one: its defaults are the contract's.</summary>
+    private sealed class RequiredOnlyLeaseStore(IWorkerIdLeaseStore inner) : IWorkerIdLeaseStore
+    {
+        public ValueTask<WorkerIdLease> AcquireAsync(string nodeName, TimeSpan timeToLive, CancellationToken cancellationToken) => inner.AcquireAsync(nodeName, timeToLive, cancellationToken);
+
+        public ValueTask<bool> RenewAsync(WorkerIdLease lease, TimeSpan timeToLive, CancellationToken cancellationToken) => inner.RenewAsync(lease, timeToLive, cancellationToken);
+
+        public ValueTask ReleaseAsync(WorkerIdLease lease, CancellationToken cancellationToken) => inner.ReleaseAsync(lease, cancellationToken);
     }
 
     /// <summary>A conversation store with only the contract's required members, over a real one: its defaults are the contract's.</summary>
