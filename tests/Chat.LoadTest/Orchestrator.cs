@@ -11,8 +11,12 @@ namespace Chat.LoadTest;
 /// </summary>
 internal static class Orchestrator
 {
+    /// <summary>Whether the load processes' thread pools spin for work as by default (<c>--driver-spin default</c>).</summary>
+    private static bool Spin { get; set; }
+
     public static async Task<int> RunAsync(Args args)
     {
+        Spin = args.Get("driver-spin", "none") == "default";
         var customers = args.GetInt("customers", 1000);
         var agents = args.GetInt("agents", 2);
         var rate = args.GetInt("rate", 0);
@@ -26,7 +30,7 @@ internal static class Orchestrator
         var redis = args.GetOrNull("redis");
         var agentCapacity = args.GetInt("agent-capacity", 0);
         var agentsHear = args.Get("agents-hear", "all");
-        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {warmup} s warm-up then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}{(redis is null ? "" : ", Chat with the Redis backplane")}{(agentCapacity > 0 ? $", Chat agents online with {agentCapacity} place(s) each" : "")}{(agentsHear == "all" ? "" : ", Chat agents hear their own conversations only")}, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {warmup} s warm-up then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}{(redis is null ? "" : ", Chat with the Redis backplane")}{(agentCapacity > 0 ? $", Chat agents online with {agentCapacity} place(s) each" : "")}{(agentsHear == "all" ? "" : ", Chat agents hear their own conversations only")}{(Spin ? ", load processes spinning for work" : "")}, {Environment.ProcessorCount} cores");
 
         var rows = new Dictionary<string, (Result Total, double BytesPerConnection)>();
         foreach (var kind in kinds)
@@ -142,6 +146,14 @@ internal static class Orchestrator
         {
             // Load processes use the workstation GC: several server-GC processes reserve more address space than the machine allows.
             start.Environment["DOTNET_gcServer"] = "0";
+
+            // Nor do their thread pools spin for work: thousands of idle client connections (each with the SignalR
+            // client's timer) kept the load processes' idle threads spinning, which took about a core from the
+            // servers under test on two cores (--driver-spin default puts it back).
+            if (!Spin)
+            {
+                start.Environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0";
+            }
         }
 
         foreach (var argument in arguments.Where(a => a.Length > 0))
