@@ -1523,8 +1523,8 @@ public abstract class HubTests(StoreKind kind)
         Assert.Contains(logs.Entries, e => e.EventId.Id == 75 && e.Level == LogLevel.Information);
     }
 
-    /// <summary>Leases of 3 s, so a lapsed one is seen to within seconds.</summary>
-    internal static void ShortLeases(IChatBuilder chat) => chat.Services.Configure<Chat.Runtime.ChatOptions>(o => o.Ids.LeaseTimeToLive = TimeSpan.FromSeconds(3));
+    /// <summary>Leases of 6 s (renewed every 2 s), so a lapsed one is seen to within seconds.</summary>
+    internal static void ShortLeases(IChatBuilder chat) => chat.Services.Configure<Chat.Runtime.ChatOptions>(o => o.Ids.LeaseTimeToLive = TimeSpan.FromSeconds(6));
 
     /// <summary>A message of a conversation as another node would store it, to append behind the hub's back.</summary>
     internal static ChatMessage Behind(Conversation conversation, SenderKind sender, string senderId, string text) => new()

@@ -45,7 +45,7 @@ internal sealed partial class LapsedNodeRecovery(IServiceProvider services, IOpt
         var catchUp = services.GetService<RedisOutageCatchUp>();
         var timeToLive = ids.LeaseTimeToLive;
         var seen = new HashSet<(int WorkerId, Guid Token)>();
-        var first = true;
+        var startedAt = time.GetUtcNow();
         using var timer = new PeriodicTimer(timeToLive / 3, time);
         do
         {
@@ -56,10 +56,10 @@ internal sealed partial class LapsedNodeRecovery(IServiceProvider services, IOpt
                 {
                     // From before the node's last renewal: it may have stopped pushing a little before it stopped renewing.
                     var since = lease.ExpiresAt - timeToLive - timeToLive / 3 - ClockMargin;
-                    if (seen.Add((lease.WorkerId, lease.Token)) && !first)
+                    if (seen.Add((lease.WorkerId, lease.Token)) && lease.ExpiresAt >= startedAt - ClockMargin)
                     {
-                        // Lapsed while this node ran: its clients may have missed the stopped node's pushes. (Those that
-                        // lapsed before it started connected since, and read what they had missed then.)
+                        // Lapsed while this node ran: its clients may have missed the stopped node's pushes. (Those of a
+                        // lease that lapsed before it started connected since, and read what they had missed then.)
                         LogLapsed(logger, lease.WorkerId, lease.ExpiresAt);
                         catchUp?.TellAfterNodeLost(time.GetUtcNow() - since);
                     }
@@ -72,7 +72,6 @@ internal sealed partial class LapsedNodeRecovery(IServiceProvider services, IOpt
                 }
 
                 seen.IntersectWith(lapsed.Select(static l => (l.WorkerId, l.Token)));
-                first = false;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
