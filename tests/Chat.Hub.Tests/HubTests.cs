@@ -1418,17 +1418,8 @@ public abstract class HubTests(StoreKind kind)
 
         async Task<SendResult> StoredByAStoppedNodeThenRetriedAsync(string clientMessageId, string text)
         {
-            var stored = await store.AppendAsync(new ChatMessage
-            {
-                TenantId = "default",
-                ConversationId = conversation.Id,
-                ChannelId = conversation.ChannelId,
-                Direction = MessageDirection.Inbound,
-                Sender = new MessageSender(SenderKind.Customer, "c-node-stopped"),
-                Kind = MessageKind.Text,
-                Content = text,
-                ClientMessageId = clientMessageId,
-            }, CancellationToken.None);
+            var stored = await store.AppendAsync(Behind(conversation, SenderKind.Customer, "c-node-stopped", text) with { ClientMessageId = clientMessageId },
+                CancellationToken.None);
             var retried = await customer.SendAsync(new SendRequest
             {
                 ConversationId = conversation.Id,

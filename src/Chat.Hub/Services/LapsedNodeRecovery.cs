@@ -83,7 +83,7 @@ internal sealed partial class LapsedNodeRecovery(IServiceProvider services, IOpt
                 LogFailed(logger, ex);
             }
         }
-        while (await WaitAsync(timer, stoppingToken).ConfigureAwait(false));
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
     private async Task AttendAsync(IMessageStore messages, WorkerIdLease lease, DateTimeOffset since, CancellationToken stoppingToken)
@@ -110,18 +110,6 @@ internal sealed partial class LapsedNodeRecovery(IServiceProvider services, IOpt
         }
 
         LogAttended(logger, lease.WorkerId, attended);
-    }
-
-    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
     }
 
     [LoggerMessage(EventId = 74, Level = LogLevel.Warning, Message = "The node that held id-generator worker number {WorkerId} stopped without releasing it (its lease lapsed at {ExpiresAt}); what it may have stored without pushing is caught up.")]
