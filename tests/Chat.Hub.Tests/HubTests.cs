@@ -1471,7 +1471,12 @@ public abstract class HubTests(StoreKind kind)
         // waits for an answer nobody is asked to give. Played by a lease that lapses unreleased and an append behind the
         // hub's back.
         var logs = new CapturedLogs();
-        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), chat: ShortLeases, logging: l => l.AddProvider(logs));
+        Func<SlowAnswerMessageStore> wrapped = null!;
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), chat: chat =>
+        {
+            ShortLeases(chat);
+            wrapped = SlowAnswerMessageStore.Around(chat);
+        }, logging: l => l.AddProvider(logs));
         var store = server.Services.GetRequiredService<IMessageStore>();
         var leases = server.Services.GetRequiredService<IWorkerIdLeaseStore>();
         var inbox = new Received();
@@ -1501,6 +1506,13 @@ public abstract class HubTests(StoreKind kind)
 
         await leases.AcquireAsync("the-stopped-node", TimeSpan.FromMilliseconds(500), CancellationToken.None);
         var left = await store.AppendAsync(Behind(conversation, SenderKind.Customer, "c-left-behind", "anyone there?"), CancellationToken.None);
+
+        // The store cannot be read when the node looks: the failure is logged and the lapsed lease kept for the next look.
+        wrapped().FailReads = true;
+        await Eventually.TrueAsync(() => logs.Entries.Any(e => e.EventId.Id == 76 && e.Level == LogLevel.Warning), "a failed look logged");
+        Assert.Single(await leases.ListLapsedAsync(CancellationToken.None));
+        Assert.Equal(ConversationStatus.Resolved, GetConversation(server, conversation.Id).Status);
+        wrapped().FailReads = false;
 
         // Once the lease has lapsed for half its time to live, the conversation is reopened and given to alice, as the
         // stopped node would have done, and she hears the message.

@@ -541,9 +541,10 @@ internal sealed partial class ConversationService(
     /// <summary>
     /// Sees to a customer's message that a stopped node left unattended (<see cref="IMessageStore.ListUnattendedAsync"/>):
     /// its conversation is reopened or assigned, as that node would have done, and the message pushed to whoever has
-    /// the conversation then, as for a retry found stored. Best effort: a failure is logged.
+    /// the conversation then, as for a retry found stored. A failure throws, for the caller to try again (the lapsed
+    /// lease is kept until every message of its span has been seen to).
     /// </summary>
-    public Task<ChatMessage?> AttendAsync(ChatMessage unattended) => RepublishAsync(unattended, isStored: true, senderConnectionId: null);
+    public Task<ChatMessage?> AttendAsync(ChatMessage unattended) => RepublishCoreAsync(unattended, isStored: true, senderConnectionId: null);
 
     /// <summary>
     /// A retry of a stored message (a client's, with its client message id, or a platform's, with its message id): the

@@ -79,7 +79,8 @@ internal sealed partial class LapsedNodeRecovery(IServiceProvider services, IOpt
             }
             catch (Exception ex)
             {
-                // Looked for again at the next tick: a lapsed lease stays until it has been seen to.
+                // Looked for again at the next tick: a lapsed lease stays until all it left has been seen to (a message
+                // seen to already is then no longer the last change to its conversation, or is only pushed again).
                 LogFailed(logger, ex);
             }
         }
