@@ -820,7 +820,7 @@ internal sealed partial class ConversationService(
     [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Could not push {Method} to the customers of conversation {ConversationId}; they get it on resume")]
     private static partial void LogPushFailed(ILogger logger, Exception exception, string method, long conversationId);
 
-    [LoggerMessage(EventId = 73, Level = LogLevel.Warning, Message = "Could not push again message {MessageId} of conversation {ConversationId}, which a retry found stored or a stopped node left unattended; its agents get it from Resume or with the conversation's next message.")]
+    [LoggerMessage(EventId = 73, Level = LogLevel.Warning, Message = "Could not push again message {MessageId} of conversation {ConversationId}, which a retry found stored; its agents get it from Resume or with the conversation's next message.")]
     private static partial void LogRepublishFailed(ILogger logger, Exception exception, long messageId, long conversationId);
 
     [LoggerMessage(EventId = 49, Level = LogLevel.Warning, Message = "Closed customer connection {ConnectionId} of conversation {ConversationId}: more than {Bytes} bytes of pushes were waiting to be written to it (a device gone dark, or a client that does not read); its client reconnects and resumes.")]
