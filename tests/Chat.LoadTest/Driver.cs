@@ -27,7 +27,6 @@ internal static class Driver
         var rate = args.GetInt("rate", 0);
         var seconds = args.GetInt("seconds", 10);
         var id = args.Get("id", "0");
-        var warmup = args.GetInt("warmup", 5);
         var messagePack = args.Get("protocol", "json") == "messagepack";
         var viaWebhook = args.Get("via", "hub") == "webhook";
         var agentCapacity = args.GetInt("agent-capacity", 0);
@@ -143,8 +142,7 @@ internal static class Driver
         }));
 
         Console.WriteLine($"CONNECTED {customerCount + agentCount}");
-        // "GO <timestamp>": every process starts its traffic at the same moment of the machine's monotonic clock, so
-        // all of them count the same messages as measured.
+        // "GO <timestamp>": every process starts its traffic at the same moment of the machine's monotonic clock.
         var goLine = await Console.In.ReadLineAsync();
         if (goLine is null || !goLine.StartsWith("GO ", StringComparison.Ordinal))
         {
@@ -158,10 +156,45 @@ internal static class Driver
             await Task.Delay(wait);
         }
 
+        // Traffic starts now; what is sent during the warm-up (JIT, pools, caches) is not measured. The orchestrator
+        // ends the warm-up for every process at once ("MEASURE <timestamp>") once the compilers are quiet (each process
+        // reports how long it compiled in each second); later it tells the agents' process how many messages the
+        // customers' processes had acknowledged ("EXPECT <n>").
         long sent = 0, acked = 0, errors = 0;
-        // Traffic starts now; what is sent during the warm-up (JIT, pools, caches) is not measured.
-        Volatile.Write(ref start, go + (warmup * Stopwatch.Frequency));
-        var deadline = start + (seconds * Stopwatch.Frequency);
+        var deadline = long.MaxValue;
+        Volatile.Write(ref start, long.MaxValue);
+        var measuring = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var expected = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reporting = Compilation.ReportAsync(measuring.Task);
+        _ = Task.Run(async () =>
+        {
+            while (await Console.In.ReadLineAsync() is { } line)
+            {
+                if (line.StartsWith("MEASURE ", StringComparison.Ordinal))
+                {
+                    var at = long.Parse(line.AsSpan(8), NumberStyles.None, CultureInfo.InvariantCulture);
+                    Volatile.Write(ref deadline, at + (seconds * Stopwatch.Frequency));
+                    Volatile.Write(ref start, at);
+                    measuring.TrySetResult();
+                }
+                else if (line.StartsWith("EXPECT ", StringComparison.Ordinal))
+                {
+                    expected.TrySetResult(long.Parse(line.AsSpan(7), NumberStyles.None, CultureInfo.InvariantCulture));
+                }
+            }
+
+            // The orchestrator is gone: stop now.
+            var now = Stopwatch.GetTimestamp();
+            Volatile.Write(ref deadline, now);
+            if (Volatile.Read(ref start) == long.MaxValue)
+            {
+                Volatile.Write(ref start, now);
+            }
+
+            measuring.TrySetResult();
+            expected.TrySetResult(0);
+        });
+
         async Task SendOne(int c)
         {
             var sentAt = Stopwatch.GetTimestamp();
@@ -190,11 +223,13 @@ internal static class Driver
         {
             // The agents' process: listen for as long as the customers send, and show progress once a second.
             var last = 0L;
-            for (var second = 1; second <= warmup + seconds; second++)
+            for (var second = 1; Stopwatch.GetTimestamp() < Volatile.Read(ref deadline); second++)
             {
-                await Task.Delay(TimeSpan.FromSeconds(1));
+                var untilDeadline = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), Volatile.Read(ref deadline));
+                await Task.Delay(untilDeadline < TimeSpan.FromSeconds(1) ? untilDeadline : TimeSpan.FromSeconds(1));
                 var now = Interlocked.Read(ref received);
-                Console.WriteLine(FormattableString.Invariant($"{(second <= warmup ? "warm-up" : "measured")} {second,3} s: {now - last,8:N0} messages received in the last second, {now:N0} measured so far"));
+                var phase = Stopwatch.GetTimestamp() - Volatile.Read(ref start) >= Stopwatch.Frequency ? "measured" : "warm-up";
+                Console.WriteLine(FormattableString.Invariant($"{phase} {second,3} s: {now - last,8:N0} messages received in the last second, {now:N0} measured so far"));
                 last = now;
             }
         }
@@ -203,7 +238,7 @@ internal static class Driver
             // As fast as possible: every customer sends, awaits the acknowledgement, sends again.
             await Task.WhenAll(Enumerable.Range(0, customerCount).Select(async c =>
             {
-                while (Stopwatch.GetTimestamp() < deadline)
+                while (Stopwatch.GetTimestamp() < Volatile.Read(ref deadline))
                 {
                     await SendOne(c);
                 }
@@ -215,7 +250,7 @@ internal static class Driver
             var next = 0;
             long issued = 0;
             using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
-            while (Stopwatch.GetTimestamp() < deadline && await timer.WaitForNextTickAsync())
+            while (Stopwatch.GetTimestamp() < Volatile.Read(ref deadline) && await timer.WaitForNextTickAsync())
             {
                 var due = (long)(Stopwatch.GetElapsedTime(go).TotalSeconds * rate);
                 for (; issued < due; issued++)
@@ -228,19 +263,18 @@ internal static class Driver
             await Task.WhenAll(inFlight);
         }
 
-        var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        await reporting;
+        // The measured window: what was sent in it counts, whenever its answer came.
+        var elapsed = Stopwatch.GetElapsedTime(start, Math.Min(Stopwatch.GetTimestamp(), deadline)).TotalSeconds;
         if (customerCount == 0)
         {
             // The agents' process waits for the last messages: once the customers' processes are done, the
             // orchestrator says how many they had acknowledged ("EXPECT <n>"), and the agents listen until they have
             // heard that many, or until nothing more has come for ten seconds (agents that do not hear every message,
             // or a message lost, which the result then shows).
-            var expectLine = await Console.In.ReadLineAsync();
-            var expected = expectLine is not null && expectLine.StartsWith("EXPECT ", StringComparison.Ordinal)
-                ? long.Parse(expectLine.AsSpan(7), NumberStyles.None, CultureInfo.InvariantCulture)
-                : 0;
+            var expectedCount = await expected.Task;
             var (heard, quietSince, waitingSince) = (Interlocked.Read(ref received), Stopwatch.GetTimestamp(), Stopwatch.GetTimestamp());
-            while (heard < expected && Stopwatch.GetElapsedTime(quietSince) < TimeSpan.FromSeconds(10) && Stopwatch.GetElapsedTime(waitingSince) < TimeSpan.FromSeconds(60))
+            while (heard < expectedCount && Stopwatch.GetElapsedTime(quietSince) < TimeSpan.FromSeconds(10) && Stopwatch.GetElapsedTime(waitingSince) < TimeSpan.FromSeconds(60))
             {
                 await Task.Delay(50);
                 var now = Interlocked.Read(ref received);

@@ -22,6 +22,8 @@ internal static class Orchestrator
         var rate = args.GetInt("rate", 0);
         var seconds = args.GetInt("seconds", 10);
         var warmup = args.GetInt("warmup", 5);
+        var warmupMax = Math.Max(warmup, args.GetInt("warmup-max", 60));
+        var untilQuiet = args.Get("warmup-until", "quiet") == "quiet";
         var protocol = args.Get("protocol", "json");
         var processes = Math.Max(1, args.GetInt("processes", (customers + 4999) / 5000));
         var kinds = args.Get("kinds", "bare,chat").Split(',');
@@ -30,7 +32,7 @@ internal static class Orchestrator
         var redis = args.GetOrNull("redis");
         var agentCapacity = args.GetInt("agent-capacity", 0);
         var agentsHear = args.Get("agents-hear", "all");
-        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {warmup} s warm-up then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}{(redis is null ? "" : ", Chat with the Redis backplane")}{(agentCapacity > 0 ? $", Chat agents online with {agentCapacity} place(s) each" : "")}{(agentsHear == "all" ? "" : ", Chat agents hear their own conversations only")}{(Spin ? ", load processes spinning for work" : "")}, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {(untilQuiet ? $"a warm-up of {warmup} to {warmupMax} s (until the compilers are quiet)" : $"{warmup} s warm-up")} then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}{(redis is null ? "" : ", Chat with the Redis backplane")}{(agentCapacity > 0 ? $", Chat agents online with {agentCapacity} place(s) each" : "")}{(agentsHear == "all" ? "" : ", Chat agents hear their own conversations only")}{(Spin ? ", load processes spinning for work" : "")}, {Environment.ProcessorCount} cores");
 
         var rows = new Dictionary<string, (Result Total, double BytesPerConnection)>();
         foreach (var kind in kinds)
@@ -39,11 +41,17 @@ internal static class Orchestrator
                 "--agents-hear", agentsHear);
             var url = await ExpectAsync(server, "READY ");
             var collected = new SemaphoreSlim(0);
+            var compilers = new CompilationWatch(processes + 2);
             _ = Task.Run(async () =>
             {
                 // Keep reading what the server prints, or it blocks on a full pipe.
                 while (await server.StandardOutput.ReadLineAsync() is { } line)
                 {
+                    if (compilers.TryTake("server", line))
+                    {
+                        continue;
+                    }
+
                     if (line == "GC-DONE")
                     {
                         collected.Release();
@@ -67,7 +75,7 @@ internal static class Orchestrator
             var drivers = new List<Process>
             {
                 Start("drive", "--url", url, "--kind", kind, "--customers", "0", "--agents", agents.ToString(CultureInfo.InvariantCulture),
-                    "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--protocol", protocol, "--id", "agents",
+                    "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--protocol", protocol, "--id", "agents",
                     "--agent-capacity", agentCapacity.ToString(CultureInfo.InvariantCulture), "--agents-hear", agentsHear),
             };
             for (var p = 0; p < processes; p++)
@@ -75,7 +83,7 @@ internal static class Orchestrator
                 var share = (customers / processes) + (p < customers % processes ? 1 : 0);
                 drivers.Add(Start("drive", "--url", url, "--kind", kind, "--customers", share.ToString(CultureInfo.InvariantCulture), "--agents", "0",
                     "--rate", (rate / processes).ToString(CultureInfo.InvariantCulture), "--seconds", seconds.ToString(CultureInfo.InvariantCulture),
-                    "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--protocol", protocol, "--via", via, "--id", p.ToString(CultureInfo.InvariantCulture)));
+                    "--protocol", protocol, "--via", via, "--id", p.ToString(CultureInfo.InvariantCulture)));
             }
 
             var connectWatch = Stopwatch.StartNew();
@@ -88,37 +96,36 @@ internal static class Orchestrator
             await Task.Delay(2000);
             var idle = await IdleRssAsync();
             var perConnection = (idle - before) / (double)(customers + agents);
+            // From here each process's output is read as it comes: its compilation reports, then its result.
+            var results = drivers.Select((d, i) => ReadUntilResultAsync(d, i == 0 ? "agents" : $"customers-{i}", compilers)).ToList();
             var go = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 2);
-            foreach (var driver in drivers)
-            {
-                await driver.StandardInput.WriteLineAsync(FormattableString.Invariant($"GO {go}"));
-                await driver.StandardInput.FlushAsync();
-            }
+            compilers.Reset();
+            await SayAsync(drivers, FormattableString.Invariant($"GO {go}"));
 
             // Halfway through the warm-up, the tables are analyzed, as autovacuum does within a minute or so of traffic
             // on a real database: the store's statements were first planned when its tables were empty, and a plan for
             // an empty table (a sequential scan) would otherwise stay until autovacuum's first analyze.
             var analyzed = postgres is not null && args.Get("analyze", "yes") == "yes" ? AnalyzeAsync(postgres, go, warmup) : Task.CompletedTask;
+            await WarmUpAsync(kind, drivers, go, warmup, untilQuiet ? warmupMax : warmup, compilers);
+
             // The agents' progress shows as it comes. The customers' results first: the agents' process then waits for
             // as many messages as they had acknowledged.
-            var agentsResult = ExpectAsync(drivers[0], "RESULT ");
-            var results = new List<Result>();
-            foreach (var driver in drivers.Skip(1))
+            var customersResults = new List<Result>();
+            foreach (var (driver, result) in drivers.Zip(results).Skip(1))
             {
-                results.Add(JsonSerializer.Deserialize<Result>(await ExpectAsync(driver, "RESULT "))!);
+                customersResults.Add(JsonSerializer.Deserialize<Result>(await result)!);
                 await driver.WaitForExitAsync();
             }
 
-            await drivers[0].StandardInput.WriteLineAsync(FormattableString.Invariant($"EXPECT {results.Sum(r => r.Acked)}"));
-            await drivers[0].StandardInput.FlushAsync();
-            results.Insert(0, JsonSerializer.Deserialize<Result>(await agentsResult)!);
+            await SayAsync(drivers.Take(1), FormattableString.Invariant($"EXPECT {customersResults.Sum(r => r.Acked)}"));
+            var agentSide = JsonSerializer.Deserialize<Result>(await results[0])!;
             await drivers[0].WaitForExitAsync();
 
             await analyzed;
             server.StandardInput.Close();
             await server.WaitForExitAsync();
-            var agentSide = results[0];
-            var total = new Result(results.Sum(r => r.Sent), results.Sum(r => r.Acked), results.Sum(r => r.Errors), agentSide.Received, results.Max(r => r.Seconds), agentSide.P50, agentSide.P99, agentSide.Max);
+            var total = new Result(customersResults.Sum(r => r.Sent), customersResults.Sum(r => r.Acked), customersResults.Sum(r => r.Errors), agentSide.Received,
+                customersResults.Append(agentSide).Max(r => r.Seconds), agentSide.P50, agentSide.P99, agentSide.Max);
             rows[kind] = (total, perConnection);
             Console.WriteLine($"{kind}: sent {total.Sent:N0}, acknowledged {total.Acked:N0}, errors {total.Errors:N0}, received by agent {total.Received:N0} ({total.Received / total.Seconds:N0}/s), p50 {total.P50:F1} ms, p99 {total.P99:F1} ms, max {total.Max:F1} ms, server memory {perConnection / 1024:F1} KiB per idle connection");
         }
@@ -162,6 +169,60 @@ internal static class Orchestrator
         }
 
         return Process.Start(start)!;
+    }
+
+    /// <summary>
+    /// Ends the warm-up: once at least <paramref name="warmup"/> seconds of traffic have passed and every process's
+    /// compilers are quiet, or after <paramref name="warmupMax"/> seconds, every load process is told to measure from
+    /// the same moment.
+    /// </summary>
+    private static async Task WarmUpAsync(string kind, List<Process> drivers, long go, int warmup, int warmupMax, CompilationWatch compilers)
+    {
+        var second = 0;
+        var atGo = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), go);
+        await Task.Delay(atGo > TimeSpan.Zero ? atGo : TimeSpan.Zero);
+        while (second < warmupMax && (second < warmup || !compilers.Quiet))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            second++;
+        }
+
+        // Half a second ahead, as for GO, so every process has the line before that moment and counts the same messages.
+        var at = second == warmup && warmup == warmupMax ? go + (warmup * Stopwatch.Frequency) : Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 2);
+        Console.WriteLine(second < warmupMax || warmup == warmupMax
+            ? $"{kind}: measured from second {second} of the traffic on{(warmup == warmupMax ? string.Empty : $" (every process compiled for at most {CompilationWatch.QuietMilliseconds} ms in each of the last two seconds)")}"
+            : $"{kind}: measured from second {second} of the traffic on, the warm-up's limit, with the compilers still busy (busiest: {compilers.Busiest} in the last second)");
+        await SayAsync(drivers, FormattableString.Invariant($"MEASURE {at}"));
+    }
+
+    private static async Task SayAsync(IEnumerable<Process> processes, string line)
+    {
+        foreach (var process in processes)
+        {
+            await process.StandardInput.WriteLineAsync(line);
+            await process.StandardInput.FlushAsync();
+        }
+    }
+
+    /// <summary>Reads a load process's output until its result, taking its compilation reports and showing the rest.</summary>
+    private static async Task<string> ReadUntilResultAsync(Process process, string name, CompilationWatch compilers)
+    {
+        while (await process.StandardOutput.ReadLineAsync() is { } line)
+        {
+            if (compilers.TryTake(name, line))
+            {
+                continue;
+            }
+
+            if (line.StartsWith("RESULT ", StringComparison.Ordinal))
+            {
+                return line["RESULT ".Length..];
+            }
+
+            Console.WriteLine("  " + line);
+        }
+
+        throw new InvalidOperationException($"Process {process.Id} ended before printing its result.");
     }
 
     private static async Task<string> ExpectAsync(Process process, string prefix)

@@ -2,13 +2,15 @@ using Chat.LoadTest;
 
 // The project's load tool for the hub (see docs/benchmarks.md):
 //   dotnet run -c Release --project tests/Chat.LoadTest -- run [--postgres "Host=..."] [--customers 1000] [--agents 2]
-//        [--rate 0 (as fast as possible) | msg/s] [--seconds 10] [--warmup 5] [--processes N] [--kinds bare,chat] [--protocol json|messagepack]
+//        [--rate 0 (as fast as possible) | msg/s] [--seconds 10] [--warmup 5] [--warmup-max 60] [--warmup-until quiet|fixed] [--processes N] [--kinds bare,chat] [--protocol json|messagepack]
 //        [--via hub|webhook (customers as platform users whose messages arrive as signed pushes)]
 //        [--analyze yes|no (ANALYZE the PostgreSQL database halfway through the warm-up, as autovacuum would have; default yes)]
 //        [--redis host:port (the Chat hub as one node of several, with AddRedisBackplane)]
 //        [--agent-capacity N (Chat agents online with N places each, the other conversations queued; default 0: agents away)]
 //        [--agents-hear all|own (Chat agents hear every message, as the bare hub's group, or only their own conversations',
 //         which needs --agent-capacity so that conversations are theirs; default all)]
+// The warm-up lasts at least --warmup seconds and until every process's compilers are quiet (tiered compilation of the
+// hot methods takes 10 to 20 s on two busy cores), at most --warmup-max; "--warmup-until fixed" makes it --warmup exactly.
 // "serve" and "drive" are the processes "run" starts.
 var command = args.Length > 0 ? args[0] : "run";
 var rest = new Args(args.Length > 0 ? args[1..] : []);

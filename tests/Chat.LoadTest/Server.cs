@@ -86,6 +86,8 @@ internal static class Server
         await app.StartAsync();
         var url = app.Urls.First();
         Console.WriteLine($"READY {url}");
+        var stopping = new TaskCompletionSource();
+        var reporting = Compilation.ReportAsync(stopping.Task); // the warm-up lasts until the compilers are quiet
         // Runs until the orchestrator closes our standard input; "GC" collects garbage first, so idle memory is measured
         // without it (the same for both kinds of hub).
         while (await Console.In.ReadLineAsync() is { } line)
@@ -98,6 +100,8 @@ internal static class Server
             }
         }
 
+        stopping.SetResult();
+        await reporting;
         await app.StopAsync();
         return 0;
     }
