@@ -226,7 +226,7 @@ internal static class Driver
             for (var second = 1; Stopwatch.GetTimestamp() < Volatile.Read(ref deadline); second++)
             {
                 var untilDeadline = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), Volatile.Read(ref deadline));
-                await Task.Delay(untilDeadline < TimeSpan.FromSeconds(1) ? untilDeadline : TimeSpan.FromSeconds(1));
+                await Task.Delay(TimeSpan.FromTicks(Math.Clamp(untilDeadline.Ticks, 0, TimeSpan.TicksPerSecond)));
                 var now = Interlocked.Read(ref received);
                 var phase = Stopwatch.GetTimestamp() - Volatile.Read(ref start) >= Stopwatch.Frequency ? "measured" : "warm-up";
                 Console.WriteLine(FormattableString.Invariant($"{phase} {second,3} s: {now - last,8:N0} messages received in the last second, {now:N0} measured so far"));

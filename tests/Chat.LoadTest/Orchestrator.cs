@@ -178,6 +178,14 @@ internal static class Orchestrator
     /// </summary>
     private static async Task WarmUpAsync(string kind, List<Process> drivers, long go, int warmup, int warmupMax, CompilationWatch compilers)
     {
+        if (warmup == warmupMax)
+        {
+            // A fixed warm-up: its end is known now, so every process has it long before.
+            await SayAsync(drivers, FormattableString.Invariant($"MEASURE {go + (warmup * Stopwatch.Frequency)}"));
+            Console.WriteLine($"{kind}: measured from second {warmup} of the traffic on");
+            return;
+        }
+
         var second = 0;
         var atGo = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), go);
         await Task.Delay(atGo > TimeSpan.Zero ? atGo : TimeSpan.Zero);
@@ -188,11 +196,10 @@ internal static class Orchestrator
         }
 
         // Half a second ahead, as for GO, so every process has the line before that moment and counts the same messages.
-        var at = second == warmup && warmup == warmupMax ? go + (warmup * Stopwatch.Frequency) : Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 2);
-        Console.WriteLine(second < warmupMax || warmup == warmupMax
-            ? $"{kind}: measured from second {second} of the traffic on{(warmup == warmupMax ? string.Empty : $" (every process compiled for at most {CompilationWatch.QuietMilliseconds} ms in each of the last two seconds)")}"
+        await SayAsync(drivers, FormattableString.Invariant($"MEASURE {Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 2)}"));
+        Console.WriteLine(compilers.Quiet
+            ? $"{kind}: measured from second {second} of the traffic on (every process compiled for at most {CompilationWatch.QuietMilliseconds} ms in each of the last two seconds)"
             : $"{kind}: measured from second {second} of the traffic on, the warm-up's limit, with the compilers still busy (busiest: {compilers.Busiest} in the last second)");
-        await SayAsync(drivers, FormattableString.Invariant($"MEASURE {at}"));
     }
 
     private static async Task SayAsync(IEnumerable<Process> processes, string line)
