@@ -225,8 +225,10 @@ internal static class Driver
             var last = 0L;
             for (var second = 1; Stopwatch.GetTimestamp() < Volatile.Read(ref deadline); second++)
             {
+                // A second, or to the deadline in whole milliseconds (a shorter wait returns at once, and the loop would
+                // go round printing until the deadline).
                 var untilDeadline = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), Volatile.Read(ref deadline));
-                await Task.Delay(TimeSpan.FromTicks(Math.Clamp(untilDeadline.Ticks, 0, TimeSpan.TicksPerSecond)));
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp(Math.Ceiling(untilDeadline.TotalMilliseconds), 1, 1000)));
                 var now = Interlocked.Read(ref received);
                 var phase = Stopwatch.GetTimestamp() - Volatile.Read(ref start) >= Stopwatch.Frequency ? "measured" : "warm-up";
                 Console.WriteLine(FormattableString.Invariant($"{phase} {second,3} s: {now - last,8:N0} messages received in the last second, {now:N0} measured so far"));
