@@ -11,12 +11,10 @@ namespace Chat.LoadTest;
 /// </summary>
 internal static class Orchestrator
 {
-    /// <summary>Whether the load processes' thread pools spin for work as by default (<c>--driver-spin default</c>).</summary>
-    private static bool Spin { get; set; }
-
     public static async Task<int> RunAsync(Args args)
     {
-        Spin = args.Get("driver-spin", "none") == "default";
+        // Whether the load processes' thread pools spin for work as by default (--driver-spin default).
+        var spin = args.Get("driver-spin", "none") == "default";
         var customers = args.GetInt("customers", 1000);
         var agents = args.GetInt("agents", 2);
         var rate = args.GetInt("rate", 0);
@@ -32,12 +30,12 @@ internal static class Orchestrator
         var redis = args.GetOrNull("redis");
         var agentCapacity = args.GetInt("agent-capacity", 0);
         var agentsHear = args.Get("agents-hear", "all");
-        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {(untilQuiet ? $"a warm-up of {warmup} to {warmupMax} s (until the compilers are quiet)" : $"{warmup} s warm-up")} then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}{(redis is null ? "" : ", Chat with the Redis backplane")}{(agentCapacity > 0 ? $", Chat agents online with {agentCapacity} place(s) each" : "")}{(agentsHear == "all" ? "" : ", Chat agents hear their own conversations only")}{(Spin ? ", load processes spinning for work" : "")}, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {(untilQuiet ? $"a warm-up of {warmup} to {warmupMax} s (until the compilers are quiet)" : $"{warmup} s warm-up")} then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}{(redis is null ? "" : ", Chat with the Redis backplane")}{(agentCapacity > 0 ? $", Chat agents online with {agentCapacity} place(s) each" : "")}{(agentsHear == "all" ? "" : ", Chat agents hear their own conversations only")}{(spin ? ", load processes spinning for work" : "")}, {Environment.ProcessorCount} cores");
 
         var rows = new Dictionary<string, (Result Total, double BytesPerConnection)>();
         foreach (var kind in kinds)
         {
-            using var server = Start("serve", "--kind", kind, postgres is null ? "" : "--postgres", postgres ?? "", redis is null ? "" : "--redis", redis ?? "",
+            using var server = Start(spin, "serve", "--kind", kind, postgres is null ? "" : "--postgres", postgres ?? "", redis is null ? "" : "--redis", redis ?? "",
                 "--agents-hear", agentsHear);
             var url = await ExpectAsync(server, "READY ");
             var collected = new SemaphoreSlim(0);
@@ -74,14 +72,14 @@ internal static class Orchestrator
             // The agents in a process of their own (as they would be on their own machines), the customers spread over the rest.
             var drivers = new List<Process>
             {
-                Start("drive", "--url", url, "--kind", kind, "--customers", "0", "--agents", agents.ToString(CultureInfo.InvariantCulture),
+                Start(spin, "drive", "--url", url, "--kind", kind, "--customers", "0", "--agents", agents.ToString(CultureInfo.InvariantCulture),
                     "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--protocol", protocol, "--id", "agents",
                     "--agent-capacity", agentCapacity.ToString(CultureInfo.InvariantCulture), "--agents-hear", agentsHear),
             };
             for (var p = 0; p < processes; p++)
             {
                 var share = (customers / processes) + (p < customers % processes ? 1 : 0);
-                drivers.Add(Start("drive", "--url", url, "--kind", kind, "--customers", share.ToString(CultureInfo.InvariantCulture), "--agents", "0",
+                drivers.Add(Start(spin, "drive", "--url", url, "--kind", kind, "--customers", share.ToString(CultureInfo.InvariantCulture), "--agents", "0",
                     "--rate", (rate / processes).ToString(CultureInfo.InvariantCulture), "--seconds", seconds.ToString(CultureInfo.InvariantCulture),
                     "--protocol", protocol, "--via", via, "--id", p.ToString(CultureInfo.InvariantCulture)));
             }
@@ -146,7 +144,9 @@ internal static class Orchestrator
         return 0;
     }
 
-    private static Process Start(params string[] arguments)
+    /// <param name="spin">Whether a load process's thread pool spins for work as by default.</param>
+    /// <param name="arguments">The command ("serve" or "drive") and its arguments.</param>
+    private static Process Start(bool spin, params string[] arguments)
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
         if (arguments[0] == "drive")
@@ -157,7 +157,7 @@ internal static class Orchestrator
             // Nor do their thread pools spin for work: thousands of idle client connections (each with the SignalR
             // client's timer) kept the load processes' idle threads spinning, which took about a core from the
             // servers under test on two cores (--driver-spin default puts it back).
-            if (!Spin)
+            if (!spin)
             {
                 start.Environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0";
             }
