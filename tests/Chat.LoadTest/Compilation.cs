@@ -56,5 +56,17 @@ internal sealed class CompilationWatch(int processes)
         && _reports.Values.All(r => r.Count >= 2 && r.Previous <= QuietMilliseconds && r.Last <= QuietMilliseconds);
 
     /// <summary>The busiest process's last report, for the log.</summary>
-    public string Busiest => _reports.IsEmpty ? "none" : _reports.MaxBy(r => r.Value.Last) is var (name, r) ? FormattableString.Invariant($"{name} {r.Last:F0} ms") : "none";
+    public string Busiest
+    {
+        get
+        {
+            if (_reports.IsEmpty)
+            {
+                return "none";
+            }
+
+            var (name, report) = _reports.MaxBy(r => r.Value.Last);
+            return FormattableString.Invariant($"{name} {report.Last:F0} ms");
+        }
+    }
 }
