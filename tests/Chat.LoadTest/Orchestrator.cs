@@ -95,7 +95,7 @@ internal static class Orchestrator
             var idle = await IdleRssAsync();
             var perConnection = (idle - before) / (double)(customers + agents);
             // From here each process's output is read as it comes: its compilation reports, then its result.
-            var results = drivers.Select((d, i) => ReadUntilResultAsync(d, i == 0 ? "agents" : $"customers-{i}", compilers)).ToList();
+            var results = drivers.Select((d, i) => ExpectAsync(d, "RESULT ", line => compilers.TryTake(i == 0 ? "agents" : $"customers-{i}", line))).ToList();
             var go = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 2);
             compilers.Reset();
             await SayAsync(drivers, FormattableString.Invariant($"GO {go}"));
@@ -211,31 +211,19 @@ internal static class Orchestrator
         }
     }
 
-    /// <summary>Reads a load process's output until its result, taking its compilation reports and showing the rest.</summary>
-    private static async Task<string> ReadUntilResultAsync(Process process, string name, CompilationWatch compilers)
+    /// <summary>
+    /// Reads a process's output until a line with <paramref name="prefix"/> and returns the rest of it; lines
+    /// <paramref name="take"/> consumes (a load process's compilation reports) are not shown, the others are.
+    /// </summary>
+    private static async Task<string> ExpectAsync(Process process, string prefix, Func<string, bool>? take = null)
     {
         while (await process.StandardOutput.ReadLineAsync() is { } line)
         {
-            if (compilers.TryTake(name, line))
+            if (take?.Invoke(line) == true)
             {
                 continue;
             }
 
-            if (line.StartsWith("RESULT ", StringComparison.Ordinal))
-            {
-                return line["RESULT ".Length..];
-            }
-
-            Console.WriteLine("  " + line);
-        }
-
-        throw new InvalidOperationException($"Process {process.Id} ended before printing its result.");
-    }
-
-    private static async Task<string> ExpectAsync(Process process, string prefix)
-    {
-        while (await process.StandardOutput.ReadLineAsync() is { } line)
-        {
             if (line.StartsWith(prefix, StringComparison.Ordinal))
             {
                 return line[prefix.Length..];
