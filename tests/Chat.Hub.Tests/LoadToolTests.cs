@@ -5,18 +5,20 @@ namespace Chat.Hub.Tests;
 
 /// <summary>
 /// The load tool still runs end to end (server process, agents' and customers' processes, both hubs; customers on hub
-/// connections or as platform users pushing through a webhook) and reports what it measured. It asserts what happened, never how fast: figures come from real runs (docs/benchmarks.md).
+/// connections or as platform users pushing through a webhook) and reports what it measured, over one round or several
+/// (each hub again, the order alternating, and the median of the rounds' ratios). It asserts what happened, never how
+/// fast: figures come from real runs (docs/benchmarks.md).
 /// </summary>
 public sealed class LoadToolTests
 {
     [Theory]
-    [InlineData("hub")]
-    [InlineData("webhook")]
-    public async Task The_load_tool_runs_both_hubs_and_loses_nothing(string via)
+    [InlineData("hub", 2)]
+    [InlineData("webhook", 1)]
+    public async Task The_load_tool_runs_both_hubs_and_loses_nothing(string via, int rounds)
     {
         var tool = typeof(LoadToolTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "LoadTool").Value!;
         var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "run", "--customers", "40", "--agents", "1", "--rate", "200", "--seconds", "2", "--warmup", "1", "--warmup-max", "4", "--via", via })
+        foreach (var argument in new[] { "run", "--customers", "40", "--agents", "1", "--rate", "200", "--seconds", "2", "--warmup", "1", "--warmup-max", "4", "--via", via, "--rounds", rounds.ToString(System.Globalization.CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(argument);
         }
@@ -30,19 +32,28 @@ public sealed class LoadToolTests
         Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {text}{await error}");
         Assert.Contains($"customers via {via}", text, StringComparison.Ordinal);
 
-        foreach (var kind in new[] { "bare", "chat" })
+        var lines = text.Split('\n');
+        string[] labels = rounds == 1 ? ["bare", "chat"] : Enumerable.Range(1, rounds).SelectMany(r => new[] { $"bare #{r}", $"chat #{r}" }).ToArray();
+        foreach (var label in labels)
         {
             // The warm-up lasts until every process's compilers are quiet, at least 1 s and at most 4 s here.
-            var measuredFrom = text.Split('\n').Single(l => l.StartsWith(kind + ": measured from second ", StringComparison.Ordinal));
+            var measuredFrom = lines.Single(l => l.StartsWith(label + ": measured from second ", StringComparison.Ordinal));
             Assert.InRange(Number(measuredFrom, "second "), 1, 4);
-            var summary = text.Split('\n').Single(l => l.StartsWith(kind + ": sent", StringComparison.Ordinal));
+            var summary = lines.Single(l => l.StartsWith(label + ": sent", StringComparison.Ordinal));
             Assert.Contains("errors 0", summary, StringComparison.Ordinal);
             var sent = Number(summary, "sent ");
             Assert.True(sent > 0, summary);
             Assert.True(sent == Number(summary, "acknowledged ") && sent == Number(summary, "received by agent "), text);
         }
 
-        Assert.Contains("ratios chat/bare:", text, StringComparison.Ordinal);
+        Assert.Equal(rounds, lines.Count(l => l.StartsWith("ratios chat/bare: throughput", StringComparison.Ordinal)));
+        if (rounds > 1)
+        {
+            // The second round ran the Chat hub first.
+            Assert.True(Array.FindIndex(lines, l => l.StartsWith("chat #2: sent", StringComparison.Ordinal)) < Array.FindIndex(lines, l => l.StartsWith("bare #2: sent", StringComparison.Ordinal)), text);
+            Assert.Single(lines, l => l.StartsWith($"median of {rounds} rounds, chat/bare: throughput", StringComparison.Ordinal));
+        }
+
         Assert.Contains("messages received in the last second", text, StringComparison.Ordinal);
     }
 

@@ -7,7 +7,8 @@ namespace Chat.LoadTest;
 /// <summary>
 /// A whole run: for each kind (bare hub, then the Chat hub) a server process and several load processes (a process
 /// may open at most 20,000 files here), idle memory per connection from the server's RSS, then the traffic, then one
-/// table with ratios to the bare hub measured in the same run.
+/// table with ratios to the bare hub measured in the same run; with <c>--rounds N</c> that N times, the order of the
+/// hubs alternating, and the median of the rounds' ratios.
 /// </summary>
 internal static class Orchestrator
 {
@@ -32,8 +33,46 @@ internal static class Orchestrator
         var agentsHear = args.Get("agents-hear", "all");
         Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {(untilQuiet ? $"a warm-up of {warmup} to {warmupMax} s (until the compilers are quiet)" : $"{warmup} s warm-up")} then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}{(redis is null ? "" : ", Chat with the Redis backplane")}{(agentCapacity > 0 ? $", Chat agents online with {agentCapacity} place(s) each" : "")}{(agentsHear == "all" ? "" : ", Chat agents hear their own conversations only")}{(spin ? ", load processes spinning for work" : "")}, {Environment.ProcessorCount} cores");
 
-        var rows = new Dictionary<string, (Result Total, double BytesPerConnection)>();
-        foreach (var kind in kinds)
+        // Each round runs every hub once, the order alternating from round to round so that neither always runs in the
+        // other's wake; on a shared machine a rate moves by a quarter from one minute to the next, and the median of the
+        // rounds' ratios says more than any one of them. A round after the first finds the Chat database holding the
+        // earlier rounds' conversations and messages.
+        var rounds = Math.Max(1, args.GetInt("rounds", 1));
+        var rows = new List<(int Round, string Kind, Result Total, double BytesPerConnection)>();
+        for (var round = 1; round <= rounds; round++)
+        {
+            foreach (var kind in round % 2 == 1 ? kinds : kinds.Reverse())
+            {
+                var (total, perConnection) = await RunHubAsync(kind, rounds == 1 ? kind : $"{kind} #{round}");
+                rows.Add((round, kind, total, perConnection));
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"| hub{(rounds == 1 ? "" : " | round")} | acknowledged/s | received by agent/s | p50 | p99 | max | KiB per idle connection |");
+        Console.WriteLine($"| ---{(rounds == 1 ? "" : " | ---:")} | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var (round, kind, r, bytes) in rows)
+        {
+            Console.WriteLine($"| {kind}{(rounds == 1 ? "" : $" | {round}")} | {r.Acked / r.Seconds:N0} | {r.Received / r.Seconds:N0} | {r.P50:F1} ms | {r.P99:F1} ms | {r.Max:F1} ms | {bytes / 1024:F1} |");
+        }
+
+        var ratios = rows.GroupBy(r => r.Round).Select(g => (Bare: g.FirstOrDefault(r => r.Kind == "bare"), Chat: g.FirstOrDefault(r => r.Kind == "chat")))
+            .Where(p => p.Bare.Kind is not null && p.Chat.Kind is not null)
+            .Select(p => (Throughput: p.Chat.Total.Received / p.Chat.Total.Seconds / (p.Bare.Total.Received / p.Bare.Total.Seconds), Memory: p.Chat.BytesPerConnection / p.Bare.BytesPerConnection))
+            .ToList();
+        foreach (var (throughput, memory) in ratios)
+        {
+            Console.WriteLine($"ratios chat/bare: throughput (received/s) {throughput:F2}, memory per idle connection {memory:F2}");
+        }
+
+        if (ratios.Count > 1)
+        {
+            Console.WriteLine($"median of {ratios.Count} rounds, chat/bare: throughput (received/s) {Median(ratios.Select(r => r.Throughput)):F2} (min {ratios.Min(r => r.Throughput):F2}, max {ratios.Max(r => r.Throughput):F2}), memory per idle connection {Median(ratios.Select(r => r.Memory)):F2}");
+        }
+
+        return 0;
+
+        async Task<(Result Total, double BytesPerConnection)> RunHubAsync(string kind, string label)
         {
             using var server = Start(spin, "serve", "--kind", kind, postgres is null ? "" : "--postgres", postgres ?? "", redis is null ? "" : "--redis", redis ?? "",
                 "--agents-hear", agentsHear);
@@ -90,7 +129,7 @@ internal static class Orchestrator
                 await ExpectAsync(driver, "CONNECTED ");
             }
 
-            Console.WriteLine($"{kind}: {customers + agents:N0} connections open in {connectWatch.Elapsed.TotalSeconds:F1} s");
+            Console.WriteLine($"{label}: {customers + agents:N0} connections open in {connectWatch.Elapsed.TotalSeconds:F1} s");
             await Task.Delay(2000);
             var idle = await IdleRssAsync();
             var perConnection = (idle - before) / (double)(customers + agents);
@@ -104,7 +143,7 @@ internal static class Orchestrator
             // on a real database: the store's statements were first planned when its tables were empty, and a plan for
             // an empty table (a sequential scan) would otherwise stay until autovacuum's first analyze.
             var analyzed = postgres is not null && args.Get("analyze", "yes") == "yes" ? AnalyzeAsync(postgres, go, warmup) : Task.CompletedTask;
-            await WarmUpAsync(kind, drivers, go, warmup, untilQuiet ? warmupMax : warmup, compilers);
+            await WarmUpAsync(label, drivers, go, warmup, untilQuiet ? warmupMax : warmup, compilers);
 
             // The agents' progress shows as it comes. The customers' results first: the agents' process then waits for
             // as many messages as they had acknowledged.
@@ -124,24 +163,15 @@ internal static class Orchestrator
             await server.WaitForExitAsync();
             var total = new Result(customersResults.Sum(r => r.Sent), customersResults.Sum(r => r.Acked), customersResults.Sum(r => r.Errors), agentSide.Received,
                 customersResults.Append(agentSide).Max(r => r.Seconds), agentSide.P50, agentSide.P99, agentSide.Max);
-            rows[kind] = (total, perConnection);
-            Console.WriteLine($"{kind}: sent {total.Sent:N0}, acknowledged {total.Acked:N0}, errors {total.Errors:N0}, received by agent {total.Received:N0} ({total.Received / total.Seconds:N0}/s), p50 {total.P50:F1} ms, p99 {total.P99:F1} ms, max {total.Max:F1} ms, server memory {perConnection / 1024:F1} KiB per idle connection");
+            Console.WriteLine($"{label}: sent {total.Sent:N0}, acknowledged {total.Acked:N0}, errors {total.Errors:N0}, received by agent {total.Received:N0} ({total.Received / total.Seconds:N0}/s), p50 {total.P50:F1} ms, p99 {total.P99:F1} ms, max {total.Max:F1} ms, server memory {perConnection / 1024:F1} KiB per idle connection");
+            return (total, perConnection);
         }
+    }
 
-        Console.WriteLine();
-        Console.WriteLine("| hub | acknowledged/s | received by agent/s | p50 | p99 | max | KiB per idle connection |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-        foreach (var (kind, (r, bytes)) in rows)
-        {
-            Console.WriteLine($"| {kind} | {r.Acked / r.Seconds:N0} | {r.Received / r.Seconds:N0} | {r.P50:F1} ms | {r.P99:F1} ms | {r.Max:F1} ms | {bytes / 1024:F1} |");
-        }
-
-        if (rows.TryGetValue("bare", out var bare) && rows.TryGetValue("chat", out var chat))
-        {
-            Console.WriteLine($"ratios chat/bare: throughput (received/s) {chat.Total.Received / chat.Total.Seconds / (bare.Total.Received / bare.Total.Seconds):F2}, memory per idle connection {chat.BytesPerConnection / bare.BytesPerConnection:F2}");
-        }
-
-        return 0;
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     /// <param name="spin">Whether a load process's thread pool spins for work as by default.</param>
@@ -176,13 +206,13 @@ internal static class Orchestrator
     /// compilers are quiet, or after <paramref name="warmupMax"/> seconds, every load process is told to measure from
     /// the same moment.
     /// </summary>
-    private static async Task WarmUpAsync(string kind, List<Process> drivers, long go, int warmup, int warmupMax, CompilationWatch compilers)
+    private static async Task WarmUpAsync(string label, List<Process> drivers, long go, int warmup, int warmupMax, CompilationWatch compilers)
     {
         if (warmup == warmupMax)
         {
             // A fixed warm-up: its end is known now, so every process has it long before.
             await SayAsync(drivers, FormattableString.Invariant($"MEASURE {go + (warmup * Stopwatch.Frequency)}"));
-            Console.WriteLine($"{kind}: measured from second {warmup} of the traffic on");
+            Console.WriteLine($"{label}: measured from second {warmup} of the traffic on");
             return;
         }
 
@@ -198,8 +228,8 @@ internal static class Orchestrator
         // Half a second ahead, as for GO, so every process has the line before that moment and counts the same messages.
         await SayAsync(drivers, FormattableString.Invariant($"MEASURE {Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 2)}"));
         Console.WriteLine(compilers.Quiet
-            ? $"{kind}: measured from second {second} of the traffic on (every process compiled for at most {CompilationWatch.QuietMilliseconds} ms in each of the last two seconds)"
-            : $"{kind}: measured from second {second} of the traffic on, the warm-up's limit, with the compilers still busy (busiest: {compilers.Busiest} in the last second)");
+            ? $"{label}: measured from second {second} of the traffic on (every process compiled for at most {CompilationWatch.QuietMilliseconds} ms in each of the last two seconds)"
+            : $"{label}: measured from second {second} of the traffic on, the warm-up's limit, with the compilers still busy (busiest: {compilers.Busiest} in the last second)");
     }
 
     private static async Task SayAsync(IEnumerable<Process> processes, string line)
