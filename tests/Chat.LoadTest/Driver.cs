@@ -27,6 +27,11 @@ internal static class Driver
         var rate = args.GetInt("rate", 0);
         var seconds = args.GetInt("seconds", 10);
         var id = args.Get("id", "0");
+
+        // Each round of a run has customers and agents of its own, so a round after the first finds no conversation, assignment or
+        // platform message id of an earlier one in the Chat database (its agents would read the earlier messages from history, and
+        // the same platform message ids would be taken for a platform's retries).
+        var run = args.Get("run", "1");
         var messagePack = args.Get("protocol", "json") == "messagepack";
         var viaWebhook = args.Get("via", "hub") == "webhook";
         var agentCapacity = args.GetInt("agent-capacity", 0);
@@ -66,7 +71,7 @@ internal static class Driver
             }
             else
             {
-                var agentId = $"agent-{id}-{a}";
+                var agentId = $"agent-{run}-{id}-{a}";
                 // Agents that hear every message hear each conversation from its start, and the client reads what lies
                 // before the first message it hears of one from its history, as an agent's would: two pushes of one
                 // platform user stored in one batch can reach the agents' feed in either order, and the later one heard
@@ -103,7 +108,7 @@ internal static class Driver
             await gate.WaitAsync();
             try
             {
-                var customerId = $"customer-{id}-{c}";
+                var customerId = $"customer-{run}-{id}-{c}";
                 if (viaWebhook)
                 {
                     // A platform user: each message a signed push, answered once it is taken (for Chat, once stored).

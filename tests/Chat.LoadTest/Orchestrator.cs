@@ -35,15 +35,15 @@ internal static class Orchestrator
 
         // Each round runs every hub once, the order alternating from round to round so that neither always runs in the
         // other's wake; on a shared machine a rate moves by a quarter from one minute to the next, and the median of the
-        // rounds' ratios says more than any one of them. A round after the first finds the Chat database holding the
-        // earlier rounds' conversations and messages.
+        // rounds' ratios says more than any one of them. Each round has customers and agents of its own (--run), so the
+        // Chat database holds the earlier rounds' messages but nothing a round's own conversations start from.
         var rounds = Math.Max(1, args.GetInt("rounds", 1));
         var rows = new List<(int Round, string Kind, Result Total, double BytesPerConnection)>();
         for (var round = 1; round <= rounds; round++)
         {
             foreach (var kind in round % 2 == 1 ? kinds : kinds.Reverse())
             {
-                var (total, perConnection) = await RunHubAsync(kind, rounds == 1 ? kind : $"{kind} #{round}");
+                var (total, perConnection) = await RunHubAsync(kind, round, rounds == 1 ? kind : $"{kind} #{round}");
                 rows.Add((round, kind, total, perConnection));
             }
         }
@@ -72,7 +72,7 @@ internal static class Orchestrator
 
         return 0;
 
-        async Task<(Result Total, double BytesPerConnection)> RunHubAsync(string kind, string label)
+        async Task<(Result Total, double BytesPerConnection)> RunHubAsync(string kind, int round, string label)
         {
             using var server = Start(spin, "serve", "--kind", kind, postgres is null ? "" : "--postgres", postgres ?? "", redis is null ? "" : "--redis", redis ?? "",
                 "--agents-hear", agentsHear);
@@ -112,7 +112,7 @@ internal static class Orchestrator
             var drivers = new List<Process>
             {
                 Start(spin, "drive", "--url", url, "--kind", kind, "--customers", "0", "--agents", agents.ToString(CultureInfo.InvariantCulture),
-                    "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--protocol", protocol, "--id", "agents",
+                    "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--protocol", protocol, "--id", "agents", "--run", round.ToString(CultureInfo.InvariantCulture),
                     "--agent-capacity", agentCapacity.ToString(CultureInfo.InvariantCulture), "--agents-hear", agentsHear),
             };
             for (var p = 0; p < processes; p++)
@@ -120,7 +120,7 @@ internal static class Orchestrator
                 var share = (customers / processes) + (p < customers % processes ? 1 : 0);
                 drivers.Add(Start(spin, "drive", "--url", url, "--kind", kind, "--customers", share.ToString(CultureInfo.InvariantCulture), "--agents", "0",
                     "--rate", (rate / processes).ToString(CultureInfo.InvariantCulture), "--seconds", seconds.ToString(CultureInfo.InvariantCulture),
-                    "--protocol", protocol, "--via", via, "--id", p.ToString(CultureInfo.InvariantCulture)));
+                    "--protocol", protocol, "--via", via, "--id", p.ToString(CultureInfo.InvariantCulture), "--run", round.ToString(CultureInfo.InvariantCulture)));
             }
 
             var connectWatch = Stopwatch.StartNew();
