@@ -28,9 +28,9 @@ internal static class Driver
         var seconds = args.GetInt("seconds", 10);
         var id = args.Get("id", "0");
 
-        // Each round of a run has customers and agents of its own, so a round after the first finds no conversation, assignment or
-        // platform message id of an earlier one in the Chat database (its agents would read the earlier messages from history, and
-        // the same platform message ids would be taken for a platform's retries).
+        // Each round of a run has customers and agents of its own, so a later round finds no conversation, assignment or
+        // platform message id of an earlier one in the Chat database (its agents would read the earlier messages from
+        // history, and the same platform message ids would be taken for a platform's retries).
         var run = args.Get("run", "1");
         var messagePack = args.Get("protocol", "json") == "messagepack";
         var viaWebhook = args.Get("via", "hub") == "webhook";
