@@ -93,6 +93,13 @@ public abstract class HubTests(StoreKind kind)
         Assert.Equal(2, customerInbox.In(conversation.Id).Count);
         Assert.Single(agentInbox.In(conversation.Id), m => m.Seq == 1);
 
+        // The same client message id from another sender is not a retry: refused, with the reason, and nothing stored.
+        var taken = await Assert.ThrowsAsync<HubException>(() => agent.SendAsync(new SendRequest { ConversationId = conversation.Id, ClientMessageId = "m-1", Content = "a second reply" }));
+        Assert.Contains("'m-1' already names another sender's message", taken.Message, StringComparison.Ordinal);
+        Assert.Equal([1L, 2L], (await agent.ResumeAsync(new ResumeRequest { ConversationId = conversation.Id })).Messages.Select(m => m.Seq));
+        var again = await customer.SendAsync(new SendRequest { ConversationId = conversation.Id, ClientMessageId = "m-1", Content = "where is my parcel?" });
+        Assert.Equal((sent.Id, true), (again.Id, again.IsDuplicate));
+
         // A page of the list from a cursor, and the hub's clock, come through either protocol whole.
         var page = await agent.ListConversationsPageAsync(new ConversationListRequest { Mine = true, Limit = 5 });
         var listed = Assert.Single(page);

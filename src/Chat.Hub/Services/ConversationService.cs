@@ -166,7 +166,7 @@ internal sealed partial class ConversationService(
             using var claim = claims is null ? default : await claims.ClaimAsync(tenantId, channelId, inbound.PlatformMessageId, cancellationToken).ConfigureAwait(false);
             if (await messages.FindByPlatformMessageIdAsync(tenantId, channelId, inbound.PlatformMessageId, cancellationToken).ConfigureAwait(false) is { } stored)
             {
-                await RepublishAsync(stored, isStored: true, senderConnectionId: null).ConfigureAwait(false);
+                await RepublishAsync(stored, senderConnectionId: null).ConfigureAwait(false);
                 return new AppendResult(stored, IsDuplicate: true);
             }
 
@@ -498,8 +498,20 @@ internal sealed partial class ConversationService(
         if (result.IsDuplicate)
         {
             // The answer and the pushes carry the message as stored, not as this retry has it.
-            var original = await RepublishAsync(result.Message, isStored: false, senderConnectionId).ConfigureAwait(false);
-            return new StoredSend(original is null ? result : result with { Message = original }, AsSent: false);
+            var original = await ReadStoredAsync(result.Message).ConfigureAwait(false);
+
+            // A retry is its sender's own: a client message id that names another sender's message in the conversation
+            // (two clients that number their messages alike, or one that guessed) is refused, and nothing is stored.
+            // Answering with the other sender's message would tell this sender that its own was stored.
+            if (original is not null && original.ClientMessageId == context.Message.ClientMessageId
+                && (original.Sender.Kind != context.Message.Sender.Kind || original.Sender.Id != context.Message.Sender.Id))
+            {
+                throw new ChatRequestException(
+                    $"The client message id '{original.ClientMessageId}' already names another sender's message in conversation {conversation.Id}; send this message with a new one.", 409);
+            }
+
+            var republished = original is null ? null : await RepublishAsync(original, senderConnectionId).ConfigureAwait(false);
+            return new StoredSend(republished is null ? result : result with { Message = republished }, AsSent: false);
         }
 
         var sent = new StoredSend(result, AsSent: ReferenceEquals(context.Message, draft));
@@ -544,7 +556,7 @@ internal sealed partial class ConversationService(
     /// the conversation then, as for a retry found stored. A failure throws, for the caller to try again (the lapsed
     /// lease is kept until every message of its span has been seen to).
     /// </summary>
-    public Task<ChatMessage?> AttendAsync(ChatMessage unattended) => RepublishCoreAsync(unattended, isStored: true, senderConnectionId: null);
+    public Task<ChatMessage?> AttendAsync(ChatMessage unattended) => RepublishCoreAsync(unattended, senderConnectionId: null);
 
     /// <summary>
     /// A retry of a stored message (a client's, with its client message id, or a platform's, with its message id): the
@@ -555,15 +567,33 @@ internal sealed partial class ConversationService(
     /// the conversation's time the message's own: no reopening, assignment or resolution since) gets what the original
     /// may not have got, its conversation reopened or assigned. One resolved after it stays resolved.
     /// </summary>
-    /// <param name="retried">The retry's message with the original's id and seq, or the original as read from the store.</param>
-    /// <param name="isStored">Whether <paramref name="retried"/> was read from the store (else it is read here).</param>
+    /// <param name="stored">The original, as read from the store.</param>
     /// <param name="senderConnectionId">The retry's connection, which has its answer.</param>
-    /// <returns>The message as stored, or null when it or its conversation is gone (erased since).</returns>
-    private async Task<ChatMessage?> RepublishAsync(ChatMessage retried, bool isStored, string? senderConnectionId)
+    /// <returns>The message as stored, or null when its conversation is gone (erased since).</returns>
+    private async Task<ChatMessage?> RepublishAsync(ChatMessage stored, string? senderConnectionId)
     {
         try
         {
-            return await RepublishCoreAsync(retried, isStored, senderConnectionId).ConfigureAwait(false);
+            return await RepublishCoreAsync(stored, senderConnectionId).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The retry is answered all the same: its message is stored, which is what the answer says.
+            LogRepublishFailed(logger, ex, stored.Id, stored.ConversationId);
+            return null;
+        }
+    }
+
+    /// <summary>A retry's original as stored, or null when it is gone (erased since) or cannot be read now (logged).</summary>
+    private async Task<ChatMessage?> ReadStoredAsync(ChatMessage retried)
+    {
+        try
+        {
+            // Nothing here stops with the retry's caller, as nothing stops with the original's (StoreAsync).
+            var read = await messages.ReadAfterAsync(
+                new MessageQuery { TenantId = retried.TenantId, ConversationId = retried.ConversationId, AfterSeq = retried.Seq - 1, Limit = 1 },
+                CancellationToken.None).ConfigureAwait(false);
+            return read is [{ } original] && original.Id == retried.Id ? original : null;
         }
         catch (Exception ex)
         {
@@ -573,25 +603,11 @@ internal sealed partial class ConversationService(
         }
     }
 
-    private async Task<ChatMessage?> RepublishCoreAsync(ChatMessage retried, bool isStored, string? senderConnectionId)
+    private async Task<ChatMessage?> RepublishCoreAsync(ChatMessage stored, string? senderConnectionId)
     {
         // Nothing here stops with the retry's caller, as nothing stops with the original's (StoreAsync).
         var storing = CancellationToken.None;
-        var stored = retried;
-        if (!isStored)
-        {
-            var read = await messages.ReadAfterAsync(
-                new MessageQuery { TenantId = retried.TenantId, ConversationId = retried.ConversationId, AfterSeq = retried.Seq - 1, Limit = 1 },
-                storing).ConfigureAwait(false);
-            if (read is not [{ } original] || original.Id != retried.Id)
-            {
-                return null;
-            }
-
-            stored = original;
-        }
-
-        var current = await conversations.GetConversationAsync(retried.TenantId, retried.ConversationId, storing).ConfigureAwait(false);
+        var current = await conversations.GetConversationAsync(stored.TenantId, stored.ConversationId, storing).ConfigureAwait(false);
         if (current is null)
         {
             return null;
