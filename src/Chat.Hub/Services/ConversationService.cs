@@ -503,7 +503,7 @@ internal sealed partial class ConversationService(
             // A retry is its sender's own: a client message id that names another sender's message in the conversation
             // (two clients that number their messages alike, or one that guessed) is refused, and nothing is stored.
             // Answering with the other sender's message would tell this sender that its own was stored.
-            if (original is not null && original.ClientMessageId == context.Message.ClientMessageId
+            if (original is not null && context.Message.ClientMessageId is not null && original.ClientMessageId == context.Message.ClientMessageId
                 && (original.Sender.Kind != context.Message.Sender.Kind || original.Sender.Id != context.Message.Sender.Id))
             {
                 throw new ChatRequestException(
