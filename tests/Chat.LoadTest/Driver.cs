@@ -272,7 +272,7 @@ internal static class Driver
 
         await reporting;
         // The measured window: what was sent in it counts, whenever its answer came.
-        var elapsed = Stopwatch.GetElapsedTime(start, Math.Min(Stopwatch.GetTimestamp(), deadline)).TotalSeconds;
+        var elapsed = Stopwatch.GetElapsedTime(Volatile.Read(ref start), Math.Min(Stopwatch.GetTimestamp(), Volatile.Read(ref deadline))).TotalSeconds;
         if (customerCount == 0)
         {
             // The agents' process waits for the last messages: once the customers' processes are done, the

@@ -39,12 +39,19 @@ internal static class Orchestrator
         // Chat database holds the earlier rounds' messages but nothing a round's own conversations start from.
         var rounds = Math.Max(1, args.GetInt("rounds", 1));
         var rows = new List<(int Round, string Kind, Result Total, double BytesPerConnection)>();
+        var ratios = new List<(double Throughput, double Memory)>();
         for (var round = 1; round <= rounds; round++)
         {
+            var hubs = new Dictionary<string, (Result Total, double BytesPerConnection)>();
             foreach (var kind in round % 2 == 1 ? kinds : kinds.Reverse())
             {
-                var (total, perConnection) = await RunHubAsync(kind, round, rounds == 1 ? kind : $"{kind} #{round}");
-                rows.Add((round, kind, total, perConnection));
+                hubs[kind] = await RunHubAsync(kind, round, rounds == 1 ? kind : $"{kind} #{round}");
+                rows.Add((round, kind, hubs[kind].Total, hubs[kind].BytesPerConnection));
+            }
+
+            if (hubs.TryGetValue("bare", out var bare) && hubs.TryGetValue("chat", out var chat))
+            {
+                ratios.Add((chat.Total.Received / chat.Total.Seconds / (bare.Total.Received / bare.Total.Seconds), chat.BytesPerConnection / bare.BytesPerConnection));
             }
         }
 
@@ -56,10 +63,6 @@ internal static class Orchestrator
             Console.WriteLine($"| {kind}{(rounds == 1 ? "" : $" | {round}")} | {r.Acked / r.Seconds:N0} | {r.Received / r.Seconds:N0} | {r.P50:F1} ms | {r.P99:F1} ms | {r.Max:F1} ms | {bytes / 1024:F1} |");
         }
 
-        var ratios = rows.GroupBy(r => r.Round).Select(g => (Bare: g.FirstOrDefault(r => r.Kind == "bare"), Chat: g.FirstOrDefault(r => r.Kind == "chat")))
-            .Where(p => p.Bare.Kind is not null && p.Chat.Kind is not null)
-            .Select(p => (Throughput: p.Chat.Total.Received / p.Chat.Total.Seconds / (p.Bare.Total.Received / p.Bare.Total.Seconds), Memory: p.Chat.BytesPerConnection / p.Bare.BytesPerConnection))
-            .ToList();
         foreach (var (throughput, memory) in ratios)
         {
             Console.WriteLine($"ratios chat/bare: throughput (received/s) {throughput:F2}, memory per idle connection {memory:F2}");
