@@ -6,8 +6,9 @@ namespace Chat.Hub.Tests;
 /// <summary>
 /// The load tool still runs end to end (server process, agents' and customers' processes, both hubs; customers on hub
 /// connections or as platform users pushing through a webhook) and reports what it measured, over one round or several
-/// (each hub again, the order alternating, and the median of the rounds' ratios). It asserts what happened, never how
-/// fast: figures come from real runs (docs/benchmarks.md).
+/// (each hub again, the order alternating, and the median of the rounds' ratios), with each process's garbage collection
+/// pauses in the measured window. It asserts what happened, never how fast: figures come from real runs
+/// (docs/benchmarks.md).
 /// </summary>
 public sealed class LoadToolTests
 {
@@ -44,6 +45,10 @@ public sealed class LoadToolTests
             var sent = Number(summary, "sent ");
             Assert.True(sent > 0, summary);
             Assert.True(sent == Number(summary, "acknowledged ") && sent == Number(summary, "received by agent "), text);
+
+            // What the garbage collector paused in the window, in the server and in each load process.
+            var pauses = lines.Single(l => l.StartsWith(label + ": garbage collection pauses in the measured window: server ", StringComparison.Ordinal));
+            Assert.True(Number(pauses, "server ") >= 0 && Number(pauses, "agents' process ") >= 0 && Number(pauses, "customers' processes ") >= 0, pauses);
         }
 
         Assert.Equal(rounds, lines.Count(l => l.StartsWith("ratios chat/bare: throughput", StringComparison.Ordinal)));

@@ -171,6 +171,7 @@ internal static class Driver
         var measuring = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var expected = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
         var reporting = Compilation.ReportAsync(measuring.Task);
+        var pauses = new GcWindow();
         _ = Task.Run(async () =>
         {
             while (await Console.In.ReadLineAsync() is { } line)
@@ -180,6 +181,7 @@ internal static class Driver
                     var at = long.Parse(line.AsSpan(8), NumberStyles.None, CultureInfo.InvariantCulture);
                     Volatile.Write(ref deadline, at + (seconds * Stopwatch.Frequency));
                     Volatile.Write(ref start, at);
+                    pauses.Measure(at, at + (seconds * Stopwatch.Frequency));
                     measuring.TrySetResult();
                 }
                 else if (line.StartsWith("EXPECT ", StringComparison.Ordinal))
@@ -196,6 +198,7 @@ internal static class Driver
                 Volatile.Write(ref start, now);
             }
 
+            pauses.Measure(Volatile.Read(ref start), now);
             measuring.TrySetResult();
             expected.TrySetResult(0);
         });
@@ -223,7 +226,6 @@ internal static class Driver
             }
         }
 
-        var inFlight = new List<Task>();
         if (customerCount == 0)
         {
             // The agents' process: listen for as long as the customers send, and show progress once a second.
@@ -253,21 +255,40 @@ internal static class Driver
         }
         else
         {
-            // Open loop at the given rate, round-robin over the customers.
+            // Open loop at the given rate, round-robin over the customers. What is in flight is counted, not kept: a list
+            // of every send's task (a hundred thousand in a 20-second run) grew with the run's length, each task kept
+            // alive to the end and carried through the process's collections.
             var next = 0;
             long issued = 0;
+            long inFlight = 1; // the loop's own hold, let go once it has issued the last send
+            var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            async Task SendCounted(int c)
+            {
+                await SendOne(c);
+                if (Interlocked.Decrement(ref inFlight) == 0)
+                {
+                    drained.TrySetResult();
+                }
+            }
+
             using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
             while (Stopwatch.GetTimestamp() < Volatile.Read(ref deadline) && await timer.WaitForNextTickAsync())
             {
                 var due = (long)(Stopwatch.GetElapsedTime(go).TotalSeconds * rate);
                 for (; issued < due; issued++)
                 {
-                    inFlight.Add(SendOne(next));
+                    Interlocked.Increment(ref inFlight);
+                    _ = SendCounted(next);
                     next = (next + 1) % customerCount;
                 }
             }
 
-            await Task.WhenAll(inFlight);
+            if (Interlocked.Decrement(ref inFlight) == 0)
+            {
+                drained.TrySetResult();
+            }
+
+            await drained.Task;
         }
 
         await reporting;
@@ -306,7 +327,8 @@ internal static class Driver
         var sorted = latencies.ToArray();
         Array.Sort(sorted);
         double Percentile(double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
-        Console.WriteLine("RESULT " + JsonSerializer.Serialize(new Result(sent, acked, errors, Interlocked.Read(ref received), elapsed, Percentile(0.5), Percentile(0.99), sorted.Length == 0 ? 0 : sorted[^1])));
+        var (pauseMs, collections) = await pauses.Result;
+        Console.WriteLine("RESULT " + JsonSerializer.Serialize(new Result(sent, acked, errors, Interlocked.Read(ref received), elapsed, Percentile(0.5), Percentile(0.99), sorted.Length == 0 ? 0 : sorted[^1], pauseMs, collections)));
         foreach (var d in disposables)
         {
             await d.DisposeAsync();
@@ -316,4 +338,6 @@ internal static class Driver
     }
 }
 
-internal sealed record Result(long Sent, long Acked, long Errors, long Received, double Seconds, double P50, double P99, double Max);
+/// <param name="GcPauseMs">How long the process's garbage collector paused it in the measured window (<see cref="GcWindow"/>).</param>
+/// <param name="Collections">In how many collections.</param>
+internal sealed record Result(long Sent, long Acked, long Errors, long Received, double Seconds, double P50, double P99, double Max, double GcPauseMs = 0, int Collections = 0);

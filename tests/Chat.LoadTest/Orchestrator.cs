@@ -81,6 +81,7 @@ internal static class Orchestrator
                 "--agents-hear", agentsHear);
             var url = await ExpectAsync(server, "READY ");
             var collected = new SemaphoreSlim(0);
+            var serverPauses = new TaskCompletionSource<(double PauseMs, int Collections)>(TaskCreationOptions.RunContinuationsAsynchronously);
             var compilers = new CompilationWatch(processes + 2);
             _ = Task.Run(async () =>
             {
@@ -95,6 +96,12 @@ internal static class Orchestrator
                     if (line == "GC-DONE")
                     {
                         collected.Release();
+                        continue;
+                    }
+
+                    if (line.StartsWith(GcWindow.Prefix, StringComparison.Ordinal))
+                    {
+                        serverPauses.TrySetResult(GcWindow.Parse(line[GcWindow.Prefix.Length..]));
                         continue;
                     }
 
@@ -146,7 +153,8 @@ internal static class Orchestrator
             // on a real database: the store's statements were first planned when its tables were empty, and a plan for
             // an empty table (a sequential scan) would otherwise stay until autovacuum's first analyze.
             var analyzed = postgres is not null && args.Get("analyze", "yes") == "yes" ? AnalyzeAsync(postgres, go, warmup) : Task.CompletedTask;
-            await WarmUpAsync(label, drivers, go, warmup, untilQuiet ? warmupMax : warmup, compilers);
+            var measureAt = await WarmUpAsync(label, drivers, go, warmup, untilQuiet ? warmupMax : warmup, compilers);
+            await SayAsync([server], FormattableString.Invariant($"MEASURE {measureAt} {measureAt + (seconds * Stopwatch.Frequency)}"));
 
             // The agents' progress shows as it comes. The customers' results first: the agents' process then waits for
             // as many messages as they had acknowledged.
@@ -161,11 +169,14 @@ internal static class Orchestrator
             var agentSide = JsonSerializer.Deserialize<Result>(await results[0])!;
             await drivers[0].WaitForExitAsync();
 
+            await SayAsync([server], "PAUSES");
+            var (serverPauseMs, serverCollections) = await serverPauses.Task;
             await analyzed;
             server.StandardInput.Close();
             await server.WaitForExitAsync();
             var total = new Result(customersResults.Sum(r => r.Sent), customersResults.Sum(r => r.Acked), customersResults.Sum(r => r.Errors), agentSide.Received,
                 customersResults.Append(agentSide).Max(r => r.Seconds), agentSide.P50, agentSide.P99, agentSide.Max);
+            Console.WriteLine($"{label}: garbage collection pauses in the measured window: server {serverPauseMs:N0} ms ({serverCollections} collections), agents' process {agentSide.GcPauseMs:N0} ms ({agentSide.Collections}), customers' processes {string.Join(", ", customersResults.Select(r => FormattableString.Invariant($"{r.GcPauseMs:N0} ms ({r.Collections})")))}");
             Console.WriteLine($"{label}: sent {total.Sent:N0}, acknowledged {total.Acked:N0}, errors {total.Errors:N0}, received by agent {total.Received:N0} ({total.Received / total.Seconds:N0}/s), p50 {total.P50:F1} ms, p99 {total.P99:F1} ms, max {total.Max:F1} ms, server memory {perConnection / 1024:F1} KiB per idle connection");
             return (total, perConnection);
         }
@@ -207,16 +218,17 @@ internal static class Orchestrator
     /// <summary>
     /// Ends the warm-up: once at least <paramref name="warmup"/> seconds of traffic have passed and every process's
     /// compilers are quiet, or after <paramref name="warmupMax"/> seconds, every load process is told to measure from
-    /// the same moment.
+    /// the same moment, which is returned.
     /// </summary>
-    private static async Task WarmUpAsync(string label, List<Process> drivers, long go, int warmup, int warmupMax, CompilationWatch compilers)
+    private static async Task<long> WarmUpAsync(string label, List<Process> drivers, long go, int warmup, int warmupMax, CompilationWatch compilers)
     {
         if (warmup == warmupMax)
         {
             // A fixed warm-up: its end is known now, so every process has it long before.
-            await SayAsync(drivers, FormattableString.Invariant($"MEASURE {go + (warmup * Stopwatch.Frequency)}"));
+            var at = go + (warmup * Stopwatch.Frequency);
+            await SayAsync(drivers, FormattableString.Invariant($"MEASURE {at}"));
             Console.WriteLine($"{label}: measured from second {warmup} of the traffic on");
-            return;
+            return at;
         }
 
         var second = 0;
@@ -229,10 +241,12 @@ internal static class Orchestrator
         }
 
         // Half a second ahead, as for GO, so every process has the line before that moment and counts the same messages.
-        await SayAsync(drivers, FormattableString.Invariant($"MEASURE {Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 2)}"));
+        var measureAt = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 2);
+        await SayAsync(drivers, FormattableString.Invariant($"MEASURE {measureAt}"));
         Console.WriteLine(compilers.Quiet
             ? $"{label}: measured from second {second} of the traffic on (every process compiled for at most {CompilationWatch.QuietMilliseconds} ms in each of the last two seconds)"
             : $"{label}: measured from second {second} of the traffic on, the warm-up's limit, with the compilers still busy (busiest: {compilers.Busiest} in the last second)");
+        return measureAt;
     }
 
     private static async Task SayAsync(IEnumerable<Process> processes, string line)

@@ -89,10 +89,21 @@ internal static class Server
         var stopping = new TaskCompletionSource();
         var reporting = Compilation.ReportAsync(stopping.Task); // the warm-up lasts until the compilers are quiet
         // Runs until the orchestrator closes our standard input; "GC" collects garbage first, so idle memory is measured
-        // without it (the same for both kinds of hub).
+        // without it (the same for both kinds of hub); "MEASURE <start> <end>" marks the measured window, and "PAUSES"
+        // answers the collector's pauses in it once it has ended.
+        var pauses = new GcWindow();
         while (await Console.In.ReadLineAsync() is { } line)
         {
-            if (line == "GC")
+            if (line.StartsWith("MEASURE ", StringComparison.Ordinal))
+            {
+                var window = line.Split(' ');
+                pauses.Measure(long.Parse(window[1], System.Globalization.CultureInfo.InvariantCulture), long.Parse(window[2], System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else if (line == "PAUSES")
+            {
+                Console.WriteLine(await pauses.LineAsync());
+            }
+            else if (line == "GC")
             {
                 GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
                 GC.WaitForPendingFinalizers();

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Chat.LoadTest;
+
+/// <summary>
+/// How long a process's garbage collector paused it during the measured window, and in how many collections. A message
+/// in flight through a process that pauses waits as long; on two cores shared by every process of a run, a pause lasts
+/// as long as the collector's threads wait for a core, so the tail of a run's latency is read beside its pauses.
+/// </summary>
+internal sealed class GcWindow
+{
+    /// <summary>The line a server prints when asked (<c>PAUSES</c>): "PAUSES &lt;milliseconds&gt; &lt;collections&gt;".</summary>
+    public const string Prefix = "PAUSES ";
+
+    private readonly TaskCompletionSource<(double PauseMs, int Collections)> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _scheduled;
+
+    /// <summary>The window's pauses, once its end has passed.</summary>
+    public Task<(double PauseMs, int Collections)> Result => _result.Task;
+
+    /// <summary>Reads the collector's totals at <paramref name="start"/> and at <paramref name="end"/> (timestamps of the machine's monotonic clock); the first call counts.</summary>
+    public void Measure(long start, long end)
+    {
+        if (Interlocked.Exchange(ref _scheduled, 1) == 1)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            await DelayUntil(start);
+            var (pause, count) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0));
+            await DelayUntil(end);
+            _result.TrySetResult(((GC.GetTotalPauseDuration() - pause).TotalMilliseconds, GC.CollectionCount(0) - count));
+        });
+    }
+
+    /// <summary>The server's answer to <c>PAUSES</c>.</summary>
+    public async Task<string> LineAsync()
+    {
+        var (pauseMs, collections) = await Result;
+        return FormattableString.Invariant($"{Prefix}{pauseMs:F0} {collections}");
+    }
+
+    /// <summary>Reads a server's <see cref="Prefix"/> line.</summary>
+    public static (double PauseMs, int Collections) Parse(string rest)
+    {
+        var parts = rest.Split(' ');
+        return (double.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture));
+    }
+
+    private static Task DelayUntil(long timestamp)
+    {
+        var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), timestamp);
+        return wait > TimeSpan.Zero ? Task.Delay(wait) : Task.CompletedTask;
+    }
+}
