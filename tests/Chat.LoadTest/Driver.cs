@@ -179,9 +179,10 @@ internal static class Driver
                 if (line.StartsWith("MEASURE ", StringComparison.Ordinal))
                 {
                     var at = long.Parse(line.AsSpan(8), NumberStyles.None, CultureInfo.InvariantCulture);
-                    Volatile.Write(ref deadline, at + (seconds * Stopwatch.Frequency));
+                    var end = at + (seconds * Stopwatch.Frequency);
+                    Volatile.Write(ref deadline, end);
                     Volatile.Write(ref start, at);
-                    pauses.Measure(at, at + (seconds * Stopwatch.Frequency));
+                    pauses.Measure(at, end);
                     measuring.TrySetResult();
                 }
                 else if (line.StartsWith("EXPECT ", StringComparison.Ordinal))

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Chat.Hub.Security;
 using Chat.TestSupport;
@@ -97,7 +98,7 @@ internal static class Server
             if (line.StartsWith("MEASURE ", StringComparison.Ordinal))
             {
                 var window = line.Split(' ');
-                pauses.Measure(long.Parse(window[1], System.Globalization.CultureInfo.InvariantCulture), long.Parse(window[2], System.Globalization.CultureInfo.InvariantCulture));
+                pauses.Measure(long.Parse(window[1], CultureInfo.InvariantCulture), long.Parse(window[2], CultureInfo.InvariantCulture));
             }
             else if (line == "PAUSES")
             {
