@@ -42,18 +42,70 @@ internal static class Driver
 
         var latencies = new ConcurrentQueue<double>();
         var slow = new ConcurrentQueue<(double SentAtSecond, double Latency)>();
-        long received = 0;
-        var start = 0L;
+        long received = 0, sent = 0, acked = 0;
+        var start = long.MaxValue;
+
+        // Whether a message sent at sentAt counts: the measured window starts at "start", which this process learns from
+        // its MEASURE line. On a saturated machine that line can be read after the moment it names, and what was sent or
+        // heard meanwhile waits here until the start is known (a customers' process would otherwise leave out sends that
+        // the agents' process counts, and report more messages heard than sent).
+        var undecided = new ConcurrentQueue<(long SentAt, Counted What, double Latency)>();
+        bool Counts(long sentAt, Counted what, double latency = 0)
+        {
+            var from = Volatile.Read(ref start);
+            if (from == long.MaxValue)
+            {
+                undecided.Enqueue((sentAt, what, latency));
+                return false;
+            }
+
+            return sentAt >= from;
+        }
+
+        void CountReceived(long sentAt, double latency)
+        {
+            Interlocked.Increment(ref received);
+            latencies.Enqueue(latency);
+            if (latency > 50)
+            {
+                slow.Enqueue((Stopwatch.GetElapsedTime(Volatile.Read(ref start), sentAt).TotalSeconds, latency));
+            }
+        }
+
+        // Once the start is known: counts what waited for it.
+        void Decide()
+        {
+            var from = Volatile.Read(ref start);
+            while (from != long.MaxValue && undecided.TryDequeue(out var e))
+            {
+                if (e.SentAt < from)
+                {
+                    continue;
+                }
+
+                switch (e.What)
+                {
+                    case Counted.Sent:
+                        Interlocked.Increment(ref sent);
+                        break;
+                    case Counted.Acknowledged:
+                        Interlocked.Increment(ref acked);
+                        break;
+                    default:
+                        CountReceived(e.SentAt, e.Latency);
+                        break;
+                }
+            }
+        }
+
         void OnReceived(string content)
         {
-            if (content.StartsWith("t:", StringComparison.Ordinal) && long.TryParse(content.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out var sentAt) && sentAt >= Volatile.Read(ref start))
+            if (content.StartsWith("t:", StringComparison.Ordinal) && long.TryParse(content.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out var sentAt))
             {
-                Interlocked.Increment(ref received);
                 var latency = Stopwatch.GetElapsedTime(sentAt).TotalMilliseconds;
-                latencies.Enqueue(latency);
-                if (latency > 50)
+                if (Counts(sentAt, Counted.Received, latency))
                 {
-                    slow.Enqueue((Stopwatch.GetElapsedTime(Volatile.Read(ref start), sentAt).TotalSeconds, latency));
+                    CountReceived(sentAt, latency);
                 }
             }
         }
@@ -165,9 +217,8 @@ internal static class Driver
         // ends the warm-up for every process at once ("MEASURE <timestamp>") once the compilers are quiet (each process
         // reports how long it compiled in each second); later it tells the agents' process how many messages the
         // customers' processes had acknowledged ("EXPECT <n>").
-        long sent = 0, acked = 0, errors = 0;
+        long errors = 0;
         var deadline = long.MaxValue;
-        Volatile.Write(ref start, long.MaxValue);
         var measuring = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var expected = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
         var reporting = Compilation.ReportAsync(measuring.Task);
@@ -182,6 +233,7 @@ internal static class Driver
                     var end = at + (seconds * Stopwatch.Frequency);
                     Volatile.Write(ref deadline, end);
                     Volatile.Write(ref start, at);
+                    Decide();
                     pauses.Measure(at, end);
                     measuring.TrySetResult();
                 }
@@ -199,6 +251,7 @@ internal static class Driver
                 Volatile.Write(ref start, now);
             }
 
+            Decide();
             pauses.Measure(Volatile.Read(ref start), now);
             measuring.TrySetResult();
             expected.TrySetResult(0);
@@ -207,8 +260,7 @@ internal static class Driver
         async Task SendOne(int c)
         {
             var sentAt = Stopwatch.GetTimestamp();
-            var measured = sentAt >= start;
-            if (measured)
+            if (Counts(sentAt, Counted.Sent))
             {
                 Interlocked.Increment(ref sent);
             }
@@ -216,7 +268,7 @@ internal static class Driver
             try
             {
                 await senders[c]("t:" + sentAt.ToString(CultureInfo.InvariantCulture));
-                if (measured)
+                if (Counts(sentAt, Counted.Acknowledged))
                 {
                     Interlocked.Increment(ref acked);
                 }
@@ -293,6 +345,7 @@ internal static class Driver
         }
 
         await reporting;
+        Decide(); // what was counted as the start became known
         // The measured window: what was sent in it counts, whenever its answer came.
         var elapsed = Stopwatch.GetElapsedTime(Volatile.Read(ref start), Math.Min(Stopwatch.GetTimestamp(), Volatile.Read(ref deadline))).TotalSeconds;
         if (customerCount == 0)
@@ -317,6 +370,8 @@ internal static class Driver
         {
             await Task.Delay(2000); // let the last messages reach the agents before the connections close
         }
+
+        Decide();
         if (!slow.IsEmpty)
         {
             // When the slow messages were sent: a stall shows as one burst, a steady tail as a spread.
@@ -337,6 +392,14 @@ internal static class Driver
 
         return 0;
     }
+}
+
+/// <summary>What a load process counts of a message in the measured window.</summary>
+internal enum Counted
+{
+    Sent,
+    Acknowledged,
+    Received,
 }
 
 /// <param name="GcPauseMs">How long the process's garbage collector paused it in the measured window (<see cref="GcWindow"/>).</param>
