@@ -345,7 +345,7 @@ internal static class Driver
         }
 
         await reporting;
-        Decide(); // what was counted as the start became known
+        Decide(); // what was sent or heard while the start became known
         // The measured window: what was sent in it counts, whenever its answer came.
         var elapsed = Stopwatch.GetElapsedTime(Volatile.Read(ref start), Math.Min(Stopwatch.GetTimestamp(), Volatile.Read(ref deadline))).TotalSeconds;
         if (customerCount == 0)
