@@ -345,7 +345,7 @@ internal static class Driver
         }
 
         await reporting;
-        Decide(); // what was sent or heard while the start became known
+        Decide(); // what raced with learning the start (enqueued just as it was decided); nothing is undecided after this
         // The measured window: what was sent in it counts, whenever its answer came.
         var elapsed = Stopwatch.GetElapsedTime(Volatile.Read(ref start), Math.Min(Stopwatch.GetTimestamp(), Volatile.Read(ref deadline))).TotalSeconds;
         if (customerCount == 0)
@@ -371,7 +371,6 @@ internal static class Driver
             await Task.Delay(2000); // let the last messages reach the agents before the connections close
         }
 
-        Decide();
         if (!slow.IsEmpty)
         {
             // When the slow messages were sent: a stall shows as one burst, a steady tail as a spread.

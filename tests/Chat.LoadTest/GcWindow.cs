@@ -21,7 +21,7 @@ internal sealed class GcWindow
 
     /// <summary>
     /// Reads the collector's totals at <paramref name="start"/> and at <paramref name="end"/> (timestamps of the
-    /// machine's monotonic clock); the first call counts. A thread of its own waits for those moments: with the thread
+    /// machine's monotonic clock); the first call counts, and a start already past is read at once. A thread of its own waits for those moments: with the thread
     /// pool's timers, three of five saturated Chat customers' processes read no pause at all (their first reading ran
     /// after the window had ended, it seems), where a thread of its own read 3,936 ms in the same command's next run.
     /// </summary>

@@ -31,8 +31,9 @@ internal static class Orchestrator
         var redis = args.GetOrNull("redis");
         var agentCapacity = args.GetInt("agent-capacity", 0);
         var agentsHear = args.Get("agents-hear", "all");
-        // For the tool's own test: the end of the warm-up is said this long after the moment it names (not half a second
-        // before), as a load process on a saturated machine reads it late; every process must still count the same messages.
+        // For the tool's own test: the end of a warm-up that waits for quiet compilers is said this long after the moment it
+        // names (not half a second before), as a load process on a saturated machine reads it late; every process must
+        // still count the same messages. A fixed warm-up's end is said at the start of the traffic and is not made late.
         var measureLate = TimeSpan.FromMilliseconds(args.GetInt("measure-late-ms", 0));
         Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {(untilQuiet ? $"a warm-up of {warmup} to {warmupMax} s (until the compilers are quiet)" : $"{warmup} s warm-up")} then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}{(redis is null ? "" : ", Chat with the Redis backplane")}{(agentCapacity > 0 ? $", Chat agents online with {agentCapacity} place(s) each" : "")}{(agentsHear == "all" ? "" : ", Chat agents hear their own conversations only")}{(spin ? ", load processes spinning for work" : "")}, {Environment.ProcessorCount} cores");
 
