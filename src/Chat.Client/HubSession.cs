@@ -23,6 +23,10 @@ internal sealed class HubSession : IAsyncDisposable
     // nodes and of its database may differ by a little.
     private static readonly TimeSpan ListSlack = TimeSpan.FromMinutes(1);
 
+    // How long an agent's client holds a push that came ahead of an earlier seq of its conversation, waiting for that one,
+    // before it reads the gap from the history (HoldAhead).
+    internal static readonly TimeSpan ReorderWindow = TimeSpan.FromMilliseconds(500);
+
     // The longest a catch-up the hub asks for (ChatHubMethods.CatchUp) is put off, whatever the hub says.
     private const int MaxCatchUpSpreadMilliseconds = 60_000;
 
@@ -43,6 +47,10 @@ internal sealed class HubSession : IAsyncDisposable
     // (one the connection hears anyway, its agent's own): a conversation unwatched keeps its last seq but leaves this.
     private readonly ConcurrentDictionary<long, bool> _caughtUp = new();
     private readonly bool _isAgent;
+
+    // An agent's pushes that came ahead of an earlier seq of their conversation, by conversation, in seq order, with when
+    // the first of them was held (HoldAhead). The pump's only.
+    private readonly Dictionary<long, (SortedList<long, ChatMessage> Messages, long HeldAt)> _ahead = [];
     private readonly ConcurrentDictionary<(long ConversationId, bool IsPrivate), ChatMessage> _templates = new();
     private readonly Func<ChatMessage, Task> _deliver;
     private readonly Func<Task> _caughtUpAll;
@@ -297,6 +305,10 @@ internal sealed class HubSession : IAsyncDisposable
                 {
                     await OnMessageAsync(message).ConfigureAwait(false);
                 }
+                else if (work.GapCheck)
+                {
+                    await CheckGapAsync(work.ConversationId, work.HeldAt).ConfigureAwait(false);
+                }
                 else if (work.CatchUpAllConversations)
                 {
                     await CatchUpAllAsync(work).ConfigureAwait(false);
@@ -396,12 +408,109 @@ internal sealed class HubSession : IAsyncDisposable
         {
             _lastSeq[conversationId] = message.Seq;
             await _deliver(message).ConfigureAwait(false);
+            await DeliverHeldAsync(conversationId).ConfigureAwait(false);
             return;
         }
 
-        // A gap (or a conversation heard for the first time mid-way): fetch what lies before it, from the history (a
-        // customer's gaps may be private notes, which Resume skips).
+        if (_isAgent)
+        {
+            HoldAhead(message);
+            return;
+        }
+
+        // A gap: fetch what lies before it, from the history (a customer's gaps are mostly private notes, which Resume
+        // skips, so there is nothing to wait for).
         await CatchUpAsync(conversationId).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// An agent's push that came ahead of an earlier seq of its conversation (or of a conversation heard for the first
+    /// time mid-way) is held for a moment (<see cref="ReorderWindow"/>): pushes of one conversation stored close together
+    /// can reach the agent's feed out of order (their senders' calls resume in any order, and with several nodes each
+    /// node publishes its own), and the earlier one is then only late. It is delivered as soon as what lies before it
+    /// has been; what is still missing when the moment has passed is read from the history. Reading at once would cost
+    /// a call per inverted pair and hold up every other conversation's pushes behind it (one pump delivers them all): a
+    /// busy node that fell behind would turn its own delays into a storm of history reads.
+    /// </summary>
+    private void HoldAhead(ChatMessage message)
+    {
+        var conversationId = message.ConversationId;
+        if (!_ahead.TryGetValue(conversationId, out var held))
+        {
+            _ahead[conversationId] = held = ([], Stopwatch.GetTimestamp());
+            _ = Task.Delay(ReorderWindow).ContinueWith(
+                static (_, state) =>
+                {
+                    var (session, id, heldAt) = ((HubSession, long, long))state!;
+                    session._work.Writer.TryWrite(Work.CheckGap(id, heldAt));
+                },
+                (this, conversationId, held.HeldAt), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        held.Messages.TryAdd(message.Seq, message);
+    }
+
+    /// <summary>
+    /// The moment held pushes waited for has passed (those held at <paramref name="heldAt"/>, not any held since): what
+    /// is still missing before them is read from the history. A read that fails (the connection dropped) is tried again
+    /// after another moment, unless the reconnect's catch-up delivers them first.
+    /// </summary>
+    private async Task CheckGapAsync(long conversationId, long heldAt)
+    {
+        if (!_ahead.TryGetValue(conversationId, out var held) || held.HeldAt != heldAt)
+        {
+            return;
+        }
+
+        try
+        {
+            await CatchUpAsync(conversationId).ConfigureAwait(false); // delivers what it holds
+        }
+        catch
+        {
+            if (_ahead.Remove(conversationId, out var still))
+            {
+                foreach (var message in still.Messages.Values)
+                {
+                    HoldAhead(message);
+                }
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Delivers the held pushes of a conversation that now follow on from its last seq, and drops those it has; what is
+    /// still held behind a gap waits its moment again, from now. A handler that throws leaves the rest held, still due.
+    /// </summary>
+    private async Task DeliverHeldAsync(long conversationId)
+    {
+        while (_ahead.TryGetValue(conversationId, out var held))
+        {
+            var messages = held.Messages;
+            var last = _lastSeq.GetValueOrDefault(conversationId);
+            while (messages.Count > 0 && messages.Keys[0] <= last)
+            {
+                messages.RemoveAt(0);
+            }
+
+            if (messages.Count == 0 || messages.Keys[0] != last + 1)
+            {
+                _ahead.Remove(conversationId);
+                foreach (var message in messages.Values)
+                {
+                    HoldAhead(message);
+                }
+
+                return;
+            }
+
+            var next = messages.Values[0];
+            messages.RemoveAt(0);
+            _lastSeq[conversationId] = next.Seq;
+            await _deliver(next).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -541,6 +650,8 @@ internal sealed class HubSession : IAsyncDisposable
 
             if (!page.HasMore)
             {
+                // Pushes held for this conversation are now delivered, or dropped as read: a catch-up reads to the end.
+                await DeliverHeldAsync(conversationId).ConfigureAwait(false);
                 return;
             }
         }
@@ -588,7 +699,7 @@ internal sealed class HubSession : IAsyncDisposable
 
         public ChatMessage? Message { get; }
 
-        public long ConversationId { get; }
+        public long ConversationId { get; private init; }
 
         public TaskCompletionSource? Done { get; }
 
@@ -599,6 +710,15 @@ internal sealed class HubSession : IAsyncDisposable
 
         /// <summary>A full catch-up the hub asked for: how far before the hub's clock now pushes may have been lost.</summary>
         public TimeSpan? LookBack { get; private init; }
+
+        /// <summary>A conversation's held pushes have waited their moment (<see cref="HoldAhead"/>).</summary>
+        public bool GapCheck { get; private init; }
+
+        /// <summary>A gap check's: when (a timestamp) the pushes it is for were held.</summary>
+        public long HeldAt { get; private init; }
+
+        /// <summary>Checks whether what a conversation's pushes held at a moment (a timestamp) wait for has come.</summary>
+        public static Work CheckGap(long conversationId, long heldAt) => new() { ConversationId = conversationId, GapCheck = true, HeldAt = heldAt };
 
         /// <summary>A full catch-up after a reconnect, of what changed since the connection last heard the hub.</summary>
         public static Work CatchUpSince(long heardTicks) => new() { CatchUpAllConversations = true, SinceTicks = heardTicks };

@@ -716,6 +716,49 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task An_agents_client_waits_a_moment_for_a_push_that_comes_late_and_reads_only_a_real_gap_from_history()
+    {
+        // Pushes of one conversation stored close together can reach the agents' feed out of order (their senders'
+        // calls resume in any order; with several nodes each publishes its own). Pushed here by hand, so the client's
+        // handling does not depend on timing.
+        await using var server = await StartServerAsync();
+        var conversation = await GiveAsync(server, "late-push", "erin", "one", "two", "three", "four", "five", "six");
+        var stored = await server.Services.GetRequiredService<IMessageStore>().ReadAfterAsync(
+            new MessageQuery { TenantId = "default", ConversationId = conversation.Id, AfterSeq = 0, Limit = 10 }, CancellationToken.None);
+        var inbox = new Received();
+        await using var erin = server.Agent("erin");
+        erin.MessageReceived += inbox.AddAsync;
+        await erin.StartAsync();
+        var agents = server.Services.GetRequiredService<IHubContext<AgentHub>>().Clients.Group("a:default");
+        var audit = server.Services.GetRequiredService<IAuditLog>();
+        async Task<string[]> ReadsAsync() => (await audit.ReadAsync(new AuditQuery { TenantId = "default", ConversationId = conversation.Id }, CancellationToken.None))
+            .Where(e => e.ActorId == "erin" && e.Action == AuditActions.ReadHistory).Select(e => e.Detail ?? "").ToArray();
+
+        await agents.SendAsync(ChatHubMethods.MessageReceived, stored[0]);
+        await inbox.WaitForAsync(conversation.Id, 1, "erin");
+
+        // 3 before 2: 3 waits for 2, which comes a moment later; nothing is read from history.
+        await agents.SendAsync(ChatHubMethods.MessageReceived, stored[2]);
+        await Task.Delay(HubSession.ReorderWindow / 3);
+        Assert.Single(inbox.In(conversation.Id));
+        await agents.SendAsync(ChatHubMethods.MessageReceived, stored[1]);
+        await inbox.WaitForAsync(conversation.Id, 3, "erin");
+        Assert.Equal([1L, 2, 3], inbox.In(conversation.Id).Select(m => m.Seq));
+        Assert.Empty(await ReadsAsync());
+
+        // 5 and then 6 with 4 lost: once the moment has passed, the gap is read from history, and 5 and 6 come once each.
+        var lostAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        await agents.SendAsync(ChatHubMethods.MessageReceived, stored[4]);
+        await agents.SendAsync(ChatHubMethods.MessagesReceived, new[] { stored[5] });
+        await inbox.WaitForAsync(conversation.Id, 6, "erin");
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(lostAt) >= HubSession.ReorderWindow * 0.9, "the gap is read only after the moment");
+        await agents.SendAsync(ChatHubMethods.MessageReceived, stored[3]); // 4 after all, late: had already
+        await Task.Delay(200);
+        Assert.Equal([1L, 2, 3, 4, 5, 6], inbox.In(conversation.Id).Select(m => m.Seq));
+        Assert.Equal(["seq 4-6"], await ReadsAsync());
+    }
+
+    [Fact]
     public async Task Of_two_agents_accepting_a_queued_conversation_at_once_one_gets_it_and_the_other_is_told()
     {
         await using var server = await StartServerAsync();

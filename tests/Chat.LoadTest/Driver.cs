@@ -200,7 +200,7 @@ internal static class Driver
 
         Console.WriteLine($"CONNECTED {customerCount + agentCount}");
         // "GO <timestamp>": every process starts its traffic at the same moment of the machine's monotonic clock.
-        var goLine = await Console.In.ReadLineAsync();
+        var goLine = await StandardInputLines.ReadLineAsync();
         if (goLine is null || !goLine.StartsWith("GO ", StringComparison.Ordinal))
         {
             return 1;
@@ -225,7 +225,7 @@ internal static class Driver
         var pauses = new GcWindow();
         _ = Task.Run(async () =>
         {
-            while (await Console.In.ReadLineAsync() is { } line)
+            while (await StandardInputLines.ReadLineAsync() is { } line)
             {
                 if (line.StartsWith("MEASURE ", StringComparison.Ordinal))
                 {

@@ -93,7 +93,7 @@ internal static class Server
         // without it (the same for both kinds of hub); "MEASURE <start> <end>" marks the measured window, and "PAUSES"
         // answers the collector's pauses in it once it has ended.
         var pauses = new GcWindow();
-        while (await Console.In.ReadLineAsync() is { } line)
+        while (await StandardInputLines.ReadLineAsync() is { } line)
         {
             if (line.StartsWith("MEASURE ", StringComparison.Ordinal))
             {
