@@ -52,6 +52,63 @@ public sealed class PostgresSpecificTests
     }
 
     [Fact]
+    public async Task A_returning_customer_is_found_by_keys_alone_even_before_the_tables_are_analyzed()
+    {
+        // A new database in its first minute: thousands of customers, no statistics yet (autovacuum has not run). The
+        // store's statements are prepared, so PostgreSQL may plan them once for any parameters (a generic plan).
+        var (primary, _) = await PostgresServer.CreateDatabaseAsync();
+        await using var store = await StoreHost.StartAsync(chat => chat.AddPostgresStorage(primary));
+        await using var connection = new NpgsqlConnection(primary);
+        await connection.OpenAsync();
+        await using (var fill = new NpgsqlCommand("""
+            ALTER TABLE chat.channel_identities SET (autovacuum_enabled = false);
+            ALTER TABLE chat.contacts SET (autovacuum_enabled = false);
+            ALTER TABLE chat.conversations SET (autovacuum_enabled = false);
+            INSERT INTO chat.tenants (tenant_id) VALUES ('shop');
+            INSERT INTO chat.contacts (tenant_id, id) SELECT 'shop', g FROM generate_series(1, 2000) g;
+            INSERT INTO chat.channel_identities (tenant_id, channel_id, platform_user_id, contact_id) SELECT 'shop', 'web', 'v' || g, g FROM generate_series(1, 2000) g;
+            INSERT INTO chat.conversations (tenant_id, id, channel_id, contact_id) SELECT 'shop', 10000 + g, 'web', g FROM generate_series(1, 2000) g;
+            """, connection))
+        {
+            await fill.ExecuteNonQueryAsync();
+        }
+
+        var found = await store.Conversations.ResolveConversationAsync("shop", new ChannelIdentity("web", "v1234"), null, CancellationToken.None);
+        Assert.Equal((1234L, 11234L), (found.Contact.Id, found.Conversation.Id));
+
+        await using (var plan = new NpgsqlCommand($"""
+            SET plan_cache_mode = force_generic_plan;
+            PREPARE resolve(text, text, text) AS {PostgresConversationStore.ResolveSql};
+            EXPLAIN (FORMAT JSON) EXECUTE resolve('shop', 'web', 'v1234');
+            """, connection))
+        {
+            var json = (string)(await plan.ExecuteScalarAsync())!;
+            var nodes = new List<(string Type, string? Index)>();
+            void Walk(System.Text.Json.JsonElement node)
+            {
+                nodes.Add((node.GetProperty("Node Type").GetString()!, node.TryGetProperty("Index Name", out var index) ? index.GetString() : null));
+                if (node.TryGetProperty("Plans", out var children))
+                {
+                    foreach (var child in children.EnumerateArray())
+                    {
+                        Walk(child);
+                    }
+                }
+            }
+
+            Walk(System.Text.Json.JsonDocument.Parse(json).RootElement[0].GetProperty("Plan"));
+            Assert.Equal(
+                ["channel_identities_pkey", "contacts_pkey", "conversations_tenant_id_contact_id_channel_id_key"],
+                nodes.Where(n => n.Index is not null).Select(n => n.Index!).Order(StringComparer.Ordinal));
+            Assert.DoesNotContain(nodes, n => n.Type == "Seq Scan");
+        }
+
+        // Its statistics still unread: the plan above was made without them.
+        await using var stats = new NpgsqlCommand("SELECT reltuples FROM pg_class WHERE oid = 'chat.channel_identities'::regclass", connection);
+        Assert.Equal(-1f, (float)(await stats.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
     public async Task Relaxed_reads_go_to_the_standby_and_writes_and_strong_reads_to_the_primary()
     {
         var (primary, standby) = await PostgresServer.CreateDatabaseAsync();
