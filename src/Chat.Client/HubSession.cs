@@ -57,6 +57,7 @@ internal sealed class HubSession : IAsyncDisposable
     private readonly Task _pump;
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _catchUpAsked; // 1 while a catch-up the hub asked for waits for its moment
+    private int _sendsInFlight; // the caller's sends not answered yet (their stored copies not yet queued for the pump)
     private long _askedLookBackTicks; // the longest look-back the hub asked for since the last asked catch-up went out
 
     // The newest moment (UTC ticks, by the hub's clocks) up to which the connection heard what the hub pushed: a pushed
@@ -178,6 +179,19 @@ internal sealed class HubSession : IAsyncDisposable
     /// rebuilt from the request and the conversation's template when the answer leaves it out.
     /// </summary>
     public async Task<SendResult> SendAsync(SendRequest request, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _sendsInFlight);
+        try
+        {
+            return await SendCoreAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _sendsInFlight);
+        }
+    }
+
+    private async Task<SendResult> SendCoreAsync(SendRequest request, CancellationToken cancellationToken)
     {
         var result = await InvokeWithRetryAsync<SendResult>(ChatHubMethods.Send, [request], cancellationToken).ConfigureAwait(false);
         var key = (request.ConversationId, request.IsPrivate);
@@ -412,25 +426,28 @@ internal sealed class HubSession : IAsyncDisposable
             return;
         }
 
-        if (_isAgent)
+        if (_isAgent || Volatile.Read(ref _sendsInFlight) > 0)
         {
+            // An agent's gap is a push that is late or lost; a customer's, while its own sends are in flight, may be
+            // one of their answers, queued for the pump behind a later one (their calls resume in any order).
             HoldAhead(message);
             return;
         }
 
-        // A gap: fetch what lies before it, from the history (a customer's gaps are mostly private notes, which Resume
-        // skips, so there is nothing to wait for).
+        // A customer's gap with nothing of its own in flight: mostly private notes, which Resume skips, so there is
+        // nothing to wait for.
         await CatchUpAsync(conversationId).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// An agent's push that came ahead of an earlier seq of its conversation (or of a conversation heard for the first
-    /// time mid-way) is held for a moment (<see cref="ReorderWindow"/>): pushes of one conversation stored close together
-    /// can reach the agent's feed out of order (their senders' calls resume in any order, and with several nodes each
-    /// node publishes its own), and the earlier one is then only late. It is delivered as soon as what lies before it
-    /// has been; what is still missing when the moment has passed is read from the history. Reading at once would cost
-    /// a call per inverted pair and hold up every other conversation's pushes behind it (one pump delivers them all): a
-    /// busy node that fell behind would turn its own delays into a storm of history reads.
+    /// A message that came ahead of an earlier seq of its conversation (or an agent's of a conversation heard for the
+    /// first time mid-way) is held for a moment (<see cref="ReorderWindow"/>): pushes of one conversation stored close
+    /// together can reach the agent's feed out of order (their senders' calls resume in any order, and with several nodes
+    /// each node publishes its own), and a customer's own sends answered together are queued for the pump in any order;
+    /// the earlier one is then only late. It is delivered as soon as what lies before it has been; what is still missing
+    /// when the moment has passed (and, for a customer, once none of its sends is in flight) is read from the history.
+    /// Reading at once would cost a call per inverted pair and hold up every other conversation's messages behind it (one
+    /// pump delivers them all): a busy node that fell behind would turn its own delays into a storm of history reads.
     /// </summary>
     private void HoldAhead(ChatMessage message)
     {
@@ -462,21 +479,32 @@ internal sealed class HubSession : IAsyncDisposable
             return;
         }
 
+        if (!_isAgent && Volatile.Read(ref _sendsInFlight) > 0)
+        {
+            Rehold(conversationId); // the customer's own answers may fill it yet
+            return;
+        }
+
         try
         {
             await CatchUpAsync(conversationId).ConfigureAwait(false); // delivers what it holds
         }
         catch
         {
-            if (_ahead.Remove(conversationId, out var still))
-            {
-                foreach (var message in still.Messages.Values)
-                {
-                    HoldAhead(message);
-                }
-            }
-
+            Rehold(conversationId);
             throw;
+        }
+    }
+
+    /// <summary>A conversation's held messages wait another moment, from now.</summary>
+    private void Rehold(long conversationId)
+    {
+        if (_ahead.Remove(conversationId, out var held))
+        {
+            foreach (var message in held.Messages.Values)
+            {
+                HoldAhead(message);
+            }
         }
     }
 
@@ -497,12 +525,7 @@ internal sealed class HubSession : IAsyncDisposable
 
             if (messages.Count == 0 || messages.Keys[0] != last + 1)
             {
-                _ahead.Remove(conversationId);
-                foreach (var message in messages.Values)
-                {
-                    HoldAhead(message);
-                }
-
+                Rehold(conversationId);
                 return;
             }
 

@@ -759,6 +759,50 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task A_customers_client_waits_for_its_own_answer_before_reading_a_gap_from_history()
+    {
+        // A customer's send is stored but not answered yet when a later message of the conversation comes: the gap is
+        // the customer's own message, which its answer brings; nothing is read from history meanwhile.
+        Func<SlowAnswerMessageStore> store = null!;
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), chat: chat => store = SlowAnswerMessageStore.Around(chat));
+        var inbox = new Received();
+        await using var customer = server.Customer("own-answer");
+        customer.MessageReceived += inbox.AddAsync;
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await customer.SendTextAsync("one");
+        await inbox.WaitForAsync(conversation.Id, 1, "the customer");
+
+        store().Hold();
+        var sending = customer.SendTextAsync("two");
+        await Eventually.TrueAsync(() => Volatile.Read(ref store().Stored) == 1, "the message stored");
+        var later = store().AppendAsync(new ChatMessage
+        {
+            TenantId = conversation.TenantId,
+            ConversationId = conversation.Id,
+            ChannelId = conversation.ChannelId,
+            Direction = MessageDirection.Outbound,
+            Sender = new MessageSender(SenderKind.Agent, "alice"),
+            Kind = MessageKind.Text,
+            Content = "three",
+        }, CancellationToken.None);
+        await Eventually.TrueAsync(() => Volatile.Read(ref store().Stored) == 2, "the reply stored");
+        var three = (await store().ReadAfterAsync(new MessageQuery { TenantId = conversation.TenantId, ConversationId = conversation.Id, AfterSeq = 2, Limit = 1 }, CancellationToken.None)).Single();
+        var reads = Volatile.Read(ref store().Reads);
+        server.Services.GetRequiredService<Chat.Hub.Services.ConversationService>().PushToCustomers(conversation.TenantId, conversation.Id, ChatHubMethods.MessageReceived, three);
+
+        await Task.Delay(HubSession.ReorderWindow * 2); // longer than the moment: the send is still in flight
+        Assert.Equal([1L], inbox.In(conversation.Id).Select(m => m.Seq));
+        store().Release();
+        await sending;
+        await later;
+        await inbox.WaitForAsync(conversation.Id, 3, "the customer");
+        await Task.Delay(200);
+        Assert.Equal(["one", "two", "three"], inbox.In(conversation.Id).Select(m => m.Content));
+        Assert.Equal(reads, Volatile.Read(ref store().Reads)); // the client read nothing from history
+    }
+
+    [Fact]
     public async Task Of_two_agents_accepting_a_queued_conversation_at_once_one_gets_it_and_the_other_is_told()
     {
         await using var server = await StartServerAsync();

@@ -6,7 +6,7 @@ namespace Chat.Hub.Tests.Infrastructure;
 /// <summary>
 /// A message store whose appends, while <see cref="Hold"/> is set, are stored at once but answered only once it is
 /// cleared: the caller's wait for the answer can be cancelled meanwhile, as the real stores' batchers allow (a message
-/// already queued is stored all the same). Its reads can be made to fail (<see cref="FailReads"/>).
+/// already queued is stored all the same). Its reads are counted (<see cref="Reads"/>) and can be made to fail (<see cref="FailReads"/>).
 /// </summary>
 public sealed class SlowAnswerMessageStore(IMessageStore inner) : IMessageStore
 {
@@ -47,8 +47,14 @@ public sealed class SlowAnswerMessageStore(IMessageStore inner) : IMessageStore
     /// <summary>While set, history reads and looks for unattended messages fail as a storage fault would.</summary>
     public volatile bool FailReads;
 
-    public ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(MessageQuery query, CancellationToken cancellationToken) =>
-        FailReads ? throw new ChatStorageException("reads fail for this test") : inner.ReadAfterAsync(query, cancellationToken);
+    /// <summary>History reads asked of this store so far.</summary>
+    public int Reads;
+
+    public ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(MessageQuery query, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref Reads);
+        return FailReads ? throw new ChatStorageException("reads fail for this test") : inner.ReadAfterAsync(query, cancellationToken);
+    }
 
     public ValueTask<ChatMessage?> FindByPlatformMessageIdAsync(string tenantId, string channelId, string platformMessageId, CancellationToken cancellationToken) =>
         inner.FindByPlatformMessageIdAsync(tenantId, channelId, platformMessageId, cancellationToken);
