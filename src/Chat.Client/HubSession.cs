@@ -23,7 +23,7 @@ internal sealed class HubSession : IAsyncDisposable
     // nodes and of its database may differ by a little.
     private static readonly TimeSpan ListSlack = TimeSpan.FromMinutes(1);
 
-    // How long an agent's client holds a push that came ahead of an earlier seq of its conversation, waiting for that one,
+    // How long a client holds a message that came ahead of an earlier seq of its conversation, waiting for that one,
     // before it reads the gap from the history (HoldAhead).
     internal static readonly TimeSpan ReorderWindow = TimeSpan.FromMilliseconds(500);
 
@@ -48,8 +48,8 @@ internal sealed class HubSession : IAsyncDisposable
     private readonly ConcurrentDictionary<long, bool> _caughtUp = new();
     private readonly bool _isAgent;
 
-    // An agent's pushes that came ahead of an earlier seq of their conversation, by conversation, in seq order, with when
-    // the first of them was held (HoldAhead). The pump's only.
+    // Messages that came ahead of an earlier seq of their conversation, by conversation, in seq order, with when the
+    // first of them was held (HoldAhead). The pump's only.
     private readonly Dictionary<long, (SortedList<long, ChatMessage> Messages, long HeldAt)> _ahead = [];
     private readonly ConcurrentDictionary<(long ConversationId, bool IsPrivate), ChatMessage> _templates = new();
     private readonly Func<ChatMessage, Task> _deliver;
@@ -468,8 +468,8 @@ internal sealed class HubSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// The moment held pushes waited for has passed (those held at <paramref name="heldAt"/>, not any held since): what
-    /// is still missing before them is read from the history. A read that fails (the connection dropped) is tried again
+    /// The moment held messages waited for has passed (those held at <paramref name="heldAt"/>, not any held since): what
+    /// is still missing before them is read from the history (a customer's, once none of its sends is in flight). A read that fails (the connection dropped) is tried again
     /// after another moment, unless the reconnect's catch-up delivers them first.
     /// </summary>
     private async Task CheckGapAsync(long conversationId, long heldAt)
@@ -509,7 +509,7 @@ internal sealed class HubSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// Delivers the held pushes of a conversation that now follow on from its last seq, and drops those it has; what is
+    /// Delivers the held messages of a conversation that now follow on from its last seq, and drops those it has; what is
     /// still held behind a gap waits its moment again, from now. A handler that throws leaves the rest held, still due.
     /// </summary>
     private async Task DeliverHeldAsync(long conversationId)
@@ -673,7 +673,7 @@ internal sealed class HubSession : IAsyncDisposable
 
             if (!page.HasMore)
             {
-                // Pushes held for this conversation are now delivered, or dropped as read: a catch-up reads to the end.
+                // Messages held for this conversation are now delivered, or dropped as read: a catch-up reads to the end.
                 await DeliverHeldAsync(conversationId).ConfigureAwait(false);
                 return;
             }
@@ -734,13 +734,13 @@ internal sealed class HubSession : IAsyncDisposable
         /// <summary>A full catch-up the hub asked for: how far before the hub's clock now pushes may have been lost.</summary>
         public TimeSpan? LookBack { get; private init; }
 
-        /// <summary>A conversation's held pushes have waited their moment (<see cref="HoldAhead"/>).</summary>
+        /// <summary>A conversation's held messages have waited their moment (<see cref="HoldAhead"/>).</summary>
         public bool GapCheck { get; private init; }
 
-        /// <summary>A gap check's: when (a timestamp) the pushes it is for were held.</summary>
+        /// <summary>A gap check's: when (a timestamp) the messages it is for were held.</summary>
         public long HeldAt { get; private init; }
 
-        /// <summary>Checks whether what a conversation's pushes held at a moment (a timestamp) wait for has come.</summary>
+        /// <summary>Checks whether what a conversation's messages held at a moment (a timestamp) wait for has come.</summary>
         public static Work CheckGap(long conversationId, long heldAt) => new() { ConversationId = conversationId, GapCheck = true, HeldAt = heldAt };
 
         /// <summary>A full catch-up after a reconnect, of what changed since the connection last heard the hub.</summary>
