@@ -57,7 +57,7 @@ internal sealed class HubSession : IAsyncDisposable
     private readonly Task _pump;
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _catchUpAsked; // 1 while a catch-up the hub asked for waits for its moment
-    private int _sendsInFlight; // the caller's sends not answered yet (their stored copies not yet queued for the pump)
+    private int _sendsInFlight; // the caller's sends whose stored copies the pump has not taken yet
     private long _askedLookBackTicks; // the longest look-back the hub asked for since the last asked catch-up went out
 
     // The newest moment (UTC ticks, by the hub's clocks) up to which the connection heard what the hub pushed: a pushed
@@ -180,14 +180,17 @@ internal sealed class HubSession : IAsyncDisposable
     /// </summary>
     public async Task<SendResult> SendAsync(SendRequest request, CancellationToken cancellationToken)
     {
+        // Counted until the pump has taken what the answer queued for it (Work.EndsSend), not only until the answer came:
+        // a later send's copy taken first must still see this one coming.
         Interlocked.Increment(ref _sendsInFlight);
         try
         {
             return await SendCoreAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch
         {
-            Interlocked.Decrement(ref _sendsInFlight);
+            Interlocked.Decrement(ref _sendsInFlight); // nothing queued
+            throw;
         }
     }
 
@@ -202,7 +205,7 @@ internal sealed class HubSession : IAsyncDisposable
                 _templates[key] = stored;
             }
 
-            _work.Writer.TryWrite(new Work(stored));
+            _work.Writer.TryWrite(new Work(stored) { EndsSend = true });
         }
         else if (_templates.TryGetValue(key, out var template))
         {
@@ -214,13 +217,13 @@ internal sealed class HubSession : IAsyncDisposable
                 Kind = request.Kind,
                 Content = request.Content,
                 ClientMessageId = request.ClientMessageId,
-            }));
+            }) { EndsSend = true });
         }
         else
         {
             // The template's answer was lost with a connection, or a parallel send's answer overtook it: the message
             // comes from the conversation's history instead.
-            _work.Writer.TryWrite(new Work(request.ConversationId, null));
+            _work.Writer.TryWrite(new Work(request.ConversationId, null) { EndsSend = true });
         }
 
         return result;
@@ -338,6 +341,13 @@ internal sealed class HubSession : IAsyncDisposable
             {
                 // The connection broke during a catch-up; the reconnect queues another one.
                 work.Done?.TrySetException(ex);
+            }
+            finally
+            {
+                if (work.EndsSend)
+                {
+                    Interlocked.Decrement(ref _sendsInFlight);
+                }
             }
         }
     }
@@ -721,6 +731,9 @@ internal sealed class HubSession : IAsyncDisposable
         }
 
         public ChatMessage? Message { get; }
+
+        /// <summary>What a send's answer queued: the send stops counting as in flight once the pump has taken it.</summary>
+        public bool EndsSend { get; init; }
 
         public long ConversationId { get; private init; }
 
