@@ -349,7 +349,9 @@ public sealed class ScaleOutTests
         await Eventually.TrueAsync(() => CustomerHeard().Count() == 2, "the customer on node A, with no further message");
         Assert.Equal(["before", "stored, never pushed", "a reply, never pushed"], agentInbox.In(conversation.Id).Select(m => m.Content));
         Assert.Equal(["stored, never pushed", "a reply, never pushed"], CustomerHeard());
-        Assert.Contains(logs.Entries, e => e.EventId.Id == 74 && e.Level == LogLevel.Warning);
+        // Node B saw the lease lapse too (within a third of the lease's life), though its clients may have had the
+        // messages from node A's pushes before it did: they hold a push that comes ahead of its gap for a moment.
+        await Eventually.TrueAsync(() => logs.Entries.Any(e => e.EventId.Id == 74 && e.Level == LogLevel.Warning), "node B to see the lease lapse");
         await Eventually.TrueAsync(async () => (await leases.ListLapsedAsync(CancellationToken.None)).Count == 0, "a node to forget the lapsed lease");
     }
 
