@@ -180,8 +180,9 @@ internal sealed class HubSession : IAsyncDisposable
     /// </summary>
     public async Task<SendResult> SendAsync(SendRequest request, CancellationToken cancellationToken)
     {
-        // Counted until the pump has taken what the answer queued for it (Work.EndsSend), not only until the answer came:
-        // a later send's copy taken first must still see this one coming.
+        // Counted until the pump takes what the answer queued for it (Work.EndsSend), not only until the answer came: a
+        // later send's copy taken first must still see this one coming, and this one's own gap (a private note before
+        // it) is read at once.
         Interlocked.Increment(ref _sendsInFlight);
         try
         {
@@ -316,6 +317,11 @@ internal sealed class HubSession : IAsyncDisposable
     {
         await foreach (var work in _work.Reader.ReadAllAsync().ConfigureAwait(false))
         {
+            if (work.EndsSend)
+            {
+                Interlocked.Decrement(ref _sendsInFlight); // taken: only the sends behind it are still to come
+            }
+
             try
             {
                 if (work.Message is { } message)
@@ -341,13 +347,6 @@ internal sealed class HubSession : IAsyncDisposable
             {
                 // The connection broke during a catch-up; the reconnect queues another one.
                 work.Done?.TrySetException(ex);
-            }
-            finally
-            {
-                if (work.EndsSend)
-                {
-                    Interlocked.Decrement(ref _sendsInFlight);
-                }
             }
         }
     }
