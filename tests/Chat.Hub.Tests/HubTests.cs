@@ -776,16 +776,7 @@ public abstract class HubTests(StoreKind kind)
         store().Hold();
         var sending = customer.SendTextAsync("two");
         await Eventually.TrueAsync(() => Volatile.Read(ref store().Stored) == 1, "the message stored");
-        var later = store().AppendAsync(new ChatMessage
-        {
-            TenantId = conversation.TenantId,
-            ConversationId = conversation.Id,
-            ChannelId = conversation.ChannelId,
-            Direction = MessageDirection.Outbound,
-            Sender = new MessageSender(SenderKind.Agent, "alice"),
-            Kind = MessageKind.Text,
-            Content = "three",
-        }, CancellationToken.None);
+        var later = store().AppendAsync(Behind(conversation, SenderKind.Agent, "alice", "three"), CancellationToken.None);
         await Eventually.TrueAsync(() => Volatile.Read(ref store().Stored) == 2, "the reply stored");
         var three = (await store().ReadAfterAsync(new MessageQuery { TenantId = conversation.TenantId, ConversationId = conversation.Id, AfterSeq = 2, Limit = 1 }, CancellationToken.None)).Single();
         var reads = Volatile.Read(ref store().Reads);
