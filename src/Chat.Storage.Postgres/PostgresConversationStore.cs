@@ -23,6 +23,20 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
           JOIN chat.conversations v ON v.tenant_id = i.tenant_id AND v.contact_id = i.contact_id AND v.channel_id = i.channel_id
         """;
 
+    /// <summary>
+    /// A customer's contact by their identity, the identity looked up on its own first for the same reason as in
+    /// <see cref="ResolveSql"/>: the plain join's generic plan walked <c>channel_identities_by_contact</c> by tenant and
+    /// channel alone, every identity of the channel for each new customer who connected.
+    /// </summary>
+    internal const string FindContactSql = """
+        WITH i AS MATERIALIZED (
+            SELECT tenant_id, contact_id FROM chat.channel_identities
+             WHERE tenant_id = $1 AND channel_id = $2 AND platform_user_id = $3)
+        SELECT c.id, c.display_name, c.created_at
+          FROM i
+          JOIN chat.contacts c ON c.tenant_id = i.tenant_id AND c.id = i.contact_id
+        """;
+
     public async ValueTask<Contact> ResolveContactAsync(string tenantId, ChannelIdentity identity, string? displayName, CancellationToken cancellationToken)
     {
         StoredRows.ValidateIdentity(tenantId, identity);
@@ -277,12 +291,7 @@ internal sealed class PostgresConversationStore(PostgresDataSources dataSources,
 
     private async Task<Contact?> FindContactCoreAsync(string tenantId, ChannelIdentity identity, CancellationToken cancellationToken)
     {
-        await using var command = dataSources.Primary.CreateCommand("""
-            SELECT c.id, c.display_name, c.created_at
-              FROM chat.channel_identities i
-              JOIN chat.contacts c ON c.tenant_id = i.tenant_id AND c.id = i.contact_id
-             WHERE i.tenant_id = $1 AND i.channel_id = $2 AND i.platform_user_id = $3
-            """);
+        await using var command = dataSources.Primary.CreateCommand(FindContactSql);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = identity.ChannelId });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = identity.PlatformUserId });
