@@ -794,6 +794,36 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task A_customers_own_send_after_a_private_note_is_delivered_at_once_its_gap_read_from_history()
+    {
+        // The gap before a customer's own message is a private note (which customers never get) and nothing of theirs is
+        // in flight: nothing will fill it, so the client reads it at once (Resume skips the note) instead of waiting.
+        Func<SlowAnswerMessageStore> store = null!;
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), chat: chat => store = SlowAnswerMessageStore.Around(chat));
+        var inbox = new Received();
+        await using var customer = server.Customer("after-note");
+        customer.MessageReceived += inbox.AddAsync;
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await customer.SendTextAsync("one");
+        await inbox.WaitForAsync(conversation.Id, 1, "the customer");
+        var note = Behind(conversation, SenderKind.Agent, "alice", "they ordered twice") with
+        {
+            Metadata = new Dictionary<string, string> { [MessageMetadataKeys.Private] = "true" },
+        };
+        Assert.Equal(2, (await store().AppendAsync(note, CancellationToken.None)).Message.Seq);
+
+        var reads = Volatile.Read(ref store().Reads); // only the customer's client reads this store from here
+        Assert.Equal(3, (await customer.SendTextAsync("two")).Seq);
+        var answered = System.Diagnostics.Stopwatch.StartNew();
+        await inbox.WaitForAsync(conversation.Id, 2, "the customer");
+        Assert.True(answered.Elapsed < HubSession.ReorderWindow, $"delivered {answered.Elapsed.TotalMilliseconds:F0} ms after its answer, not at once");
+        Assert.Equal(reads + 1, Volatile.Read(ref store().Reads)); // one read, for the gap
+        await Task.Delay(200);
+        Assert.Equal([(1L, "one"), (3L, "two")], inbox.In(conversation.Id).Select(m => (m.Seq, m.Content)));
+    }
+
+    [Fact]
     public async Task Of_two_agents_accepting_a_queued_conversation_at_once_one_gets_it_and_the_other_is_told()
     {
         await using var server = await StartServerAsync();
