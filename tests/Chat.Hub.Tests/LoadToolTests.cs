@@ -65,7 +65,7 @@ public sealed class LoadToolTests
             Assert.Single(lines, l => l.StartsWith($"median of {rounds} rounds, chat/bare: throughput", StringComparison.Ordinal));
         }
 
-        Assert.Contains("messages received in the last second", text, StringComparison.Ordinal);
+        Assert.Contains("messages heard in the last second", text, StringComparison.Ordinal);
     }
 
     private static long Number(string line, string label)
