@@ -209,12 +209,6 @@ internal static class Orchestrator
             start.Environment["DOTNET_GCHeapHardLimit"] = "0x100000000"; // 4 GiB
             start.Environment["DOTNET_GCNoAffinitize"] = "1";
 
-            // And a first generation of 1 GiB: with what opening the connections left compacted away before the traffic
-            // (Driver), a load process then goes through a run without a collection, where each collection paused it
-            // for 140 to 600 ms (thousands of connections' objects to scan), a pause of the load generator charged to
-            // the messages in flight through it.
-            start.Environment["DOTNET_GCgen0size"] = "0x40000000";
-
             // Nor do their thread pools spin for work: thousands of idle client connections (each with the SignalR
             // client's timer) kept the load processes' idle threads spinning, which took about a core from the
             // servers under test on two cores (--driver-spin default puts it back).
