@@ -763,34 +763,28 @@ public abstract class HubTests(StoreKind kind)
     {
         // A customer's send is stored but not answered yet when a later message of the conversation comes: the gap is
         // the customer's own message, which its answer brings; nothing is read from history meanwhile.
-        Func<SlowAnswerMessageStore> store = null!;
-        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), chat: chat => store = SlowAnswerMessageStore.Around(chat));
-        var inbox = new Received();
-        await using var customer = server.Customer("own-answer");
-        customer.MessageReceived += inbox.AddAsync;
-        await customer.StartAsync();
-        var conversation = await customer.StartConversationAsync();
-        await customer.SendTextAsync("one");
-        await inbox.WaitForAsync(conversation.Id, 1, "the customer");
+        var (server, store, customer, inbox, conversation) = await CustomerWithOneMessageAsync("own-answer");
+        await using var _ = server;
+        await using var __ = customer;
 
-        store().Hold();
+        store.Hold();
         var sending = customer.SendTextAsync("two");
-        await Eventually.TrueAsync(() => Volatile.Read(ref store().Stored) == 1, "the message stored");
-        var later = store().AppendAsync(Behind(conversation, SenderKind.Agent, "alice", "three"), CancellationToken.None);
-        await Eventually.TrueAsync(() => Volatile.Read(ref store().Stored) == 2, "the reply stored");
-        var three = (await store().ReadAfterAsync(new MessageQuery { TenantId = conversation.TenantId, ConversationId = conversation.Id, AfterSeq = 2, Limit = 1 }, CancellationToken.None)).Single();
-        var reads = Volatile.Read(ref store().Reads);
+        await Eventually.TrueAsync(() => Volatile.Read(ref store.Stored) == 1, "the message stored");
+        var later = store.AppendAsync(Behind(conversation, SenderKind.Agent, "alice", "three"), CancellationToken.None);
+        await Eventually.TrueAsync(() => Volatile.Read(ref store.Stored) == 2, "the reply stored");
+        var three = (await store.ReadAfterAsync(new MessageQuery { TenantId = conversation.TenantId, ConversationId = conversation.Id, AfterSeq = 2, Limit = 1 }, CancellationToken.None)).Single();
+        var reads = Volatile.Read(ref store.Reads);
         server.Services.GetRequiredService<Chat.Hub.Services.ConversationService>().PushToCustomers(conversation.TenantId, conversation.Id, ChatHubMethods.MessageReceived, three);
 
         await Task.Delay(HubSession.ReorderWindow * 2); // longer than the moment: the send is still in flight
         Assert.Equal([1L], inbox.In(conversation.Id).Select(m => m.Seq));
-        store().Release();
+        store.Release();
         await sending;
         await later;
         await inbox.WaitForAsync(conversation.Id, 3, "the customer");
         await Task.Delay(200);
         Assert.Equal(["one", "two", "three"], inbox.In(conversation.Id).Select(m => m.Content));
-        Assert.Equal(reads, Volatile.Read(ref store().Reads)); // the client read nothing from history
+        Assert.Equal(reads, Volatile.Read(ref store.Reads)); // the client read nothing from history
     }
 
     [Fact]
@@ -798,29 +792,50 @@ public abstract class HubTests(StoreKind kind)
     {
         // The gap before a customer's own message is a private note (which customers never get) and nothing of theirs is
         // in flight: nothing will fill it, so the client reads it at once (Resume skips the note) instead of waiting.
-        Func<SlowAnswerMessageStore> store = null!;
-        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), chat: chat => store = SlowAnswerMessageStore.Around(chat));
-        var inbox = new Received();
-        await using var customer = server.Customer("after-note");
-        customer.MessageReceived += inbox.AddAsync;
-        await customer.StartAsync();
-        var conversation = await customer.StartConversationAsync();
-        await customer.SendTextAsync("one");
-        await inbox.WaitForAsync(conversation.Id, 1, "the customer");
+        var (server, store, customer, inbox, conversation) = await CustomerWithOneMessageAsync("after-note");
+        await using var _ = server;
+        await using var __ = customer;
         var note = Behind(conversation, SenderKind.Agent, "alice", "they ordered twice") with
         {
             Metadata = new Dictionary<string, string> { [MessageMetadataKeys.Private] = "true" },
         };
-        Assert.Equal(2, (await store().AppendAsync(note, CancellationToken.None)).Message.Seq);
+        Assert.Equal(2, (await store.AppendAsync(note, CancellationToken.None)).Message.Seq);
 
-        var reads = Volatile.Read(ref store().Reads); // only the customer's client reads this store from here
+        var reads = Volatile.Read(ref store.Reads); // only the customer's client reads this store from here
         Assert.Equal(3, (await customer.SendTextAsync("two")).Seq);
         var answered = System.Diagnostics.Stopwatch.StartNew();
         await inbox.WaitForAsync(conversation.Id, 2, "the customer");
         Assert.True(answered.Elapsed < HubSession.ReorderWindow, $"delivered {answered.Elapsed.TotalMilliseconds:F0} ms after its answer, not at once");
-        Assert.Equal(reads + 1, Volatile.Read(ref store().Reads)); // one read, for the gap
+        Assert.Equal(reads + 1, Volatile.Read(ref store.Reads)); // one read, for the gap
         await Task.Delay(200);
         Assert.Equal([(1L, "one"), (3L, "two")], inbox.In(conversation.Id).Select(m => (m.Seq, m.Content)));
+    }
+
+    /// <summary>
+    /// A server whose message store counts history reads and can hold appends' answers, and a customer whose first
+    /// message ("one", seq 1) has been delivered to it. The caller disposes the server and the customer.
+    /// </summary>
+    private async Task<(ChatTestServer Server, SlowAnswerMessageStore Store, CustomerChatClient Customer, Received Inbox, Conversation Conversation)> CustomerWithOneMessageAsync(string customerId)
+    {
+        Func<SlowAnswerMessageStore> store = null!;
+        var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), chat: chat => store = SlowAnswerMessageStore.Around(chat));
+        var inbox = new Received();
+        var customer = server.Customer(customerId);
+        try
+        {
+            customer.MessageReceived += inbox.AddAsync;
+            await customer.StartAsync();
+            var conversation = await customer.StartConversationAsync();
+            await customer.SendTextAsync("one");
+            await inbox.WaitForAsync(conversation.Id, 1, "the customer");
+            return (server, store(), customer, inbox, conversation);
+        }
+        catch
+        {
+            await customer.DisposeAsync();
+            await server.DisposeAsync();
+            throw;
+        }
     }
 
     [Fact]
