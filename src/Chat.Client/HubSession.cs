@@ -478,8 +478,9 @@ internal sealed class HubSession : IAsyncDisposable
 
     /// <summary>
     /// The moment held messages waited for has passed (those held at <paramref name="heldAt"/>, not any held since): what
-    /// is still missing before them is read from the history (a customer's, once none of its sends is in flight). A read that fails (the connection dropped) is tried again
-    /// after another moment, unless the reconnect's catch-up delivers them first.
+    /// is still missing before them is read from the history (a customer's, once none of its sends is in flight). A read
+    /// that fails (the connection dropped) is tried again after another moment, unless the reconnect's catch-up delivers
+    /// them first.
     /// </summary>
     private async Task CheckGapAsync(long conversationId, long heldAt)
     {
