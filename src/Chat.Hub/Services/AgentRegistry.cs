@@ -13,8 +13,14 @@ internal sealed class AgentRegistry
     // Per tenant, so the checks on a customer message's path look at that tenant's agents only.
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, AgentState>> _tenants = new(StringComparer.Ordinal);
 
-    // What each other node last reported: its available agents by tenant, until when the report holds.
+    // What each other node last reported: its available agents by tenant, until when the report holds. Changed under
+    // _remoteGate (a report every few seconds per node); read without it on a customer message's path.
     private readonly ConcurrentDictionary<string, RemoteNode> _remote = new(StringComparer.Ordinal);
+    private readonly Lock _remoteGate = new();
+
+    // Whether _remote holds any node, set under _remoteGate. The message path reads this instead of _remote.IsEmpty,
+    // which on an empty dictionary (every single node) takes all the dictionary's locks, one per core, on every call.
+    private volatile bool _anyRemote;
 
     // When this node last gave each agent (of any node) a conversation, for ties between equally loaded agents.
     private readonly ConcurrentDictionary<(string Tenant, string Agent), long> _lastAssigned = new();
@@ -105,7 +111,7 @@ internal sealed class AgentRegistry
             }
         }
 
-        if (!_remote.IsEmpty)
+        if (_anyRemote)
         {
             var now = System.Diagnostics.Stopwatch.GetTimestamp();
             foreach (var (_, node) in _remote)
@@ -139,7 +145,7 @@ internal sealed class AgentRegistry
             }
         }
 
-        if (!_remote.IsEmpty)
+        if (_anyRemote)
         {
             var now = System.Diagnostics.Stopwatch.GetTimestamp();
             foreach (var (_, node) in _remote)
@@ -190,24 +196,30 @@ internal sealed class AgentRegistry
     /// <summary>What another node reports available now, holding until <paramref name="expiresAt"/> (a <see cref="System.Diagnostics.Stopwatch"/> timestamp) unless it reports again.</summary>
     public void SetRemote(string nodeId, IReadOnlyList<AvailableAgent> agents, long expiresAt)
     {
-        if (agents.Count == 0)
-        {
-            _remote.TryRemove(nodeId, out _);
-            return;
-        }
-
-        var byTenant = agents.GroupBy(static a => a.TenantId, StringComparer.Ordinal)
+        var byTenant = agents.Count == 0 ? null : agents.GroupBy(static a => a.TenantId, StringComparer.Ordinal)
             .ToDictionary(static g => g.Key, static g => g.ToList(), StringComparer.Ordinal);
-        _remote[nodeId] = new RemoteNode(expiresAt, byTenant);
-
-        // Forget nodes that stopped reporting (gone without saying so).
-        var now = System.Diagnostics.Stopwatch.GetTimestamp();
-        foreach (var (id, node) in _remote)
+        lock (_remoteGate)
         {
-            if (node.ExpiresAt <= now)
+            if (byTenant is null)
             {
-                _remote.TryRemove(new KeyValuePair<string, RemoteNode>(id, node));
+                _remote.TryRemove(nodeId, out _);
             }
+            else
+            {
+                _remote[nodeId] = new RemoteNode(expiresAt, byTenant);
+            }
+
+            // Forget nodes that stopped reporting (gone without saying so).
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            foreach (var (id, node) in _remote)
+            {
+                if (node.ExpiresAt <= now)
+                {
+                    _remote.TryRemove(new KeyValuePair<string, RemoteNode>(id, node));
+                }
+            }
+
+            _anyRemote = !_remote.IsEmpty;
         }
     }
 
