@@ -27,6 +27,11 @@ internal sealed class HubSession : IAsyncDisposable
     // before it reads the gap from the history (HoldAhead).
     internal static readonly TimeSpan ReorderWindow = TimeSpan.FromMilliseconds(500);
 
+    // The longest a customer's client holds such a message while its own sends are in flight (their answers may fill the
+    // gap): a customer who keeps sends in flight all the time (quick messages on a slow node) would otherwise hold it for
+    // as long as that lasts, and with it every later message of the conversation.
+    internal static readonly TimeSpan CustomerHoldLimit = ReorderWindow * 6;
+
     // The longest a catch-up the hub asks for (ChatHubMethods.CatchUp) is put off, whatever the hub says.
     private const int MaxCatchUpSpreadMilliseconds = 60_000;
 
@@ -48,9 +53,9 @@ internal sealed class HubSession : IAsyncDisposable
     private readonly ConcurrentDictionary<long, bool> _caughtUp = new();
     private readonly bool _isAgent;
 
-    // Messages that came ahead of an earlier seq of their conversation, by conversation, in seq order, with when the
-    // first of them was held (HoldAhead). The pump's only.
-    private readonly Dictionary<long, (SortedList<long, ChatMessage> Messages, long HeldAt)> _ahead = [];
+    // Messages that came ahead of an earlier seq of their conversation, by conversation, in seq order, with when their
+    // current moment began (HoldAhead, Rehold) and when the conversation was first held (Since). The pump's only.
+    private readonly Dictionary<long, (SortedList<long, ChatMessage> Messages, long HeldAt, long Since)> _ahead = [];
     private readonly ConcurrentDictionary<(long ConversationId, bool IsPrivate), ChatMessage> _templates = new();
     private readonly Func<ChatMessage, Task> _deliver;
     private readonly Func<Task> _caughtUpAll;
@@ -454,7 +459,8 @@ internal sealed class HubSession : IAsyncDisposable
     /// together can reach the agent's feed out of order (their senders' calls resume in any order, and with several nodes
     /// each node publishes its own), and a customer's own sends answered together are queued for the pump in any order;
     /// the earlier one is then only late. It is delivered as soon as what lies before it has been; what is still missing
-    /// when the moment has passed (and, for a customer, once none of its sends is in flight) is read from the history.
+    /// when the moment has passed (for a customer, once none of its sends is in flight or it has held them for
+    /// <see cref="CustomerHoldLimit"/>) is read from the history.
     /// Reading at once would cost a call per inverted pair and hold up every other conversation's messages behind it (one
     /// pump delivers them all): a busy node that fell behind would turn its own delays into a storm of history reads.
     /// </summary>
@@ -463,24 +469,33 @@ internal sealed class HubSession : IAsyncDisposable
         var conversationId = message.ConversationId;
         if (!_ahead.TryGetValue(conversationId, out var held))
         {
-            _ahead[conversationId] = held = ([], Stopwatch.GetTimestamp());
-            _ = Task.Delay(ReorderWindow).ContinueWith(
-                static (_, state) =>
-                {
-                    var (session, id, heldAt) = ((HubSession, long, long))state!;
-                    session._work.Writer.TryWrite(Work.CheckGap(id, heldAt));
-                },
-                (this, conversationId, held.HeldAt), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            held = Hold(conversationId, [], Stopwatch.GetTimestamp());
         }
 
         held.Messages.TryAdd(message.Seq, message);
     }
 
+    /// <summary>Holds a conversation's messages for a moment from now; the gap is checked when it has passed.</summary>
+    private (SortedList<long, ChatMessage> Messages, long HeldAt, long Since) Hold(long conversationId, SortedList<long, ChatMessage> messages, long since)
+    {
+        var held = (Messages: messages, HeldAt: Stopwatch.GetTimestamp(), Since: since);
+        _ahead[conversationId] = held;
+        _ = Task.Delay(ReorderWindow).ContinueWith(
+            static (_, state) =>
+            {
+                var (session, id, heldAt) = ((HubSession, long, long))state!;
+                session._work.Writer.TryWrite(Work.CheckGap(id, heldAt));
+            },
+            (this, conversationId, held.HeldAt), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return held;
+    }
+
     /// <summary>
     /// The moment held messages waited for has passed (those held at <paramref name="heldAt"/>, not any held since): what
-    /// is still missing before them is read from the history (a customer's, once none of its sends is in flight). A read
-    /// that fails (the connection dropped) is tried again after another moment, unless the reconnect's catch-up delivers
-    /// them first.
+    /// is still missing before them is read from the history (a customer's, once none of its sends is in flight or the
+    /// conversation has been held for <see cref="CustomerHoldLimit"/>; its own answers then find their messages
+    /// delivered). A read that fails (the connection dropped) is tried again after another moment, unless the
+    /// reconnect's catch-up delivers them first.
     /// </summary>
     private async Task CheckGapAsync(long conversationId, long heldAt)
     {
@@ -489,7 +504,7 @@ internal sealed class HubSession : IAsyncDisposable
             return;
         }
 
-        if (!_isAgent && Volatile.Read(ref _sendsInFlight) > 0)
+        if (!_isAgent && Volatile.Read(ref _sendsInFlight) > 0 && Stopwatch.GetElapsedTime(held.Since) < CustomerHoldLimit)
         {
             Rehold(conversationId); // the customer's own answers may fill it yet
             return;
@@ -506,15 +521,21 @@ internal sealed class HubSession : IAsyncDisposable
         }
     }
 
-    /// <summary>A conversation's held messages wait another moment, from now.</summary>
+    /// <summary>A conversation's held messages wait another moment, from now (a customer's counted from when it was first held).</summary>
     private void Rehold(long conversationId)
     {
-        if (_ahead.Remove(conversationId, out var held))
+        if (!_ahead.TryGetValue(conversationId, out var held))
         {
-            foreach (var message in held.Messages.Values)
-            {
-                HoldAhead(message);
-            }
+            return;
+        }
+
+        if (held.Messages.Count == 0)
+        {
+            _ahead.Remove(conversationId); // all delivered or dropped: nothing waits
+        }
+        else
+        {
+            Hold(conversationId, held.Messages, held.Since);
         }
     }
 

@@ -788,6 +788,53 @@ public abstract class HubTests(StoreKind kind)
     }
 
     [Fact]
+    public async Task A_customer_who_keeps_sends_in_flight_gets_the_messages_behind_a_private_note_after_a_few_seconds()
+    {
+        // Quick messages on a slow node: each send goes out before the one before it is answered, so one is always in
+        // flight. Behind a private note (a gap no answer fills) the client would hold the agent's reply and every later
+        // message for as long as that lasts; after CustomerHoldLimit it reads the gap from history instead, and each
+        // send's answer then finds its message delivered.
+        var (server, store, customer, inbox, conversation) = await CustomerWithOneMessageAsync("keeps-sending");
+        await using var _ = server;
+        await using var __ = customer;
+        var sends = new List<Task<SendResult>>();
+        var releasePrevious = store.Hold();
+        sends.Add(customer.SendTextAsync("two"));
+        await Eventually.TrueAsync(() => Volatile.Read(ref store.Stored) == 1, "the message stored");
+        var note = Behind(conversation, SenderKind.Agent, "alice", "they ordered twice") with
+        {
+            Metadata = new Dictionary<string, string> { [MessageMetadataKeys.Private] = "true" },
+        };
+        var stored = new[] { store.AppendAsync(note, CancellationToken.None), store.AppendAsync(Behind(conversation, SenderKind.Agent, "alice", "four"), CancellationToken.None) };
+        await Eventually.TrueAsync(() => Volatile.Read(ref store.Stored) == 3, "the note and the reply stored");
+        var reply = (await store.ReadAfterAsync(new MessageQuery { TenantId = conversation.TenantId, ConversationId = conversation.Id, AfterSeq = 3, Limit = 1 }, CancellationToken.None)).Single();
+        Assert.Equal("four", reply.Content);
+        var pushed = System.Diagnostics.Stopwatch.StartNew();
+        server.Services.GetRequiredService<Chat.Hub.Services.ConversationService>().PushToCustomers(conversation.TenantId, conversation.Id, ChatHubMethods.MessageReceived, reply);
+
+        TimeSpan? replyDelivered = null;
+        for (var i = 0; pushed.Elapsed < HubSession.CustomerHoldLimit * 2; i++)
+        {
+            await Task.Delay(HubSession.ReorderWindow / 2);
+            replyDelivered ??= inbox.In(conversation.Id).Any(m => m.Seq == 4) ? pushed.Elapsed : null;
+            var release = store.Hold();
+            sends.Add(customer.SendTextAsync($"quick {i}")); // sent before the one before it is answered
+            releasePrevious();
+            releasePrevious = release;
+        }
+
+        Assert.True(replyDelivered is { } at && at >= HubSession.CustomerHoldLimit * 0.9,
+            replyDelivered is { } late ? $"the reply was delivered {late.TotalMilliseconds:F0} ms after it was pushed, before the hold's limit" : "the reply was not delivered while sends were going out");
+        store.Release();
+        var results = await Task.WhenAll(sends);
+        await Task.WhenAll(stored.Select(t => t.AsTask()));
+        var expected = results.Select(r => r.Seq).Append(1).Append(4).Order().ToArray();
+        await inbox.WaitForAsync(conversation.Id, expected.Length, "the customer");
+        await Task.Delay(200);
+        Assert.Equal(expected, inbox.In(conversation.Id).Select(m => m.Seq)); // in order, each once, the note left out
+    }
+
+    [Fact]
     public async Task A_customers_own_send_after_a_private_note_is_delivered_at_once_its_gap_read_from_history()
     {
         // The gap before a customer's own message is a private note (which customers never get) and nothing of theirs is

@@ -15,8 +15,13 @@ public sealed class SlowAnswerMessageStore(IMessageStore inner) : IMessageStore
     /// <summary>Appends stored since <see cref="Hold"/> was last called.</summary>
     public int Stored;
 
-    /// <summary>Holds back the answers of appends from now on.</summary>
-    public void Hold() => _hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Holds back the answers of appends from now on; returns what answers those held by this call alone.</summary>
+    public Action Hold()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _hold = gate;
+        return () => gate.TrySetResult();
+    }
 
     /// <summary>Answers every append held back, and the later ones at once.</summary>
     public void Release() => Interlocked.Exchange(ref _hold, null)?.TrySetResult();
