@@ -12,7 +12,7 @@ public sealed class SlowAnswerMessageStore(IMessageStore inner) : IMessageStore
 {
     private TaskCompletionSource? _hold;
 
-    /// <summary>Appends stored since <see cref="Hold"/> was last called.</summary>
+    /// <summary>Appends stored while their answers were held back.</summary>
     public int Stored;
 
     /// <summary>Holds back the answers of appends from now on; returns what answers those held by this call alone.</summary>
@@ -23,7 +23,7 @@ public sealed class SlowAnswerMessageStore(IMessageStore inner) : IMessageStore
         return () => gate.TrySetResult();
     }
 
-    /// <summary>Answers every append held back, and the later ones at once.</summary>
+    /// <summary>Answers the appends held back since <see cref="Hold"/> was last called, and the later ones at once.</summary>
     public void Release() => Interlocked.Exchange(ref _hold, null)?.TrySetResult();
 
     /// <summary>Puts this store in front of the message store the storage registered.</summary>
