@@ -720,42 +720,55 @@ public abstract class HubTests(StoreKind kind)
     {
         // Pushes of one conversation stored close together can reach the agents' feed out of order (their senders'
         // calls resume in any order; with several nodes each publishes its own). Pushed here by hand, so the client's
-        // handling does not depend on timing.
+        // handling does not depend on the hub's timing.
         await using var server = await StartServerAsync();
-        var conversation = await GiveAsync(server, "late-push", "erin", "one", "two", "three", "four", "five", "six");
-        var stored = await server.Services.GetRequiredService<IMessageStore>().ReadAfterAsync(
-            new MessageQuery { TenantId = "default", ConversationId = conversation.Id, AfterSeq = 0, Limit = 10 }, CancellationToken.None);
         var inbox = new Received();
         await using var erin = server.Agent("erin");
         erin.MessageReceived += inbox.AddAsync;
         await erin.StartAsync();
         var agents = server.Services.GetRequiredService<IHubContext<AgentHub>>().Clients.Group("a:default");
         var audit = server.Services.GetRequiredService<IAuditLog>();
-        async Task<string[]> ReadsAsync() => (await audit.ReadAsync(new AuditQuery { TenantId = "default", ConversationId = conversation.Id }, CancellationToken.None))
-            .Where(e => e.ActorId == "erin" && e.Action == AuditActions.ReadHistory).Select(e => e.Detail ?? "").ToArray();
+        for (var attempt = 1; ; attempt++)
+        {
+            var conversation = await GiveAsync(server, $"late-push-{attempt}", "erin", "one", "two", "three", "four", "five", "six");
+            var stored = await server.Services.GetRequiredService<IMessageStore>().ReadAfterAsync(
+                new MessageQuery { TenantId = "default", ConversationId = conversation.Id, AfterSeq = 0, Limit = 10 }, CancellationToken.None);
+            async Task<string[]> ReadsAsync() => (await audit.ReadAsync(new AuditQuery { TenantId = "default", ConversationId = conversation.Id }, CancellationToken.None))
+                .Where(e => e.ActorId == "erin" && e.Action == AuditActions.ReadHistory).Select(e => e.Detail ?? "").ToArray();
 
-        await agents.SendAsync(ChatHubMethods.MessageReceived, stored[0]);
-        await inbox.WaitForAsync(conversation.Id, 1, "erin");
+            await agents.SendAsync(ChatHubMethods.MessageReceived, stored[0]);
+            await inbox.WaitForAsync(conversation.Id, 1, "erin");
 
-        // 3 before 2: 3 waits for 2, which comes a moment later; nothing is read from history.
-        await agents.SendAsync(ChatHubMethods.MessageReceived, stored[2]);
-        await Task.Delay(HubSession.ReorderWindow / 3);
-        Assert.Single(inbox.In(conversation.Id));
-        await agents.SendAsync(ChatHubMethods.MessageReceived, stored[1]);
-        await inbox.WaitForAsync(conversation.Id, 3, "erin");
-        Assert.Equal([1L, 2, 3], inbox.In(conversation.Id).Select(m => m.Seq));
-        Assert.Empty(await ReadsAsync());
+            // 3 before 2: 3 waits for 2, which comes a moment later; nothing is read from history.
+            await agents.SendAsync(ChatHubMethods.MessageReceived, stored[2]);
+            await Task.Delay(HubSession.ReorderWindow / 3);
+            var heldBack = inbox.In(conversation.Id).Count;
+            await agents.SendAsync(ChatHubMethods.MessageReceived, stored[1]);
+            await inbox.WaitForAsync(conversation.Id, 3, "erin");
+            if (attempt < 3 && (await ReadsAsync()).Length > 0)
+            {
+                // The test process (server and client at once, its thread pool cold) stalled past the moment: push 2
+                // reached the client's pump after the moment had passed (in about one run in ten here, up to 850 ms
+                // late), so the client read the gap, as it should. Again, on a new conversation.
+                continue;
+            }
 
-        // 5 and then 6 with 4 lost: once the moment has passed, the gap is read from history, and 5 and 6 come once each.
-        var lostAt = System.Diagnostics.Stopwatch.GetTimestamp();
-        await agents.SendAsync(ChatHubMethods.MessageReceived, stored[4]);
-        await agents.SendAsync(ChatHubMethods.MessagesReceived, new[] { stored[5] });
-        await inbox.WaitForAsync(conversation.Id, 6, "erin");
-        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(lostAt) >= HubSession.ReorderWindow * 0.9, "the gap is read only after the moment");
-        await agents.SendAsync(ChatHubMethods.MessageReceived, stored[3]); // 4 after all, late: had already
-        await Task.Delay(200);
-        Assert.Equal([1L, 2, 3, 4, 5, 6], inbox.In(conversation.Id).Select(m => m.Seq));
-        Assert.Equal(["seq 4-6"], await ReadsAsync());
+            Assert.Equal(1, heldBack);
+            Assert.Equal([1L, 2, 3], inbox.In(conversation.Id).Select(m => m.Seq));
+            Assert.Empty(await ReadsAsync());
+
+            // 5 and then 6 with 4 lost: once the moment has passed, the gap is read from history, and 5 and 6 come once each.
+            var lostAt = System.Diagnostics.Stopwatch.GetTimestamp();
+            await agents.SendAsync(ChatHubMethods.MessageReceived, stored[4]);
+            await agents.SendAsync(ChatHubMethods.MessagesReceived, new[] { stored[5] });
+            await inbox.WaitForAsync(conversation.Id, 6, "erin");
+            Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(lostAt) >= HubSession.ReorderWindow * 0.9, "the gap is read only after the moment");
+            await agents.SendAsync(ChatHubMethods.MessageReceived, stored[3]); // 4 after all, late: had already
+            await Task.Delay(200);
+            Assert.Equal([1L, 2, 3, 4, 5, 6], inbox.In(conversation.Id).Select(m => m.Seq));
+            Assert.Equal(["seq 4-6"], await ReadsAsync());
+            return;
+        }
     }
 
     [Fact]
