@@ -785,9 +785,8 @@ public abstract class HubTests(StoreKind kind)
         await Eventually.TrueAsync(() => Volatile.Read(ref store.Stored) == 1, "the message stored");
         var later = store.AppendAsync(Behind(conversation, SenderKind.Agent, "alice", "three"), CancellationToken.None);
         await Eventually.TrueAsync(() => Volatile.Read(ref store.Stored) == 2, "the reply stored");
-        var three = (await store.ReadAfterAsync(new MessageQuery { TenantId = conversation.TenantId, ConversationId = conversation.Id, AfterSeq = 2, Limit = 1 }, CancellationToken.None)).Single();
-        var reads = Volatile.Read(ref store.Reads);
-        server.Services.GetRequiredService<Chat.Hub.Services.ConversationService>().PushToCustomers(conversation.TenantId, conversation.Id, ChatHubMethods.MessageReceived, three);
+        var reads = Volatile.Read(ref store.Reads) + 1; // PushStoredAsync's own read
+        await PushStoredAsync(server, store, conversation, seq: 3);
 
         await Task.Delay(HubSession.ReorderWindow * 2); // longer than the moment: the send is still in flight
         Assert.Equal([1L], inbox.In(conversation.Id).Select(m => m.Seq));
@@ -814,16 +813,11 @@ public abstract class HubTests(StoreKind kind)
         var releasePrevious = store.Hold();
         sends.Add(customer.SendTextAsync("two"));
         await Eventually.TrueAsync(() => Volatile.Read(ref store.Stored) == 1, "the message stored");
-        var note = Behind(conversation, SenderKind.Agent, "alice", "they ordered twice") with
-        {
-            Metadata = new Dictionary<string, string> { [MessageMetadataKeys.Private] = "true" },
-        };
+        var note = PrivateNote(conversation, "alice", "they ordered twice");
         var stored = new[] { store.AppendAsync(note, CancellationToken.None), store.AppendAsync(Behind(conversation, SenderKind.Agent, "alice", "four"), CancellationToken.None) };
         await Eventually.TrueAsync(() => Volatile.Read(ref store.Stored) == 3, "the note and the reply stored");
-        var reply = (await store.ReadAfterAsync(new MessageQuery { TenantId = conversation.TenantId, ConversationId = conversation.Id, AfterSeq = 3, Limit = 1 }, CancellationToken.None)).Single();
-        Assert.Equal("four", reply.Content);
         var pushed = System.Diagnostics.Stopwatch.StartNew();
-        server.Services.GetRequiredService<Chat.Hub.Services.ConversationService>().PushToCustomers(conversation.TenantId, conversation.Id, ChatHubMethods.MessageReceived, reply);
+        Assert.Equal("four", (await PushStoredAsync(server, store, conversation, seq: 4)).Content);
 
         TimeSpan? replyDelivered = null;
         for (var i = 0; pushed.Elapsed < HubSession.CustomerHoldLimit * 2; i++)
@@ -855,10 +849,7 @@ public abstract class HubTests(StoreKind kind)
         var (server, store, customer, inbox, conversation) = await CustomerWithOneMessageAsync("after-note");
         await using var _ = server;
         await using var __ = customer;
-        var note = Behind(conversation, SenderKind.Agent, "alice", "they ordered twice") with
-        {
-            Metadata = new Dictionary<string, string> { [MessageMetadataKeys.Private] = "true" },
-        };
+        var note = PrivateNote(conversation, "alice", "they ordered twice");
         Assert.Equal(2, (await store.AppendAsync(note, CancellationToken.None)).Message.Seq);
 
         var reads = Volatile.Read(ref store.Reads); // only the customer's client reads this store from here
@@ -1730,6 +1721,18 @@ public abstract class HubTests(StoreKind kind)
         Kind = MessageKind.Text,
         Content = text,
     };
+
+    /// <summary>An agent's private note, to be stored behind the hub's back (customers never get it).</summary>
+    private static ChatMessage PrivateNote(Conversation conversation, string agentId, string text) =>
+        Behind(conversation, SenderKind.Agent, agentId, text) with { Metadata = new Dictionary<string, string> { [MessageMetadataKeys.Private] = "true" } };
+
+    /// <summary>Pushes the stored message at a seq to the conversation's customers by hand (read once from the store), as the hub would.</summary>
+    private static async Task<ChatMessage> PushStoredAsync(ChatTestServer server, IMessageStore store, Conversation conversation, long seq)
+    {
+        var message = (await store.ReadAfterAsync(new MessageQuery { TenantId = conversation.TenantId, ConversationId = conversation.Id, AfterSeq = seq - 1, Limit = 1 }, CancellationToken.None)).Single();
+        server.Services.GetRequiredService<Chat.Hub.Services.ConversationService>().PushToCustomers(conversation.TenantId, conversation.Id, ChatHubMethods.MessageReceived, message);
+        return message;
+    }
 
     [Fact]
     public async Task With_AgentsHearEveryMessage_every_agent_hears_every_message_of_the_tenant()
