@@ -392,8 +392,8 @@ internal static class Driver
         var sorted = latencies.ToArray();
         Array.Sort(sorted);
         double Percentile(double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
-        var (pauseMs, collections) = await pauses.Result;
-        Console.WriteLine("RESULT " + JsonSerializer.Serialize(new Result(sent, acked, errors, Interlocked.Read(ref received), elapsed, Percentile(0.5), Percentile(0.99), sorted.Length == 0 ? 0 : sorted[^1], pauseMs, collections)));
+        var gc = await pauses.Result;
+        Console.WriteLine("RESULT " + JsonSerializer.Serialize(new Result(sent, acked, errors, Interlocked.Read(ref received), elapsed, Percentile(0.5), Percentile(0.99), sorted.Length == 0 ? 0 : sorted[^1], gc.PauseMs, gc.Collections, gc.AllocatedBytes)));
         foreach (var d in disposables)
         {
             await d.DisposeAsync();
@@ -413,4 +413,6 @@ internal enum Counted
 
 /// <param name="GcPauseMs">How long the process's garbage collector paused it in the measured window (<see cref="GcWindow"/>).</param>
 /// <param name="Collections">In how many collections.</param>
-internal sealed record Result(long Sent, long Acked, long Errors, long Received, double Seconds, double P50, double P99, double Max, double GcPauseMs = 0, int Collections = 0);
+/// <param name="AllocatedBytes">How many bytes the process allocated in the measured window.</param>
+internal sealed record Result(long Sent, long Acked, long Errors, long Received, double Seconds, double P50, double P99, double Max, double GcPauseMs = 0, int Collections = 0,
+    long AllocatedBytes = 0);

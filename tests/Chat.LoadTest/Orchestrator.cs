@@ -85,7 +85,7 @@ internal static class Orchestrator
                 "--agents-hear", agentsHear);
             var url = await ExpectAsync(server, "READY ");
             var collected = new SemaphoreSlim(0);
-            var serverPauses = new TaskCompletionSource<(double PauseMs, int Collections)>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var serverPauses = new TaskCompletionSource<GcFigures>(TaskCreationOptions.RunContinuationsAsynchronously);
             var compilers = new CompilationWatch(processes + 2);
             _ = Task.Run(async () =>
             {
@@ -174,13 +174,16 @@ internal static class Orchestrator
             await drivers[0].WaitForExitAsync();
 
             await SayAsync([server], "PAUSES");
-            var (serverPauseMs, serverCollections) = await serverPauses.Task;
+            var serverGc = await serverPauses.Task;
             await analyzed;
             server.StandardInput.Close();
             await server.WaitForExitAsync();
             var total = new Result(customersResults.Sum(r => r.Sent), customersResults.Sum(r => r.Acked), customersResults.Sum(r => r.Errors), agentSide.Received,
                 customersResults.Append(agentSide).Max(r => r.Seconds), agentSide.P50, agentSide.P99, agentSide.Max);
-            Console.WriteLine($"{label}: garbage collection pauses in the measured window: server {serverPauseMs:N0} ms ({serverCollections} collections), agents' process {agentSide.GcPauseMs:N0} ms ({agentSide.Collections}), customers' processes {string.Join(", ", customersResults.Select(r => FormattableString.Invariant($"{r.GcPauseMs:N0} ms ({r.Collections})")))}");
+            Console.WriteLine($"{label}: garbage collection pauses in the measured window: server {serverGc.PauseMs:N0} ms ({serverGc.Collections} collections), agents' process {agentSide.GcPauseMs:N0} ms ({agentSide.Collections}), customers' processes {string.Join(", ", customersResults.Select(r => FormattableString.Invariant($"{r.GcPauseMs:N0} ms ({r.Collections})")))}");
+            // Bytes allocated in the window for each message sent in it: unlike time, the machine's noise does not move them.
+            var sentInWindow = Math.Max(1, total.Sent);
+            Console.WriteLine(FormattableString.Invariant($"{label}: allocated a message: server {serverGc.AllocatedBytes / sentInWindow:N0} bytes, agents' process {agentSide.AllocatedBytes / sentInWindow:N0}, customers' processes {customersResults.Sum(r => r.AllocatedBytes) / sentInWindow:N0}"));
             Console.WriteLine($"{label}: sent {total.Sent:N0}, acknowledged {total.Acked:N0}, errors {total.Errors:N0}, received by agent {total.Received:N0} ({total.Received / total.Seconds:N0}/s), p50 {total.P50:F1} ms, p99 {total.P99:F1} ms, max {total.Max:F1} ms, server memory {perConnection / 1024:F1} KiB per idle connection");
             return (total, perConnection);
         }
