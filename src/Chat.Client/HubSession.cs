@@ -183,26 +183,28 @@ internal sealed class HubSession : IAsyncDisposable
     /// Sends a message and delivers the stored copy (the hub does not push it back to its sender): from the answer, or
     /// rebuilt from the request and the conversation's template when the answer leaves it out.
     /// </summary>
-    public async Task<SendResult> SendAsync(SendRequest request, CancellationToken cancellationToken)
+    public Task<SendResult> SendAsync(SendRequest request, CancellationToken cancellationToken)
     {
         // Counted until the pump takes what the answer queued for it (Work.EndsSend), not only until the answer came: a
         // later send's copy taken first must still see this one coming, and this one's own gap (a private note before
         // it) is read at once.
         Interlocked.Increment(ref _sendsInFlight);
+        return SendCoreAsync(request, cancellationToken);
+    }
+
+    private async Task<SendResult> SendCoreAsync(SendRequest request, CancellationToken cancellationToken)
+    {
+        SendResult result;
         try
         {
-            return await SendCoreAsync(request, cancellationToken).ConfigureAwait(false);
+            result = await InvokeWithRetryAsync<SendResult>(ChatHubMethods.Send, [request], cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             Interlocked.Decrement(ref _sendsInFlight); // nothing queued
             throw;
         }
-    }
 
-    private async Task<SendResult> SendCoreAsync(SendRequest request, CancellationToken cancellationToken)
-    {
-        var result = await InvokeWithRetryAsync<SendResult>(ChatHubMethods.Send, [request], cancellationToken).ConfigureAwait(false);
         var key = (request.ConversationId, request.IsPrivate);
         if (result.Message is { } stored)
         {
@@ -249,7 +251,7 @@ internal sealed class HubSession : IAsyncDisposable
         {
             try
             {
-                return await Connection.InvokeCoreAsync<T>(method, args, cancellationToken).ConfigureAwait(false);
+                return (T)(await Connection.InvokeCoreAsync(method, typeof(T), args, cancellationToken).ConfigureAwait(false))!;
             }
             catch (Exception ex) when (IsConnectionLoss(ex, cancellationToken))
             {
@@ -275,7 +277,7 @@ internal sealed class HubSession : IAsyncDisposable
                 try
                 {
                     await _connected.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
-                    return await Connection.InvokeCoreAsync<T>(method, args, timeout.Token).ConfigureAwait(false);
+                    return (T)(await Connection.InvokeCoreAsync(method, typeof(T), args, timeout.Token).ConfigureAwait(false))!;
                 }
                 catch (Exception ex) when (IsConnectionLoss(ex, timeout.Token))
                 {
