@@ -37,10 +37,18 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         _lookup = new PlatformMessageLookup(dataSources.Primary, o.QueueCapacity);
     }
 
-    public async ValueTask<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)
+    public ValueTask<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)
     {
-        MessageValidation.Validate(message);
-        return await _batcher.AppendAsync(message with { Id = _ids.NextId(), Seq = 0 }, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            MessageValidation.Validate(message);
+        }
+        catch (ArgumentException ex)
+        {
+            return ValueTask.FromException<AppendResult>(ex); // a bad message fails the task, as from an async method
+        }
+
+        return new ValueTask<AppendResult>(_batcher.AppendAsync(message with { Id = _ids.NextId(), Seq = 0 }, cancellationToken));
     }
 
     public async ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(MessageQuery query, CancellationToken cancellationToken)

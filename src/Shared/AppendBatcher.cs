@@ -51,12 +51,20 @@ internal sealed class AppendBatcher : BatchLoops<PendingAppend>
         Start();
     }
 
-    public async Task<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)
+    /// <summary>Queues an append; the task completes once its batch has committed (or failed).</summary>
+    /// <remarks>Not an async method in the usual case, where the queue has room: each append of a busy store would
+    /// otherwise pay for a state machine of its own.</remarks>
+    public Task<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)
     {
         var pending = new PendingAppend(message, _metrics.Start());
-        await EnqueueAsync(pending, "The message store is shutting down; the message was not stored.", cancellationToken).ConfigureAwait(false);
 
         // Cancelling stops the wait only: a message already queued may still be stored, and a retry dedupes it.
+        return Queue.Writer.TryWrite(pending) ? pending.Completion.Task.WaitAsync(cancellationToken) : AppendWhenRoomAsync(pending, cancellationToken);
+    }
+
+    private async Task<AppendResult> AppendWhenRoomAsync(PendingAppend pending, CancellationToken cancellationToken)
+    {
+        await EnqueueAsync(pending, "The message store is shutting down; the message was not stored.", cancellationToken).ConfigureAwait(false);
         return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 

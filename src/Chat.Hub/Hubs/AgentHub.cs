@@ -17,7 +17,8 @@ internal sealed class AgentHub(ConversationService service, AgentRegistry regist
     /// <summary>Whether an agent's connection hears every conversation of its tenant: a supervisor's, or any with <see cref="ChatHubOptions.AgentsHearEveryMessage"/>.</summary>
     private bool HearsEveryConversation(ChatCaller agent) => agent.IsSupervisor || options.Value.AgentsHearEveryMessage;
 
-    private ChatCaller Caller => ChatCaller.Agent(Context.User!, options.Value) ?? throw new HubException("The connection is not an agent's.");
+    private ChatCaller Caller => connections[Context.ConnectionId].Identity ??=
+        ChatCaller.Agent(Context.User!, options.Value) ?? throw new HubException("The connection is not an agent's.");
 
     public override async Task OnConnectedAsync()
     {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Chat.Hub.Security;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Chat.Hub.Hubs;
@@ -25,6 +26,12 @@ internal sealed class ChatConnection(int burst, int perSecond)
 
     /// <summary>The connection's context: its id, and <see cref="HubCallerContext.Abort"/> to close it.</summary>
     public HubCallerContext? Caller { get; init; }
+
+    /// <summary>
+    /// Who the connection's claims say it is, read from them once (a connection's user never changes) rather than on
+    /// every call: the hubs set it at their first need.
+    /// </summary>
+    public ChatCaller? Identity { get; set; }
 
     /// <summary>
     /// The conversation this customer connection last proved it owns (ownership never changes), as its pushes last told

@@ -12,7 +12,7 @@ namespace Chat.Hub.Hubs;
 /// </summary>
 internal sealed class CustomerHub(ConversationService service, AgentFeed agentFeed, ChatConnections connections) : Microsoft.AspNetCore.SignalR.Hub
 {
-    private ChatCaller Caller => ChatCaller.Customer(Context.User!);
+    private ChatCaller Caller => CallerOf(Connection);
 
     /// <summary>This connection's state; a call looks it up once.</summary>
     private ChatConnection Connection => connections[Context.ConnectionId];
@@ -30,7 +30,7 @@ internal sealed class CustomerHub(ConversationService service, AgentFeed agentFe
     {
         var connection = Connection;
         var conversation = await OwnAsync(connection, request?.ConversationId ?? 0);
-        return SendAnswers.Create(connection, request!, await service.SendAsync(Caller, conversation, request!, Context.ConnectionId, Context.ConnectionAborted));
+        return SendAnswers.Create(connection, request!, await service.SendAsync(CallerOf(connection), conversation, request!, Context.ConnectionId, Context.ConnectionAborted));
     }
 
     /// <summary>The messages after a seq (private notes left out), and joins the conversation's live messages.</summary>
@@ -61,16 +61,18 @@ internal sealed class CustomerHub(ConversationService service, AgentFeed agentFe
             new ReadEvent { ConversationId = conversation.Id, ReaderKind = SenderKind.Customer, ReaderId = caller.Id, Seq = seq }, conversation.AssigneeId);
     }
 
-    private async Task<Conversation> OwnAsync(ChatConnection connection, long conversationId)
+    private ChatCaller CallerOf(ChatConnection connection) => connection.Identity ??= ChatCaller.Customer(Context.User!);
+
+    private ValueTask<Conversation> OwnAsync(ChatConnection connection, long conversationId)
     {
         // Ownership never changes: the connection remembers the conversation it last proved (a visitor has one per
-        // channel, so this is nearly always a hit) and asks the store otherwise.
-        if (connection.Owned is { } known && known.Id == conversationId)
-        {
-            return known;
-        }
+        // channel, so this is nearly always a hit, answered without a task of its own) and asks the store otherwise.
+        return connection.Owned is { } known && known.Id == conversationId ? ValueTask.FromResult(known) : new ValueTask<Conversation>(ProveAsync(connection, conversationId));
+    }
 
-        var conversation = await service.GetForCustomerAsync(Caller, conversationId, Context.ConnectionAborted);
+    private async Task<Conversation> ProveAsync(ChatConnection connection, long conversationId)
+    {
+        var conversation = await service.GetForCustomerAsync(CallerOf(connection), conversationId, Context.ConnectionAborted);
         connection.Owned = conversation;
         return conversation;
     }

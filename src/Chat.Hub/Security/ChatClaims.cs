@@ -61,7 +61,9 @@ internal sealed record ChatCaller(string TenantId, string Id, string? DisplayNam
     /// <summary>An agent in the role <see cref="ChatAuthentication.SupervisorRole"/>: hears every message of the tenant.</summary>
     public bool IsSupervisor { get; init; }
 
-    public MessageSender AsSender() => new(Kind, Id) { DisplayName = DisplayName };
+    /// <summary>The caller as a message's sender: one instance for all its messages (it is immutable).</summary>
+    /// <remarks>Made with the caller; a copy made by <c>with</c> would keep the original's, so none is made.</remarks>
+    public MessageSender Sender { get; } = new(Kind, Id) { DisplayName = DisplayName };
 
     public static ChatCaller Customer(ClaimsPrincipal user) =>
         new(user.FindFirstValue(ChatAuthentication.VisitorTenantClaim) ?? throw new InvalidOperationException("No visitor tenant claim."),

@@ -95,8 +95,10 @@ internal sealed partial class ConversationService(
     /// Sends a customer's or an agent's message through the hub. The sending connection (<paramref name="senderConnectionId"/>)
     /// is answered (<see cref="Hubs.SendAnswers"/>) instead of pushed to.
     /// </summary>
-    public async Task<StoredSend> SendAsync(ChatCaller sender, Conversation conversation, SendRequest request, string? senderConnectionId, CancellationToken cancellationToken)
+    public Task<StoredSend> SendAsync(ChatCaller sender, Conversation conversation, SendRequest request, string? senderConnectionId, CancellationToken cancellationToken)
     {
+        // Not an async method of its own (a state machine fewer a message): a refused request throws here, before
+        // anything is queued, and its caller awaits this at once.
         Validate(sender, request);
         var draft = new ChatMessage
         {
@@ -104,13 +106,13 @@ internal sealed partial class ConversationService(
             ConversationId = conversation.Id,
             ChannelId = conversation.ChannelId,
             Direction = sender.Kind == SenderKind.Customer ? MessageDirection.Inbound : MessageDirection.Outbound,
-            Sender = sender.AsSender(),
+            Sender = sender.Sender,
             Kind = request.Kind,
             Content = request.Content,
             ClientMessageId = request.ClientMessageId,
             Metadata = request.IsPrivate ? PrivateMetadata : DeliversToPlatform(sender, conversation) ? DeliverMetadata : NoMetadata,
         };
-        return await StoreAsync(draft, conversation, senderConnectionId, cancellationToken).ConfigureAwait(false);
+        return StoreAsync(draft, conversation, senderConnectionId, cancellationToken);
     }
 
     /// <summary>
@@ -763,7 +765,7 @@ internal sealed partial class ConversationService(
         }
     }
 
-    private async Task PublishMessageAsync(ChatMessage message, string? assigneeId, string? senderConnectionId)
+    private ValueTask PublishMessageAsync(ChatMessage message, string? assigneeId, string? senderConnectionId)
     {
         // The sending connection has its answer and is left out; it is a connection of the hub of its sender's kind.
         var senderKind = message.Sender.Kind;
@@ -774,7 +776,7 @@ internal sealed partial class ConversationService(
         }
 
         // Queued for the tenant's agents: the sender's answer does not wait for the agents' connections.
-        await agentFeed.PublishMessageAsync(message, assigneeId, senderKind == SenderKind.Agent ? senderConnectionId : null).ConfigureAwait(false);
+        return agentFeed.PublishMessageAsync(message, assigneeId, senderKind == SenderKind.Agent ? senderConnectionId : null);
     }
 
     private async Task PublishChangeAsync(Conversation conversation)
