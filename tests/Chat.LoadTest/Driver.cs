@@ -40,7 +40,8 @@ internal static class Driver
             ? new HubConnectionBuilder().WithUrl(url + "/bare", Configure).AddMessagePackProtocol()
             : new HubConnectionBuilder().WithUrl(url + "/bare", Configure)).Build();
 
-        var latencies = new ConcurrentQueue<double>();
+        var latencies = new LatencyHistogram(); // the agents' process: from each send to its receipt
+        var ackLatencies = new LatencyHistogram(); // a customers' process: from each send to its answer
         var slow = new ConcurrentQueue<(double SentAtSecond, double Latency)>();
         long received = 0, sent = 0, acked = 0;
         long heardAll = 0, lastLatencyMicros = 0; // every message heard, warm-up's too, and how late the last one came
@@ -66,7 +67,7 @@ internal static class Driver
         void CountReceived(long sentAt, double latency)
         {
             Interlocked.Increment(ref received);
-            latencies.Enqueue(latency);
+            latencies.Record(latency);
             if (latency > 50)
             {
                 slow.Enqueue((Stopwatch.GetElapsedTime(Volatile.Read(ref start), sentAt).TotalSeconds, latency));
@@ -91,6 +92,7 @@ internal static class Driver
                         break;
                     case Counted.Acknowledged:
                         Interlocked.Increment(ref acked);
+                        ackLatencies.Record(e.Latency);
                         break;
                     default:
                         CountReceived(e.SentAt, e.Latency);
@@ -276,9 +278,11 @@ internal static class Driver
             try
             {
                 await senders[c]("t:" + sentAt.ToString(CultureInfo.InvariantCulture));
-                if (Counts(sentAt, Counted.Acknowledged))
+                var ackLatency = Stopwatch.GetElapsedTime(sentAt).TotalMilliseconds;
+                if (Counts(sentAt, Counted.Acknowledged, ackLatency))
                 {
                     Interlocked.Increment(ref acked);
+                    ackLatencies.Record(ackLatency);
                 }
             }
             catch (Exception)
@@ -389,11 +393,10 @@ internal static class Driver
                 .OrderByDescending(g => g.Count()).Take(10).OrderBy(g => g.Key).Select(g => FormattableString.Invariant($"{g.Key:F2}s x{g.Count()} max {g.Max(x => x.Latency):F0}ms"))));
         }
 
-        var sorted = latencies.ToArray();
-        Array.Sort(sorted);
-        double Percentile(double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+
         var gc = await pauses.Result;
-        Console.WriteLine("RESULT " + JsonSerializer.Serialize(new Result(sent, acked, errors, Interlocked.Read(ref received), elapsed, Percentile(0.5), Percentile(0.99), sorted.Length == 0 ? 0 : sorted[^1], gc.PauseMs, gc.Collections, gc.AllocatedBytes)));
+        Console.WriteLine("RESULT " + JsonSerializer.Serialize(new Result(sent, acked, errors, Interlocked.Read(ref received), elapsed, latencies.Percentile(0.5), latencies.Percentile(0.99), latencies.MaxMs, gc.PauseMs, gc.Collections, gc.AllocatedBytes,
+            AckP50: ackLatencies.Percentile(0.5), AckP99: ackLatencies.Percentile(0.99))));
         foreach (var d in disposables)
         {
             await d.DisposeAsync();
@@ -414,5 +417,7 @@ internal enum Counted
 /// <param name="GcPauseMs">How long the process's garbage collector paused it in the measured window (<see cref="GcWindow"/>).</param>
 /// <param name="Collections">In how many collections.</param>
 /// <param name="AllocatedBytes">How many bytes the process allocated in the measured window.</param>
+/// <param name="AckP50">A customers' process: the median time from a send to its answer (the message stored), in milliseconds.</param>
+/// <param name="AckP99">Its 99th percentile: beside the agents' p99, it tells a stall before the store's commit from one after it.</param>
 internal sealed record Result(long Sent, long Acked, long Errors, long Received, double Seconds, double P50, double P99, double Max, double GcPauseMs = 0, int Collections = 0,
-    long AllocatedBytes = 0);
+    long AllocatedBytes = 0, double AckP50 = 0, double AckP99 = 0);
