@@ -55,6 +55,13 @@ public sealed class LoadToolTests
             // What the garbage collector paused in the window, in the server and in each load process.
             var pauses = lines.Single(l => l.StartsWith(label + ": garbage collection pauses in the measured window: server ", StringComparison.Ordinal));
             Assert.True(Number(pauses, "server ") >= 0 && Number(pauses, "agents' process ") >= 0 && Number(pauses, "customers' processes ") >= 0, pauses);
+
+            // How long a send took to be answered (stored), from the customers' own histogram, and what each process
+            // allocated for each message: a server allocates something for every message it takes.
+            var answered = lines.Single(l => l.StartsWith(label + ": from a send to its answer (stored): p50 ", StringComparison.Ordinal));
+            Assert.True(Fraction(answered, "p50 ") > 0 && Fraction(answered, "p99 ") >= Fraction(answered, "p50 "), answered);
+            var allocated = lines.Single(l => l.StartsWith(label + ": allocated a message: server ", StringComparison.Ordinal));
+            Assert.True(Number(allocated, "server ") > 0 && Number(allocated, "agents' process ") >= 0 && Number(allocated, "customers' processes ") > 0, allocated);
         }
 
         Assert.Equal(rounds, lines.Count(l => l.StartsWith("ratios chat/bare: throughput", StringComparison.Ordinal)));
@@ -68,10 +75,17 @@ public sealed class LoadToolTests
         Assert.Contains("messages heard in the last second", text, StringComparison.Ordinal);
     }
 
+    private static double Fraction(string line, string label)
+    {
+        var at = line.IndexOf(label, StringComparison.Ordinal) + label.Length;
+        var end = line.IndexOfAny([',', ' '], at) is var e and >= 0 ? e : line.Length;
+        return double.Parse(line[at..end], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     private static long Number(string line, string label)
     {
         var at = line.IndexOf(label, StringComparison.Ordinal) + label.Length;
-        var end = line.IndexOfAny([',', ' ', '('], at);
+        var end = line.IndexOfAny([',', ' ', '('], at) is var e and >= 0 ? e : line.Length;
         return long.Parse(line[at..end].Replace(",", string.Empty, StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture);
     }
 }
