@@ -181,7 +181,7 @@ internal static class Orchestrator
             var total = new Result(customersResults.Sum(r => r.Sent), customersResults.Sum(r => r.Acked), customersResults.Sum(r => r.Errors), agentSide.Received,
                 customersResults.Append(agentSide).Max(r => r.Seconds), agentSide.P50, agentSide.P99, agentSide.Max);
             Console.WriteLine($"{label}: garbage collection pauses in the measured window: server {serverGc.PauseMs:N0} ms ({serverGc.Collections} collections), agents' process {agentSide.GcPauseMs:N0} ms ({agentSide.Collections}), customers' processes {string.Join(", ", customersResults.Select(r => FormattableString.Invariant($"{r.GcPauseMs:N0} ms ({r.Collections})")))}");
-            Console.WriteLine($"{label}: from a send to its answer (stored): p50 {string.Join(", ", customersResults.Select(r => FormattableString.Invariant($"{r.AckP50:F1}")))} ms, p99 {string.Join(", ", customersResults.Select(r => FormattableString.Invariant($"{r.AckP99:F1}")))} ms (each customers' process)");
+            Console.WriteLine($"{label}: from a send to its answer (for Chat, once stored): p50 {string.Join(", ", customersResults.Select(r => FormattableString.Invariant($"{r.AckP50:F1}")))} ms, p99 {string.Join(", ", customersResults.Select(r => FormattableString.Invariant($"{r.AckP99:F1}")))} ms (each customers' process)");
 
             // Bytes allocated in the window for each message sent in it: unlike time, the machine's noise does not move them.
             var sentInWindow = Math.Max(1, total.Sent);
