@@ -37,19 +37,8 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         _lookup = new PlatformMessageLookup(dataSources.Primary, o.QueueCapacity);
     }
 
-    public ValueTask<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)
-    {
-        try
-        {
-            MessageValidation.Validate(message);
-        }
-        catch (ArgumentException ex)
-        {
-            return ValueTask.FromException<AppendResult>(ex); // a bad message fails the task, as from an async method
-        }
-
-        return new ValueTask<AppendResult>(_batcher.AppendAsync(message with { Id = _ids.NextId(), Seq = 0 }, cancellationToken));
-    }
+    public ValueTask<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken) =>
+        _batcher.AppendAsync(message, _ids, cancellationToken);
 
     public async ValueTask<IReadOnlyList<ChatMessage>> ReadAfterAsync(MessageQuery query, CancellationToken cancellationToken)
     {

@@ -51,15 +51,27 @@ internal sealed class AppendBatcher : BatchLoops<PendingAppend>
         Start();
     }
 
-    /// <summary>Queues an append; the task completes once its batch has committed (or failed).</summary>
+    /// <summary>
+    /// Validates a message and queues it with a new id (its seq comes with its batch); the task completes once the batch
+    /// has committed (or failed). A bad message fails the task, as from an async method, and nothing is queued.
+    /// </summary>
     /// <remarks>Not an async method in the usual case, where the queue has room: each append of a busy store would
     /// otherwise pay for a state machine of its own.</remarks>
-    public Task<AppendResult> AppendAsync(ChatMessage message, CancellationToken cancellationToken)
+    public ValueTask<AppendResult> AppendAsync(ChatMessage message, IIdGenerator ids, CancellationToken cancellationToken)
     {
-        var pending = new PendingAppend(message, _metrics.Start());
+        try
+        {
+            MessageValidation.Validate(message);
+        }
+        catch (ArgumentException ex)
+        {
+            return ValueTask.FromException<AppendResult>(ex);
+        }
+
+        var pending = new PendingAppend(message with { Id = ids.NextId(), Seq = 0 }, _metrics.Start());
 
         // Cancelling stops the wait only: a message already queued may still be stored, and a retry dedupes it.
-        return Queue.Writer.TryWrite(pending) ? pending.Completion.Task.WaitAsync(cancellationToken) : AppendWhenRoomAsync(pending, cancellationToken);
+        return new ValueTask<AppendResult>(Queue.Writer.TryWrite(pending) ? pending.Completion.Task.WaitAsync(cancellationToken) : AppendWhenRoomAsync(pending, cancellationToken));
     }
 
     private async Task<AppendResult> AppendWhenRoomAsync(PendingAppend pending, CancellationToken cancellationToken)
