@@ -245,7 +245,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         {
             // Each message's position within its conversation in this batch, and the distinct conversations with counts.
             var ordinal = new int[n];
-            var counts = new Dictionary<(string Tenant, long Conversation), int>();
+            var counts = new Dictionary<(string Tenant, long Conversation), int>(n); // sized once, as the batcher's
             for (var i = 0; i < n; i++)
             {
                 var key = (tenant[i], conversation[i]);

@@ -140,7 +140,7 @@ internal sealed class AppendBatcher : BatchLoops<PendingAppend>
             PendingAppend? leader = null;
             if (m.ClientMessageId is { } clientId)
             {
-                byClientId ??= [];
+                byClientId ??= new(batch.Count); // sized once: a batch of hundreds would otherwise grow it through eight arrays
                 if (!byClientId.TryAdd((m.TenantId, m.ConversationId, clientId), pending))
                 {
                     leader = byClientId[(m.TenantId, m.ConversationId, clientId)];
@@ -149,7 +149,7 @@ internal sealed class AppendBatcher : BatchLoops<PendingAppend>
 
             if (leader is null && m.PlatformMessageId is { } platformId)
             {
-                byPlatformId ??= [];
+                byPlatformId ??= new(batch.Count);
                 if (!byPlatformId.TryAdd((m.TenantId, m.ChannelId, platformId), pending))
                 {
                     leader = byPlatformId[(m.TenantId, m.ChannelId, platformId)];
