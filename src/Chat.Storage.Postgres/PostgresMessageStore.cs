@@ -206,7 +206,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
             idx[i] = i;
             tenant[i] = m.TenantId;
             conversation[i] = m.ConversationId;
-            id[i] = m.Id;
+            id[i] = batch[i].Id;
             channel[i] = m.ChannelId;
             direction[i] = (short)m.Direction;
             senderKind[i] = (short)m.Sender.Kind;

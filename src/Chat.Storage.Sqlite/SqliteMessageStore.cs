@@ -134,7 +134,7 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 
         for (var i = 0; i < batch.Count; i++)
         {
-            var m = batch[i].Message;
+            var (m, id) = (batch[i].Message, batch[i].Id);
             var duplicate = m.ClientMessageId is { } clientId ? Find(byClientId, m.TenantId, m.ConversationId, clientId) : null;
             duplicate ??= m.PlatformMessageId is { } platformId ? Find(byPlatformId, m.TenantId, m.ChannelId, platformId) : null;
             if (duplicate is { } d)
@@ -163,7 +163,7 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             var next = current.Seq + 1;
             object?[] values =
             [
-                m.TenantId, m.ConversationId, next, m.Id, m.ChannelId, (int)m.Direction, (int)m.Sender.Kind, m.Sender.Id,
+                m.TenantId, m.ConversationId, next, id, m.ChannelId, (int)m.Direction, (int)m.Sender.Kind, m.Sender.Id,
                 m.Sender.DisplayName, (int)m.Kind, m.Content, m.ClientMessageId, m.PlatformMessageId,
                 m.Metadata.Count == 0 ? null : MetadataJson.Serialize(m.Metadata), now, m.PlatformTimestamp?.ToUnixTimeMilliseconds(),
             ];
@@ -177,14 +177,14 @@ internal sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             {
                 // The delivery to the platform is recorded in the same transaction as the message.
                 outbox.Parameters[0].Value = m.TenantId;
-                outbox.Parameters[1].Value = m.Id;
+                outbox.Parameters[1].Value = id;
                 outbox.Parameters[2].Value = m.ChannelId;
                 outbox.Parameters[3].Value = now;
                 outbox.ExecuteNonQuery();
             }
 
             lastSeq[key] = (next, true, current.Status, current.Assignee);
-            results[i] = (new AppendResult(m with { Seq = next, CreatedAt = createdAt }, IsDuplicate: false)
+            results[i] = (new AppendResult(m with { Id = id, Seq = next, CreatedAt = createdAt }, IsDuplicate: false)
             {
                 ConversationStatus = current.Status,
                 ConversationAssigneeId = current.Assignee,

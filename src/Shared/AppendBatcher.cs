@@ -4,9 +4,14 @@ using Chat.Storage;
 namespace Chat.Storage.Internal;
 
 /// <summary>One append waiting for its batch. <see cref="Completion"/> completes only after the batch commits.</summary>
-internal sealed class PendingAppend(ChatMessage message, long started)
+internal sealed class PendingAppend(ChatMessage message, long id, long started)
 {
+    /// <summary>The message as the caller gave it: its <see cref="ChatMessage.Id"/> and <see cref="ChatMessage.Seq"/> are not
+    /// the stored ones (<see cref="Id"/>, and the seq its batch gives it), which the stored copy carries.</summary>
     public ChatMessage Message { get; } = message;
+
+    /// <summary>The id the store gave the message, kept beside it rather than in a copy of it.</summary>
+    public long Id { get; } = id;
 
     /// <summary>When the append was called (<see cref="System.Diagnostics.Stopwatch"/> ticks), or zero when not timed.</summary>
     public long Started { get; } = started;
@@ -68,7 +73,7 @@ internal sealed class AppendBatcher : BatchLoops<PendingAppend>
             return ValueTask.FromException<AppendResult>(ex);
         }
 
-        var pending = new PendingAppend(message with { Id = ids.NextId(), Seq = 0 }, _metrics.Start());
+        var pending = new PendingAppend(message, ids.NextId(), _metrics.Start());
 
         // Cancelling stops the wait only: a message already queued may still be stored, and a retry dedupes it.
         return new ValueTask<AppendResult>(Queue.Writer.TryWrite(pending) ? pending.Completion.Task.WaitAsync(cancellationToken) : AppendWhenRoomAsync(pending, cancellationToken));
