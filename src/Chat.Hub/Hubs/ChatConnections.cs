@@ -140,27 +140,33 @@ internal sealed class ChatConnections
 
     public void Remove(string connectionId)
     {
-        if (_connections.TryRemove(connectionId, out var connection))
+        // Under the lock even when it joined nothing yet: a Join running now either sees it gone or is undone here. The
+        // indexes first, the connection last: once it is no longer counted (Count, Contains), nothing of it is left in
+        // them for a reader to find.
+        lock (_joins)
         {
-            // Under the lock even when it joined nothing yet: a Join running now either sees it gone or is undone here.
-            lock (_joins)
+            if (!_connections.TryGetValue(connectionId, out var connection))
             {
-                Leave(connection);
-                if (connection.Followed is { } followed)
-                {
-                    foreach (var key in followed)
-                    {
-                        Remove(_followers, key, connection);
-                    }
-
-                    followed.Clear();
-                }
-
-                if (connection.SupervisorOf is { } tenant)
-                {
-                    _supervisors.AddOrUpdate(tenant, 0, static (_, n) => n - 1);
-                }
+                return;
             }
+
+            Leave(connection);
+            if (connection.Followed is { } followed)
+            {
+                foreach (var key in followed)
+                {
+                    Remove(_followers, key, connection);
+                }
+
+                followed.Clear();
+            }
+
+            if (connection.SupervisorOf is { } tenant)
+            {
+                _supervisors.AddOrUpdate(tenant, 0, static (_, n) => n - 1);
+            }
+
+            _connections.TryRemove(connectionId, out _);
         }
     }
 
