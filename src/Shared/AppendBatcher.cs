@@ -74,14 +74,15 @@ internal sealed class AppendBatcher : BatchLoops<PendingAppend>
         }
 
         var pending = new PendingAppend(message, ids.NextId(), _metrics.Start());
+        var queued = EnqueueAsync(pending, "The message store is shutting down; the message was not stored.", cancellationToken);
 
         // Cancelling stops the wait only: a message already queued may still be stored, and a retry dedupes it.
-        return new ValueTask<AppendResult>(Queue.Writer.TryWrite(pending) ? pending.Completion.Task.WaitAsync(cancellationToken) : AppendWhenRoomAsync(pending, cancellationToken));
+        return new ValueTask<AppendResult>(queued.IsCompletedSuccessfully ? pending.Completion.Task.WaitAsync(cancellationToken) : AppendWhenQueuedAsync(queued, pending, cancellationToken));
     }
 
-    private async Task<AppendResult> AppendWhenRoomAsync(PendingAppend pending, CancellationToken cancellationToken)
+    private static async Task<AppendResult> AppendWhenQueuedAsync(ValueTask queued, PendingAppend pending, CancellationToken cancellationToken)
     {
-        await EnqueueAsync(pending, "The message store is shutting down; the message was not stored.", cancellationToken).ConfigureAwait(false);
+        await queued.ConfigureAwait(false);
         return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 

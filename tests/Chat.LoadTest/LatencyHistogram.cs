@@ -1,3 +1,5 @@
+using Chat.Internal;
+
 namespace Chat.LoadTest;
 
 /// <summary>
@@ -25,17 +27,7 @@ internal sealed class LatencyHistogram
         var bucket = micros < FineBuckets * 10L ? micros / 10 : Math.Min(FineBuckets + ((micros - (FineBuckets * 10L)) / 1000), _counts.Length - 1);
         Interlocked.Increment(ref _counts[bucket]);
         Interlocked.Increment(ref _count);
-        var max = Interlocked.Read(ref _maxMicros);
-        while (micros > max)
-        {
-            var seen = Interlocked.CompareExchange(ref _maxMicros, micros, max);
-            if (seen == max)
-            {
-                break;
-            }
-
-            max = seen;
-        }
+        AtomicMax.Raise(ref _maxMicros, micros);
     }
 
     /// <summary>The latency below which a share <paramref name="p"/> of those recorded fall, in milliseconds; zero when none were.</summary>
