@@ -24,7 +24,9 @@ internal static class Orchestrator
         var warmupMax = Math.Max(warmup, args.GetInt("warmup-max", 60));
         var untilQuiet = args.Get("warmup-until", "quiet") == "quiet";
         var protocol = args.Get("protocol", "json");
-        var processes = Math.Max(1, args.GetInt("processes", (customers + 4999) / 5000));
+        // Up to 10,000 customers a process (each a socket, and its negotiation's for a second; a process may open at most
+        // 20,000 files here): every further load process is a thread pool and a heap more on the cores the hub needs.
+        var processes = Math.Max(1, args.GetInt("processes", (customers + 9999) / 10000));
         var kinds = args.Get("kinds", "bare,chat").Split(',');
         var postgres = args.GetOrNull("postgres");
         var via = args.Get("via", "hub");
