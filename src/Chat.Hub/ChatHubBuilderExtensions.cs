@@ -114,10 +114,12 @@ public static class ChatHubBuilderExtensions
         services.AddSignalR().AddJsonProtocol(static o => ChatJson.Apply(o.PayloadSerializerOptions)).AddMessagePackProtocol()
             .AddHubOptions<CustomerHub>(static _ => { })
             .AddHubOptions<AgentHub>(static _ => { });
+        // The customers' hub keeps its connections, rate and errors in its own methods (see ChatHubFilter).
         services.AddOptions<HubOptions<CustomerHub>>().Configure<IOptions<ChatHubOptions>>(static (hub, o) => ConfigureHub(hub, o.Value));
         services.AddOptions<HubOptions<AgentHub>>().Configure<IOptions<ChatHubOptions>>(static (hub, o) =>
         {
             ConfigureHub(hub, o.Value);
+            hub.AddFilter<ChatHubFilter>();
             hub.StatefulReconnectBufferSize = o.Value.AgentReconnectBufferBytes;
         });
         services.TryAddSingleton<ChatConnections>();
@@ -188,7 +190,6 @@ public static class ChatHubBuilderExtensions
     {
         hub.MaximumReceiveMessageSize = options.MaxHubMessageBytes;
         hub.EnableDetailedErrors = false;
-        hub.AddFilter<ChatHubFilter>();
     }
 
     /// <summary>A policy of the host's staff in one role (signed in, not a visitor), unless the host added its own with that name.</summary>

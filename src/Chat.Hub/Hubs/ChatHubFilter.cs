@@ -6,17 +6,19 @@ using Microsoft.Extensions.Options;
 namespace Chat.Hub.Hubs;
 
 /// <summary>
-/// Around every connection and call of the framework's hubs: the connection's <see cref="ChatConnection"/> from connect to
+/// Around every connection and call of the agents' hub: the connection's <see cref="ChatConnection"/> from connect to
 /// disconnect, the per-connection call rate limit, and the translation of a refused request or a storage failure into a
-/// <see cref="HubException"/> whose message the caller sees.
+/// <see cref="HubException"/> whose message the caller sees. The customers' hub, through which every customer message
+/// comes, does the same in its own methods with the helpers here (<see cref="Open"/>, <see cref="Admit"/>,
+/// <see cref="Translate"/>): with a filter SignalR sends each call through a pipeline of its own, two async steps and an
+/// invocation context more, about 400 bytes a message.
 /// </summary>
 internal sealed class ChatHubFilter(IOptions<ChatHubOptions> options, ChatConnections connections) : IHubFilter
 {
     public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
     {
-        var o = options.Value;
         var id = context.Context.ConnectionId;
-        connections.Add(id, new ChatConnection(o.CallBurst, o.CallsPerSecond) { Caller = context.Context });
+        Open(connections, options.Value, context.Context);
         try
         {
             await next(context).ConfigureAwait(false);
@@ -43,23 +45,40 @@ internal sealed class ChatHubFilter(IOptions<ChatHubOptions> options, ChatConnec
 
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
-        if (!connections[invocationContext.Context.ConnectionId].TryTakeCall())
-        {
-            var o = options.Value;
-            throw new HubException($"Rate limit: a connection may make {o.CallsPerSecond} calls per second (bursts of {o.CallBurst}); {invocationContext.HubMethodName} was refused, slow down and retry.");
-        }
-
+        Admit(connections[invocationContext.Context.ConnectionId], options.Value, invocationContext.HubMethodName);
         try
         {
             return await next(invocationContext).ConfigureAwait(false);
         }
-        catch (ChatRequestException ex)
+        catch (Exception ex) when (Translate(ex) is { } refused)
         {
-            throw new HubException(ex.Message);
-        }
-        catch (ChatStorageException)
-        {
-            throw new HubException("Storage is unavailable: nothing was stored. Retry with the same ClientMessageId.");
+            throw refused;
         }
     }
+
+    /// <summary>A new connection's state, kept until it closes (<see cref="ChatConnections.Remove(string)"/>).</summary>
+    internal static ChatConnection Open(ChatConnections connections, ChatHubOptions options, HubCallerContext context)
+    {
+        var connection = new ChatConnection(options.CallBurst, options.CallsPerSecond) { Caller = context };
+        connections.Add(context.ConnectionId, connection);
+        return connection;
+    }
+
+    /// <summary>Takes a call from the connection's rate; throws what the caller is told when it is over it.</summary>
+    internal static void Admit(ChatConnection connection, ChatHubOptions options, string method)
+    {
+        if (!connection.TryTakeCall())
+        {
+            throw new HubException($"Rate limit: a connection may make {options.CallsPerSecond} calls per second (bursts of {options.CallBurst}); {method} was refused, slow down and retry.");
+        }
+    }
+
+    /// <summary>What the caller is told of a refused request or a storage failure; null for any other failure, which
+    /// SignalR reports without its details.</summary>
+    internal static HubException? Translate(Exception exception) => exception switch
+    {
+        ChatRequestException refused => new HubException(refused.Message),
+        ChatStorageException => new HubException("Storage is unavailable: nothing was stored. Retry with the same ClientMessageId."),
+        _ => null,
+    };
 }
