@@ -11,7 +11,7 @@ namespace Chat.Hub.Hubs;
 /// <see cref="HubException"/> whose message the caller sees. The customers' hub, through which every customer message
 /// comes, does the same in its own methods with the helpers here (<see cref="Open"/>, <see cref="Admit"/>,
 /// <see cref="Translate"/>): with a filter SignalR sends each call through a pipeline of its own, two async steps and an
-/// invocation context more, about 400 bytes a message.
+/// invocation context more, several hundred bytes a message.
 /// </summary>
 internal sealed class ChatHubFilter(IOptions<ChatHubOptions> options, ChatConnections connections) : IHubFilter
 {
