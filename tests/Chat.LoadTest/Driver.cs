@@ -393,7 +393,6 @@ internal static class Driver
                 .OrderByDescending(g => g.Count()).Take(10).OrderBy(g => g.Key).Select(g => FormattableString.Invariant($"{g.Key:F2}s x{g.Count()} max {g.Max(x => x.Latency):F0}ms"))));
         }
 
-
         var gc = await pauses.Result;
         Console.WriteLine("RESULT " + JsonSerializer.Serialize(new Result(sent, acked, errors, Interlocked.Read(ref received), elapsed, latencies.Percentile(0.5), latencies.Percentile(0.99), latencies.MaxMs, gc.PauseMs, gc.Collections, gc.AllocatedBytes,
             AckP50: ackLatencies.Percentile(0.5), AckP99: ackLatencies.Percentile(0.99))));
