@@ -122,6 +122,8 @@ public static class ChatHubBuilderExtensions
             hub.AddFilter<ChatHubFilter>();
             hub.StatefulReconnectBufferSize = o.Value.AgentReconnectBufferBytes;
         });
+        services.TryAddSingleton<IHubActivator<CustomerHub>, SingletonHubActivator<CustomerHub>>();
+        services.TryAddSingleton<IHubActivator<AgentHub>, SingletonHubActivator<AgentHub>>();
         services.TryAddSingleton<ChatConnections>();
         services.TryAddSingleton<ChatHubFilter>();
         return chat;

@@ -25,7 +25,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
     // The batch writers' own connections, one per batch in flight: they stay open, so the append functions' plans and
     // Npgsql's prepared statements stay warm (a pooled connection taken at random may be one that never ran them, and
     // planning the append costs tens of milliseconds), and reads cannot crowd the writers out of the pool.
-    private readonly System.Collections.Concurrent.ConcurrentQueue<NpgsqlConnection> _writers = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<BatchWriter> _writers = new();
 
     public PostgresMessageStore(PostgresDataSources dataSources, IIdGenerator ids, IOptions<PostgresStorageOptions> options, System.Diagnostics.Metrics.IMeterFactory meterFactory)
     {
@@ -145,151 +145,238 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
 
     private async Task AppendOnceAsync(IReadOnlyList<PendingAppend> batch, bool dedupe, CancellationToken cancellationToken)
     {
-        if (!_writers.TryDequeue(out var connection) || connection.State != System.Data.ConnectionState.Open)
+        if (!_writers.TryDequeue(out var writer) || writer.Connection.State != System.Data.ConnectionState.Open)
         {
-            if (connection is not null)
+            if (writer is not null)
             {
-                await connection.DisposeAsync().ConfigureAwait(false);
+                await writer.DisposeAsync().ConfigureAwait(false);
             }
 
-            connection = await _dataSources.Primary.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            writer = new BatchWriter(await _dataSources.Primary.OpenConnectionAsync(cancellationToken).ConfigureAwait(false));
         }
 
         try
         {
-            await AppendOnceAsync(connection, batch, dedupe, cancellationToken).ConfigureAwait(false);
+            await writer.AppendAsync(batch, dedupe, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not PostgresException)
         {
             // Broken or in doubt: not kept (a PostgresException, such as a retry's unique violation, leaves it usable).
-            await connection.DisposeAsync().ConfigureAwait(false);
+            await writer.DisposeAsync().ConfigureAwait(false);
             throw;
         }
         finally
         {
-            if (connection.State == System.Data.ConnectionState.Open)
+            if (writer.Connection.State == System.Data.ConnectionState.Open)
             {
-                _writers.Enqueue(connection);
+                _writers.Enqueue(writer);
             }
         }
     }
 
     private void DropWriters()
     {
-        while (_writers.TryDequeue(out var connection))
+        while (_writers.TryDequeue(out var writer))
         {
-            connection.Dispose();
+            writer.Dispose();
         }
     }
 
-    private static async Task AppendOnceAsync(NpgsqlConnection connection, IReadOnlyList<PendingAppend> batch, bool dedupe, CancellationToken cancellationToken)
+    /// <summary>
+    /// A batch writer's connection with its two append statements, made once for the connection. A batch refills the
+    /// lists the statements' parameters hold (Npgsql sends a list as an array), so it allocates no command, parameters
+    /// or arrays of its own; a busy node writes hundreds of batches a second. Used by one batch at a time.
+    /// </summary>
+    private sealed class BatchWriter : IDisposable, IAsyncDisposable
     {
-        var n = batch.Count;
-        var idx = new int[n];
-        var tenant = new string[n];
-        var conversation = new long[n];
-        var id = new long[n];
-        var channel = new string[n];
-        var direction = new short[n];
-        var senderKind = new short[n];
-        var senderId = new string[n];
-        var senderName = new string?[n];
-        var kind = new short[n];
-        var content = new string[n];
-        var clientId = new string?[n];
-        var platformId = new string?[n];
-        var metadata = new string?[n];
-        var platformTs = new DateTime?[n];
-        for (var i = 0; i < n; i++)
+        private readonly NpgsqlCommand _fast;
+        private readonly NpgsqlCommand _careful;
+
+        // The batch's columns, as the append functions take them.
+        private readonly List<int> _index = [];
+        private readonly List<string> _tenant = [];
+        private readonly List<long> _conversation = [];
+        private readonly List<long> _id = [];
+        private readonly List<string> _channel = [];
+        private readonly List<short> _direction = [];
+        private readonly List<short> _senderKind = [];
+        private readonly List<string> _senderId = [];
+        private readonly List<string?> _senderName = [];
+        private readonly List<short> _kind = [];
+        private readonly List<string> _content = [];
+        private readonly List<string?> _clientId = [];
+        private readonly List<string?> _platformId = [];
+        private readonly List<string?> _metadata = [];
+        private readonly List<DateTime?> _platformTs = [];
+
+        // The fast path's: each message's position within its conversation in the batch, and the distinct
+        // conversations with their counts (so the statement needs no grouping of its own).
+        private readonly List<int> _ordinal = [];
+        private readonly Dictionary<(string Tenant, long Conversation), int> _counts = [];
+        private readonly List<string> _countTenant = [];
+        private readonly List<long> _countConversation = [];
+        private readonly List<int> _count = [];
+
+        private (long Id, long Seq, DateTimeOffset CreatedAt, short Outcome, short Status, string? Assignee)[] _results = [];
+
+        public BatchWriter(NpgsqlConnection connection)
         {
-            var m = batch[i].Message;
-            idx[i] = i;
-            tenant[i] = m.TenantId;
-            conversation[i] = m.ConversationId;
-            id[i] = batch[i].Id;
-            channel[i] = m.ChannelId;
-            direction[i] = (short)m.Direction;
-            senderKind[i] = (short)m.Sender.Kind;
-            senderId[i] = m.Sender.Id;
-            senderName[i] = m.Sender.DisplayName;
-            kind[i] = (short)m.Kind;
-            content[i] = m.Content;
-            clientId[i] = m.ClientMessageId;
-            platformId[i] = m.PlatformMessageId;
-            metadata[i] = m.Metadata.Count == 0 ? null : MetadataJson.Serialize(m.Metadata);
-            platformTs[i] = m.PlatformTimestamp?.UtcDateTime;
+            Connection = connection;
+            _careful = new NpgsqlCommand(AppendSql, connection);
+            _careful.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = true });
+            AddColumns(_careful);
+            _fast = new NpgsqlCommand(AppendFastSql, connection);
+            AddColumns(_fast);
+            _fast.Parameters.Add(new NpgsqlParameter<List<int>> { TypedValue = _ordinal });
+            _fast.Parameters.Add(new NpgsqlParameter<List<string>> { TypedValue = _countTenant });
+            _fast.Parameters.Add(new NpgsqlParameter<List<long>> { TypedValue = _countConversation });
+            _fast.Parameters.Add(new NpgsqlParameter<List<int>> { TypedValue = _count });
         }
 
-        await using var command = new NpgsqlCommand(dedupe ? AppendSql : AppendFastSql, connection);
-        if (dedupe)
-        {
-            command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = true });
-        }
+        public NpgsqlConnection Connection { get; }
 
-        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = idx });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = tenant });
-        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = conversation });
-        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = id });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = channel });
-        command.Parameters.Add(new NpgsqlParameter<short[]> { TypedValue = direction });
-        command.Parameters.Add(new NpgsqlParameter<short[]> { TypedValue = senderKind });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = senderId });
-        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = senderName });
-        command.Parameters.Add(new NpgsqlParameter<short[]> { TypedValue = kind });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = content });
-        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = clientId });
-        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = platformId });
-        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = metadata });
-        command.Parameters.Add(new NpgsqlParameter<DateTime?[]> { TypedValue = platformTs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        if (!dedupe)
+        public async Task AppendAsync(IReadOnlyList<PendingAppend> batch, bool dedupe, CancellationToken cancellationToken)
         {
-            // Each message's position within its conversation in this batch, and the distinct conversations with counts.
-            var ordinal = new int[n];
-            var counts = new Dictionary<(string Tenant, long Conversation), int>(n); // sized once, as the batcher's
-            for (var i = 0; i < n; i++)
+            var n = batch.Count;
+            try
             {
-                var key = (tenant[i], conversation[i]);
-                ordinal[i] = counts[key] = counts.GetValueOrDefault(key) + 1;
+                Fill(batch, dedupe);
+                if (_results.Length < n)
+                {
+                    _results = new (long, long, DateTimeOffset, short, short, string?)[Math.Max(n, _results.Length * 2)];
+                }
+
+                // Outcome 2 (no such conversation) unless the result says otherwise.
+                var results = _results;
+                Array.Fill(results, (0L, 0L, default(DateTimeOffset), (short)2, (short)-1, null), 0, n);
+                await using (var reader = await (dedupe ? _careful : _fast).ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        var i = reader.GetInt32(0);
+                        results[i] = dedupe
+                            ? (reader.GetInt64(1), reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt16(4), reader.IsDBNull(5) ? (short)-1 : reader.GetInt16(5),
+                                reader.IsDBNull(6) ? null : reader.GetString(6))
+                            : (_id[i], reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2), (short)0, reader.GetInt16(3), reader.IsDBNull(4) ? null : reader.GetString(4));
+                    }
+                }
+
+                // The reader is done: the implicit transaction has committed. Only now are the appends acknowledged.
+                for (var i = 0; i < n; i++)
+                {
+                    var pending = batch[i];
+                    var (storedId, seq, createdAt, outcome, status, assignee) = results[i];
+                    if (outcome == 2)
+                    {
+                        pending.Completion.TrySetException(new ConversationNotFoundException(pending.Message.TenantId, pending.Message.ConversationId));
+                        continue;
+                    }
+
+                    var stored = pending.Message with { Id = storedId, Seq = seq, CreatedAt = createdAt };
+                    pending.Completion.TrySetResult(new AppendResult(stored, IsDuplicate: outcome == 1)
+                    {
+                        ConversationStatus = status < 0 ? null : (ConversationStatus)status,
+                        ConversationAssigneeId = status < 0 ? null : assignee,
+                    });
+                }
+            }
+            finally
+            {
+                Clear(n); // the batch's strings are not kept alive by a writer between batches
+            }
+        }
+
+        public void Dispose()
+        {
+            _fast.Dispose();
+            _careful.Dispose();
+            Connection.Dispose();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _fast.DisposeAsync().ConfigureAwait(false);
+            await _careful.DisposeAsync().ConfigureAwait(false);
+            await Connection.DisposeAsync().ConfigureAwait(false);
+        }
+
+        private void AddColumns(NpgsqlCommand command)
+        {
+            command.Parameters.Add(new NpgsqlParameter<List<int>> { TypedValue = _index });
+            command.Parameters.Add(new NpgsqlParameter<List<string>> { TypedValue = _tenant });
+            command.Parameters.Add(new NpgsqlParameter<List<long>> { TypedValue = _conversation });
+            command.Parameters.Add(new NpgsqlParameter<List<long>> { TypedValue = _id });
+            command.Parameters.Add(new NpgsqlParameter<List<string>> { TypedValue = _channel });
+            command.Parameters.Add(new NpgsqlParameter<List<short>> { TypedValue = _direction });
+            command.Parameters.Add(new NpgsqlParameter<List<short>> { TypedValue = _senderKind });
+            command.Parameters.Add(new NpgsqlParameter<List<string>> { TypedValue = _senderId });
+            command.Parameters.Add(new NpgsqlParameter<List<string?>> { TypedValue = _senderName });
+            command.Parameters.Add(new NpgsqlParameter<List<short>> { TypedValue = _kind });
+            command.Parameters.Add(new NpgsqlParameter<List<string>> { TypedValue = _content });
+            command.Parameters.Add(new NpgsqlParameter<List<string?>> { TypedValue = _clientId });
+            command.Parameters.Add(new NpgsqlParameter<List<string?>> { TypedValue = _platformId });
+            command.Parameters.Add(new NpgsqlParameter<List<string?>> { TypedValue = _metadata });
+            command.Parameters.Add(new NpgsqlParameter<List<DateTime?>> { TypedValue = _platformTs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        }
+
+        private void Fill(IReadOnlyList<PendingAppend> batch, bool dedupe)
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var m = batch[i].Message;
+                _index.Add(i);
+                _tenant.Add(m.TenantId);
+                _conversation.Add(m.ConversationId);
+                _id.Add(batch[i].Id);
+                _channel.Add(m.ChannelId);
+                _direction.Add((short)m.Direction);
+                _senderKind.Add((short)m.Sender.Kind);
+                _senderId.Add(m.Sender.Id);
+                _senderName.Add(m.Sender.DisplayName);
+                _kind.Add((short)m.Kind);
+                _content.Add(m.Content);
+                _clientId.Add(m.ClientMessageId);
+                _platformId.Add(m.PlatformMessageId);
+                _metadata.Add(m.Metadata.Count == 0 ? null : MetadataJson.Serialize(m.Metadata));
+                _platformTs.Add(m.PlatformTimestamp?.UtcDateTime);
+                if (!dedupe)
+                {
+                    var key = (m.TenantId, m.ConversationId);
+                    _ordinal.Add(_counts[key] = _counts.GetValueOrDefault(key) + 1);
+                }
             }
 
-            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = ordinal });
-            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = counts.Keys.Select(static k => k.Tenant).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = counts.Keys.Select(static k => k.Conversation).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = counts.Values.ToArray() });
-        }
-
-        // Outcome 2 (no such conversation) unless the result says otherwise.
-        var results = new (long Id, long Seq, DateTimeOffset CreatedAt, short Outcome, short Status, string? Assignee)[n];
-        Array.Fill(results, (0L, 0L, default(DateTimeOffset), (short)2, (short)-1, null));
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            foreach (var ((tenant, conversation), count) in _counts)
             {
-                var i = reader.GetInt32(0);
-                results[i] = dedupe
-                    ? (reader.GetInt64(1), reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt16(4), reader.IsDBNull(5) ? (short)-1 : reader.GetInt16(5),
-                        reader.IsDBNull(6) ? null : reader.GetString(6))
-                    : (id[i], reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2), (short)0, reader.GetInt16(3), reader.IsDBNull(4) ? null : reader.GetString(4));
+                _countTenant.Add(tenant);
+                _countConversation.Add(conversation);
+                _count.Add(count);
             }
         }
 
-        // The reader is done: the implicit transaction has committed. Only now are the appends acknowledged.
-        for (var i = 0; i < n; i++)
+        private void Clear(int n)
         {
-            var pending = batch[i];
-            var (storedId, seq, createdAt, outcome, status, assignee) = results[i];
-            if (outcome == 2)
-            {
-                pending.Completion.TrySetException(new ConversationNotFoundException(pending.Message.TenantId, pending.Message.ConversationId));
-                continue;
-            }
-
-            var stored = pending.Message with { Id = storedId, Seq = seq, CreatedAt = createdAt };
-            pending.Completion.TrySetResult(new AppendResult(stored, IsDuplicate: outcome == 1)
-            {
-                ConversationStatus = status < 0 ? null : (ConversationStatus)status,
-                ConversationAssigneeId = status < 0 ? null : assignee,
-            });
+            _index.Clear();
+            _tenant.Clear();
+            _conversation.Clear();
+            _id.Clear();
+            _channel.Clear();
+            _direction.Clear();
+            _senderKind.Clear();
+            _senderId.Clear();
+            _senderName.Clear();
+            _kind.Clear();
+            _content.Clear();
+            _clientId.Clear();
+            _platformId.Clear();
+            _metadata.Clear();
+            _platformTs.Clear();
+            _ordinal.Clear();
+            _counts.Clear();
+            _countTenant.Clear();
+            _countConversation.Clear();
+            _count.Clear();
+            Array.Clear(_results, 0, Math.Min(n, _results.Length));
         }
     }
 }

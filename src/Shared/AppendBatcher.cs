@@ -135,47 +135,57 @@ internal sealed class AppendBatcher : BatchLoops<PendingAppend>
         _metrics.Record(batch, distinct.Count);
     }
 
+    // Coalesce's look-ups, one pair per thread (it does not await), emptied after each batch: a busy store writes
+    // hundreds of batches a second, and each would otherwise fill a dictionary of its own.
+    [ThreadStatic]
+    private static Dictionary<(string, long, string), PendingAppend>? t_byClientId;
+
+    [ThreadStatic]
+    private static Dictionary<(string, string, string), PendingAppend>? t_byPlatformId;
+
     private static List<PendingAppend> Coalesce(List<PendingAppend> batch)
     {
-        Dictionary<(string, long, string), PendingAppend>? byClientId = null;
-        Dictionary<(string, string, string), PendingAppend>? byPlatformId = null;
-        var distinct = new List<PendingAppend>(batch.Count);
-        foreach (var pending in batch)
+        var byClientId = t_byClientId ??= [];
+        var byPlatformId = t_byPlatformId ??= [];
+        List<PendingAppend>? distinct = null; // made at the first repeat: until then the batch is its own distinct list
+        try
         {
-            var m = pending.Message;
-            PendingAppend? leader = null;
-            if (m.ClientMessageId is { } clientId)
+            for (var i = 0; i < batch.Count; i++)
             {
-                byClientId ??= new(batch.Count); // sized once: a batch of hundreds would otherwise grow it through eight arrays
-                if (!byClientId.TryAdd((m.TenantId, m.ConversationId, clientId), pending))
+                var pending = batch[i];
+                var m = pending.Message;
+                PendingAppend? leader = null;
+                if (m.ClientMessageId is { } clientId && !byClientId.TryAdd((m.TenantId, m.ConversationId, clientId), pending))
                 {
                     leader = byClientId[(m.TenantId, m.ConversationId, clientId)];
                 }
-            }
 
-            if (leader is null && m.PlatformMessageId is { } platformId)
-            {
-                byPlatformId ??= new(batch.Count);
-                if (!byPlatformId.TryAdd((m.TenantId, m.ChannelId, platformId), pending))
+                if (leader is null && m.PlatformMessageId is { } platformId && !byPlatformId.TryAdd((m.TenantId, m.ChannelId, platformId), pending))
                 {
                     leader = byPlatformId[(m.TenantId, m.ChannelId, platformId)];
                     if (m.ClientMessageId is { } ownClientId)
                     {
-                        byClientId![(m.TenantId, m.ConversationId, ownClientId)] = leader;
+                        byClientId[(m.TenantId, m.ConversationId, ownClientId)] = leader;
                     }
+                }
+
+                if (leader is null)
+                {
+                    distinct?.Add(pending);
+                }
+                else
+                {
+                    distinct ??= batch.GetRange(0, i);
+                    (leader.Followers ??= []).Add(pending);
                 }
             }
 
-            if (leader is null)
-            {
-                distinct.Add(pending);
-            }
-            else
-            {
-                (leader.Followers ??= []).Add(pending);
-            }
+            return distinct ?? batch;
         }
-
-        return distinct;
+        finally
+        {
+            byClientId.Clear();
+            byPlatformId.Clear();
+        }
     }
 }
