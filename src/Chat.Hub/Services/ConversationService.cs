@@ -793,9 +793,22 @@ internal sealed partial class ConversationService(
 
     /// <summary>An agent's reply on a platform channel goes out through the channel's sender (the widget's channel has none).</summary>
     private bool DeliversToPlatform(ChatCaller sender, Conversation conversation) =>
-        sender.Kind == SenderKind.Agent
-        && conversation.ChannelId != WebChannel
-        && catalog.GetServices<IChannelSender>().Any(s => string.Equals(s.ChannelId, conversation.ChannelId, StringComparison.Ordinal));
+        sender.Kind == SenderKind.Agent && conversation.ChannelId != WebChannel && HasSender(conversation.ChannelId);
+
+    // Not a lambda over the channel: its closure would be made on every send, a customer's too, before the checks above.
+    private bool HasSender(string channelId)
+    {
+        var senders = catalog.GetServices<IChannelSender>();
+        for (var i = 0; i < senders.Count; i++)
+        {
+            if (string.Equals(senders[i].ChannelId, channelId, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private void Validate(ChatCaller sender, SendRequest request)
     {
