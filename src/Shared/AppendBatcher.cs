@@ -4,7 +4,9 @@ using Chat.Storage;
 namespace Chat.Storage.Internal;
 
 /// <summary>One append waiting for its batch. <see cref="Completion"/> completes only after the batch commits.</summary>
+/// <remarks>Its own completion source (one object fewer for each message a busy store appends).</remarks>
 internal sealed class PendingAppend(ChatMessage message, long id, long started)
+    : TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously)
 {
     /// <summary>The message as the caller gave it: its <see cref="ChatMessage.Id"/> and <see cref="ChatMessage.Seq"/> are not
     /// the stored ones (<see cref="Id"/>, and the seq its batch gives it), which the stored copy carries.</summary>
@@ -16,7 +18,7 @@ internal sealed class PendingAppend(ChatMessage message, long id, long started)
     /// <summary>When the append was called (<see cref="System.Diagnostics.Stopwatch"/> ticks), or zero when not timed.</summary>
     public long Started { get; } = started;
 
-    public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public TaskCompletionSource<AppendResult> Completion => this;
 
     /// <summary>Retries of this append that arrived in the same batch; they get its result as duplicates.</summary>
     public List<PendingAppend>? Followers { get; set; }
