@@ -147,10 +147,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
     {
         if (!_writers.TryDequeue(out var writer) || writer.Connection.State != System.Data.ConnectionState.Open)
         {
-            if (writer is not null)
-            {
-                await writer.DisposeAsync().ConfigureAwait(false);
-            }
+            writer?.Dispose();
 
             writer = new BatchWriter(await _dataSources.Primary.OpenConnectionAsync(cancellationToken).ConfigureAwait(false));
         }
@@ -162,7 +159,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         catch (Exception ex) when (ex is not PostgresException)
         {
             // Broken or in doubt: not kept (a PostgresException, such as a retry's unique violation, leaves it usable).
-            await writer.DisposeAsync().ConfigureAwait(false);
+            writer.Dispose();
             throw;
         }
         finally
@@ -187,7 +184,7 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
     /// lists the statements' parameters hold (Npgsql sends a list as an array), so it allocates no command, parameters
     /// or arrays of its own; a busy node writes hundreds of batches a second. Used by one batch at a time.
     /// </summary>
-    private sealed class BatchWriter : IDisposable, IAsyncDisposable
+    private sealed class BatchWriter : IDisposable
     {
         private readonly NpgsqlCommand _fast;
         private readonly NpgsqlCommand _careful;
@@ -291,13 +288,6 @@ internal sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
             _fast.Dispose();
             _careful.Dispose();
             Connection.Dispose();
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _fast.DisposeAsync().ConfigureAwait(false);
-            await _careful.DisposeAsync().ConfigureAwait(false);
-            await Connection.DisposeAsync().ConfigureAwait(false);
         }
 
         private void AddColumns(NpgsqlCommand command)
