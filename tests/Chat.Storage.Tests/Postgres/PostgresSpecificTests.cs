@@ -89,6 +89,57 @@ public sealed class PostgresSpecificTests
         Assert.Equal(-1f, (float)(await stats.ExecuteScalarAsync())!);
     }
 
+    [Fact]
+    public async Task The_append_functions_plan_their_statements_once_per_connection_even_for_batches_of_one()
+    {
+        // PostgreSQL plans a function's statement for each call's own arrays (a custom plan) on its first five calls, and
+        // on while that looks cheaper, as it does for a batch of one: planning the append then cost as much as running it.
+        // A plan made once for any arrays names them as parameters ($1); a custom plan shows the call's constants.
+        var (primary, _) = await PostgresServer.CreateDatabaseAsync();
+        await using var store = await StoreHost.StartAsync(chat => chat.AddPostgresStorage(primary));
+        var contact = await store.Conversations.ResolveContactAsync("shop", new ChannelIdentity("web", "v1"), null, CancellationToken.None);
+        var conversation = await store.Conversations.GetOrCreateConversationAsync("shop", contact.Id, "web", CancellationToken.None);
+
+        await using var connection = new NpgsqlConnection(primary);
+        await connection.OpenAsync();
+        var plans = new List<string>();
+        connection.Notice += (_, e) => plans.Add(e.Notice.MessageText);
+        await using (var explain = new NpgsqlCommand("""
+            LOAD 'auto_explain';
+            SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on; SET auto_explain.log_verbose = on;
+            SET client_min_messages = log;
+            """, connection))
+        {
+            await explain.ExecuteNonQueryAsync();
+        }
+
+        const int Calls = 7;
+        for (var i = 1; i <= Calls; i++)
+        {
+            // One message on each path: the fast one, then the careful one (which looks retries up first).
+            var columns = $"'{{0}}', '{{shop}}', '{{{conversation.Id}}}', '{{{1000 + i}}}', '{{web}}', '{{0}}', '{{0}}', '{{v1}}', '{{NULL}}', '{{0}}', '{{hi}}', '{{c{i}}}', '{{NULL}}', '{{NULL}}', '{{NULL}}'";
+            var careful = columns.Replace($"'{{{1000 + i}}}'", $"'{{{2000 + i}}}'", StringComparison.Ordinal).Replace($"'{{c{i}}}'", $"'{{d{i}}}'", StringComparison.Ordinal);
+            await using var append = new NpgsqlCommand($$"""
+                SELECT r_seq FROM chat.append_batch_fast({{columns}}, '{1}', '{shop}', '{{{conversation.Id}}}', '{1}');
+                SELECT r_seq FROM chat.append_batch(true, {{careful}});
+                """, connection);
+            await using var reader = await append.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal((2 * i) - 1, reader.GetInt64(0));
+            Assert.True(await reader.NextResultAsync() && await reader.ReadAsync());
+            Assert.Equal(2 * i, reader.GetInt64(0));
+        }
+
+        // Each call's statements (the fast path's one, the careful path's lock and its insert) read the arrays as parameters.
+        var statements = plans.Where(p => p.Contains("Function Call: unnest(", StringComparison.Ordinal) && !p.Contains("chat.append_batch", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3 * Calls, statements.Count);
+        Assert.All(statements, plan =>
+        {
+            Assert.Contains("unnest($", plan, StringComparison.Ordinal);
+            Assert.DoesNotContain("'::text[]", plan, StringComparison.Ordinal);
+        });
+    }
+
     /// <summary>The indexes that the generic plan of a statement on (tenant, channel, platform user) reads, in order; no sequential scan.</summary>
     private static async Task<string[]> GenericPlanIndexesAsync(NpgsqlConnection connection, string sql)
     {
