@@ -21,10 +21,9 @@ internal sealed class PlatformMessageLookup : BatchLoops<PlatformMessageLookup.R
     internal const int Concurrency = 2;
 
     // One row per request found, with the request's position; a request found nowhere has no row.
-    private static readonly string Sql =
-        $"SELECT {StoredRows.ColumnsOf(StoredRows.MessageColumns, "m")}, q.idx " +
-        "FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS q(tenant_id, channel_id, platform_message_id, idx) " +
-        "JOIN chat.messages m ON m.tenant_id = q.tenant_id AND m.channel_id = q.channel_id AND m.platform_message_id = q.platform_message_id";
+    // A function (migration 6), whose statement is planned once per connection for any number of ids: sent as it is, a
+    // batch of a few ids was planned afresh every time. Its columns are StoredRows.MessageColumns, then the position.
+    private const string Sql = "SELECT * FROM chat.find_platform_messages($1, $2, $3)";
 
     private readonly NpgsqlDataSource _primary;
 

@@ -90,7 +90,7 @@ public sealed class PostgresSpecificTests
     }
 
     [Fact]
-    public async Task The_append_functions_plan_their_statements_once_per_connection_even_for_batches_of_one()
+    public async Task The_batched_statements_are_planned_once_per_connection_even_for_batches_of_one()
     {
         // PostgreSQL plans a function's statement for each call's own arrays (a custom plan) on its first five calls, and
         // on while that looks cheaper, as it does for a batch of one: planning the append then cost as much as running it.
@@ -119,20 +119,27 @@ public sealed class PostgresSpecificTests
             // One message on each path: the fast one, then the careful one (which looks retries up first).
             var columns = $"'{{0}}', '{{shop}}', '{{{conversation.Id}}}', '{{{1000 + i}}}', '{{web}}', '{{0}}', '{{0}}', '{{v1}}', '{{NULL}}', '{{0}}', '{{hi}}', '{{c{i}}}', '{{NULL}}', '{{NULL}}', '{{NULL}}'";
             var careful = columns.Replace($"'{{{1000 + i}}}'", $"'{{{2000 + i}}}'", StringComparison.Ordinal).Replace($"'{{c{i}}}'", $"'{{d{i}}}'", StringComparison.Ordinal);
+            // And the look-up of a platform's retried push, by the platform message id the first message was stored with.
+            careful = careful.Replace("'{NULL}', '{NULL}', '{NULL}'", $"'{{p{i}}}', '{{NULL}}', '{{NULL}}'", StringComparison.Ordinal);
             await using var append = new NpgsqlCommand($$"""
                 SELECT r_seq FROM chat.append_batch_fast({{columns}}, '{1}', '{shop}', '{{{conversation.Id}}}', '{1}');
                 SELECT r_seq FROM chat.append_batch(true, {{careful}});
+                SELECT r_seq, r_idx FROM chat.find_platform_messages('{shop,shop}', '{web,web}', '{p{{i}},missing}');
                 """, connection);
             await using var reader = await append.ExecuteReaderAsync();
             Assert.True(await reader.ReadAsync());
             Assert.Equal((2 * i) - 1, reader.GetInt64(0));
             Assert.True(await reader.NextResultAsync() && await reader.ReadAsync());
             Assert.Equal(2 * i, reader.GetInt64(0));
+            Assert.True(await reader.NextResultAsync() && await reader.ReadAsync());
+            Assert.Equal((2L * i, 1L), (reader.GetInt64(0), reader.GetInt64(1)));
+            Assert.False(await reader.ReadAsync());
         }
 
-        // Each call's statements (the fast path's one, the careful path's lock and its insert) read the arrays as parameters.
-        var statements = plans.Where(p => p.Contains("Function Call: unnest(", StringComparison.Ordinal) && !p.Contains("chat.append_batch", StringComparison.Ordinal)).ToList();
-        Assert.Equal(3 * Calls, statements.Count);
+        // Each call's statements (the fast path's one, the careful path's lock and its insert, the look-up) read the arrays
+        // as parameters.
+        var statements = plans.Where(p => p.Contains("Function Call: unnest(", StringComparison.Ordinal)).ToList();
+        Assert.Equal(4 * Calls, statements.Count);
         Assert.All(statements, plan =>
         {
             Assert.Contains("unnest($", plan, StringComparison.Ordinal);
