@@ -119,7 +119,8 @@ public sealed class PostgresSpecificTests
             // One message on each path: the fast one, then the careful one (which looks retries up first).
             var columns = $"'{{0}}', '{{shop}}', '{{{conversation.Id}}}', '{{{1000 + i}}}', '{{web}}', '{{0}}', '{{0}}', '{{v1}}', '{{NULL}}', '{{0}}', '{{hi}}', '{{c{i}}}', '{{NULL}}', '{{NULL}}', '{{NULL}}'";
             var careful = columns.Replace($"'{{{1000 + i}}}'", $"'{{{2000 + i}}}'", StringComparison.Ordinal).Replace($"'{{c{i}}}'", $"'{{d{i}}}'", StringComparison.Ordinal);
-            // And the look-up of a platform's retried push, by the platform message id the first message was stored with.
+            // The careful path's message carries a platform message id, which the look-up of a platform's retried push
+            // then finds (and another id it does not).
             careful = careful.Replace("'{NULL}', '{NULL}', '{NULL}'", $"'{{p{i}}}', '{{NULL}}', '{{NULL}}'", StringComparison.Ordinal);
             await using var append = new NpgsqlCommand($$"""
                 SELECT r_seq FROM chat.append_batch_fast({{columns}}, '{1}', '{shop}', '{{{conversation.Id}}}', '{1}');
