@@ -22,8 +22,11 @@ internal sealed class PlatformMessageLookup : BatchLoops<PlatformMessageLookup.R
 
     // One row per request found, with the request's position; a request found nowhere has no row.
     // A function (migration 6), whose statement is planned once per connection for any number of ids: sent as it is, a
-    // batch of a few ids was planned afresh every time. Its columns are StoredRows.MessageColumns, then the position.
-    private const string Sql = "SELECT * FROM chat.find_platform_messages($1, $2, $3)";
+    // batch of a few ids was planned afresh every time. It names each message column r_<column>; they are selected by
+    // name, in the order ReadMessage reads them, then the request's position.
+    private static readonly string Sql =
+        $"SELECT {StoredRows.Prefixed(StoredRows.MessageColumns, "r_")}, r_idx " +
+        "FROM chat.find_platform_messages($1, $2, $3)";
 
     private readonly NpgsqlDataSource _primary;
 

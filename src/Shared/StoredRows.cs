@@ -17,8 +17,11 @@ internal static class StoredRows
     public static readonly int MessageColumnCount = MessageColumns.Split(", ").Length;
 
     /// <summary>A column list (<see cref="MessageColumns"/>, <see cref="ConversationColumns"/>) of a table alias, for joins.</summary>
-    public static string ColumnsOf(string columns, string alias) =>
-        string.Join(", ", columns.Split(", ").Select(c => alias + "." + c));
+    public static string ColumnsOf(string columns, string alias) => Prefixed(columns, alias + ".");
+
+    /// <summary>A column list with each name prefixed (<c>r_</c> for the columns a function returns under its own names).</summary>
+    public static string Prefixed(string columns, string prefix) =>
+        string.Join(", ", columns.Split(", ").Select(c => prefix + c));
 
     /// <summary>Outbox statuses as stored: waiting for a first attempt, waiting for a retry, sent, failed for good.</summary>
     public static short OutboxStatus(Plugins.DeliveryStatus status) => status switch

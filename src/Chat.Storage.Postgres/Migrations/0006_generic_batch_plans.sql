@@ -13,8 +13,8 @@ ALTER FUNCTION chat.append_batch(boolean, integer[], text[], bigint[], bigint[],
     SET plan_cache_mode = force_generic_plan;
 
 -- The batched look-up of platform message ids (a platform's retried push), planned once per connection for the same
--- reason: the statement sent as it is was planned afresh for each batch of a few ids. Its columns are the message
--- columns the store reads, in that order, then the request's position.
+-- reason: the statement sent as it is was planned afresh for each batch of a few ids. Each message column comes as
+-- r_<column>, which the store selects by name, then the request's position (r_idx).
 CREATE FUNCTION chat.find_platform_messages(p_tenant text[], p_channel text[], p_platform_id text[])
 RETURNS TABLE (r_id bigint, r_conversation_id bigint, r_seq bigint, r_channel_id text, r_direction smallint,
                r_sender_kind smallint, r_sender_id text, r_sender_name text, r_kind smallint, r_content text,

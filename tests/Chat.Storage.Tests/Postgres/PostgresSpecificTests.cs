@@ -113,15 +113,18 @@ public sealed class PostgresSpecificTests
             await explain.ExecuteNonQueryAsync();
         }
 
+        // One message's columns, as the append functions take them (a platform message id of NULL: none).
+        string Columns(long id, string clientId, string platformId) =>
+            $"'{{0}}', '{{shop}}', '{{{conversation.Id}}}', '{{{id}}}', '{{web}}', '{{0}}', '{{0}}', '{{v1}}', '{{NULL}}', '{{0}}', '{{hi}}', '{{{clientId}}}', '{{{platformId}}}', '{{NULL}}', '{{NULL}}'";
+
         const int Calls = 7;
         for (var i = 1; i <= Calls; i++)
         {
-            // One message on each path: the fast one, then the careful one (which looks retries up first).
-            var columns = $"'{{0}}', '{{shop}}', '{{{conversation.Id}}}', '{{{1000 + i}}}', '{{web}}', '{{0}}', '{{0}}', '{{v1}}', '{{NULL}}', '{{0}}', '{{hi}}', '{{c{i}}}', '{{NULL}}', '{{NULL}}', '{{NULL}}'";
-            var careful = columns.Replace($"'{{{1000 + i}}}'", $"'{{{2000 + i}}}'", StringComparison.Ordinal).Replace($"'{{c{i}}}'", $"'{{d{i}}}'", StringComparison.Ordinal);
-            // The careful path's message carries a platform message id, which the look-up of a platform's retried push
-            // then finds (and another id it does not).
-            careful = careful.Replace("'{NULL}', '{NULL}', '{NULL}'", $"'{{p{i}}}', '{{NULL}}', '{{NULL}}'", StringComparison.Ordinal);
+            // One message on each path: the fast one, then the careful one (which looks retries up first). The careful
+            // path's message carries a platform message id, which the look-up of a platform's retried push then finds
+            // (and another id it does not).
+            var columns = Columns(1000 + i, $"c{i}", "NULL");
+            var careful = Columns(2000 + i, $"d{i}", $"p{i}");
             await using var append = new NpgsqlCommand($$"""
                 SELECT r_seq FROM chat.append_batch_fast({{columns}}, '{1}', '{shop}', '{{{conversation.Id}}}', '{1}');
                 SELECT r_seq FROM chat.append_batch(true, {{careful}});
