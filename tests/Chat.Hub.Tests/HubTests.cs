@@ -333,6 +333,72 @@ public abstract class HubTests(StoreKind kind)
         await AgentGoneDarkAsync(customers: server, agents: server);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_slow_agent_connection_holds_up_neither_the_senders_nor_the_other_agents_and_its_agent_gets_everything_in_order(bool everyMessage)
+    {
+        // A link that carries 20 KB a second to alice, where a burst sends about 1.6 MB of pushes: her writes wait
+        // for her link, not for a network that went dark (the test above). Bob, on the same node, must get the burst at
+        // the senders' pace, not at hers, and alice everything once her link is fast again. (SignalR may abort her
+        // connection meanwhile: its stateful reconnect writes an acknowledgement while a push waits for the link, and
+        // fails with "Concurrent reads or writes are not supported"; her client then reconnects and catches up.)
+        await using var server = await ChatTestServer.StartAsync(await TestStorage.CreateAsync(kind), o =>
+        {
+            (o.CallsPerSecond, o.CallBurst) = (1000, 1000);
+            o.AgentsHearEveryMessage = everyMessage;
+        }, chat: SmallSendBuffers);
+        await using var proxy = new TcpFaultProxy(server.Url, socketBufferBytes: 8 * 1024);
+        await using var alice = new AgentChatClient(new ChatClientOptions
+        {
+            HubUrl = new Uri(proxy.Url + "/chat/agent"),
+            AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.AgentToken("alice")),
+        });
+        var aliceInbox = await StartPingingAsync(alice);
+        await using var bob = server.Agent("bob");
+        var bobInbox = await StartPingingAsync(bob);
+        await using var customer = server.Customer("c-slow-agent");
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await alice.WatchAsync(conversation.Id);
+        await bob.WatchAsync(conversation.Id);
+        await customer.SendTextAsync("before");
+        await bobInbox.WaitForAsync(conversation.Id, 1, "bob");
+        await aliceInbox.WaitForAsync(conversation.Id, 1, "alice");
+        proxy.ThrottleToClient(20_000);
+        const int count = 1501;
+        var text = new string('x', 1000);
+        for (var i = 2; i <= count; i++)
+        {
+            await customer.SendTextAsync($"{i}:{text}");
+        }
+
+        // Every send was answered, and bob got every message, while alice had a small part of them.
+        await bobInbox.WaitForAsync(conversation.Id, count, "bob, while alice's link is slow");
+        Assert.True(aliceInbox.In(conversation.Id).Count < count / 4,
+            $"alice got {aliceInbox.In(conversation.Id).Count} of {count} messages through a slow link: the test proves nothing");
+
+        // Her link gets fast again: what waited for it arrives, each message once and in order.
+        proxy.ThrottleToClient(0);
+        await aliceInbox.WaitForAsync(conversation.Id, count, "alice, once her link is fast again");
+        await Task.Delay(200);
+        var all = Enumerable.Range(1, count).Select(i => (long)i).ToList();
+        Assert.Equal(all, aliceInbox.In(conversation.Id).Select(m => m.Seq));
+        Assert.Equal(all, bobInbox.In(conversation.Id).Select(m => m.Seq));
+    }
+
+    /// <summary>
+    /// Small socket send buffers for the hub's connections (accepted connections take the listening socket's), so what a
+    /// slow link has not carried yet waits in the hub, where the feed sees it, rather than in the kernel.
+    /// </summary>
+    internal static readonly Action<IChatBuilder> SmallSendBuffers =
+        c => c.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(o => o.CreateBoundListenSocket = endpoint =>
+        {
+            var socket = Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
+            socket.SendBufferSize = 8 * 1024;
+            return socket;
+        });
+
     /// <summary>
     /// A small stateful-reconnect buffer, so writes to a dark agent connection wait for an acknowledgement that never
     /// comes after about 60 messages.

@@ -14,9 +14,16 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     private readonly Task _accept;
     private volatile TaskCompletionSource? _frozen;
     private volatile TaskCompletionSource? _frozenToClient;
+    private volatile int _toClientBytesPerSecond;
 
-    public TcpFaultProxy(string targetUrl)
+    private readonly int? _socketBufferBytes;
+
+    /// <param name="targetUrl">The server's address.</param>
+    /// <param name="socketBufferBytes">The size of the proxy's socket buffers, or null for the system's: small ones
+    /// keep what a slow link has not carried yet waiting in the server's socket, not in the proxy's.</param>
+    public TcpFaultProxy(string targetUrl, int? socketBufferBytes = null)
     {
+        _socketBufferBytes = socketBufferBytes;
         _targetPort = new Uri(targetUrl).Port;
         _listener.Start();
         _accept = Task.Run(AcceptAsync);
@@ -50,6 +57,12 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     /// </summary>
     public void FreezeToClient() => _frozenToClient = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>
+    /// Carries bytes from the server to the client at most <paramref name="bytesPerSecond"/> (0: as fast as they come),
+    /// as a slow network would: what the server sends meanwhile waits in its socket, not in the proxy.
+    /// </summary>
+    public void ThrottleToClient(int bytesPerSecond) => _toClientBytesPerSecond = bytesPerSecond;
+
     /// <summary>Carries bytes again, as a network that came back would (what each side sent meanwhile goes through).</summary>
     public void Thaw()
     {
@@ -78,6 +91,11 @@ public sealed class TcpFaultProxy : IAsyncDisposable
         {
             var client = await _listener.AcceptSocketAsync(_stop.Token);
             var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            if (_socketBufferBytes is { } bytes)
+            {
+                (server.ReceiveBufferSize, client.SendBufferSize) = (bytes, bytes);
+            }
+
             try
             {
                 await server.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token);
@@ -103,10 +121,16 @@ public sealed class TcpFaultProxy : IAsyncDisposable
         {
             while (true)
             {
-                var read = await from.ReceiveAsync(buffer, SocketFlags.None);
+                var throttle = toClient ? _toClientBytesPerSecond : 0;
+                var read = await from.ReceiveAsync(throttle > 0 ? buffer.AsMemory(0, 1024) : buffer, SocketFlags.None);
                 if (read == 0)
                 {
                     break;
+                }
+
+                if (throttle > 0)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds((double)read / throttle));
                 }
 
                 if (_frozen is { } frozen)
