@@ -348,23 +348,8 @@ public abstract class HubTests(StoreKind kind)
             (o.CallsPerSecond, o.CallBurst) = (1000, 1000);
             o.AgentsHearEveryMessage = everyMessage;
         }, chat: SmallSendBuffers);
-        await using var proxy = new TcpFaultProxy(server.Url, socketBufferBytes: 8 * 1024);
-        await using var alice = new AgentChatClient(new ChatClientOptions
-        {
-            HubUrl = new Uri(proxy.Url + "/chat/agent"),
-            AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.AgentToken("alice")),
-        });
-        var aliceInbox = await StartPingingAsync(alice);
-        await using var bob = server.Agent("bob");
-        var bobInbox = await StartPingingAsync(bob);
-        await using var customer = server.Customer("c-slow-agent");
-        await customer.StartAsync();
-        var conversation = await customer.StartConversationAsync();
-        await alice.WatchAsync(conversation.Id);
-        await bob.WatchAsync(conversation.Id);
-        await customer.SendTextAsync("before");
-        await bobInbox.WaitForAsync(conversation.Id, 1, "bob");
-        await aliceInbox.WaitForAsync(conversation.Id, 1, "alice");
+        await using var agents = await TwoAgentsAsync(customers: server, agents: server, "c-slow-agent", proxySocketBufferBytes: 8 * 1024);
+        var (proxy, customer, conversation, aliceInbox, bobInbox) = (agents.Proxy, agents.Customer, agents.Conversation, agents.AliceInbox, agents.BobInbox);
         proxy.ThrottleToClient(20_000);
         const int count = 1501;
         var text = new string('x', 1000);
@@ -418,24 +403,9 @@ public abstract class HubTests(StoreKind kind)
     internal static async Task AgentGoneDarkAsync(ChatTestServer customers, ChatTestServer agents)
     {
         var connections = agents.Services.GetRequiredService<Chat.Hub.Hubs.ChatConnections>();
-        await using var proxy = new TcpFaultProxy(agents.Url);
-        await using var alice = new AgentChatClient(new ChatClientOptions
-        {
-            HubUrl = new Uri(proxy.Url + "/chat/agent"),
-            AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.AgentToken("alice")),
-        });
-        var aliceInbox = await StartPingingAsync(alice);
-        await using var bob = agents.Agent("bob");
-        var bobInbox = await StartPingingAsync(bob);
-        await using var customer = customers.Customer("c-dark");
-        await customer.StartAsync();
-        var conversation = await customer.StartConversationAsync();
-        await alice.WatchAsync(conversation.Id);
-        await bob.WatchAsync(conversation.Id);
-        await customer.SendTextAsync("before");
-        await bobInbox.WaitForAsync(conversation.Id, 1, "bob");
-        await aliceInbox.WaitForAsync(conversation.Id, 1, "alice");
-        var aliceConnection = alice.Connection.ConnectionId!;
+        await using var two = await TwoAgentsAsync(customers, agents, "c-dark");
+        var (proxy, customer, conversation, aliceInbox, bobInbox) = (two.Proxy, two.Customer, two.Conversation, two.AliceInbox, two.BobInbox);
+        var aliceConnection = two.Alice.Connection.ConnectionId!;
         Assert.True(connections.Contains(aliceConnection));
 
         proxy.Freeze(); // alice's network goes dark: nothing carried, nothing closed
@@ -447,6 +417,46 @@ public abstract class HubTests(StoreKind kind)
 
         // Every send was answered and bob got every message while alice's connection was still open and took nothing.
         await AssertNobodyWaitedForTheDarkConnectionAsync(connections, proxy, conversation.Id, 201, ("alice", aliceConnection, aliceInbox), ("bob", bobInbox));
+    }
+
+    /// <summary>
+    /// Alice on <paramref name="agents"/> behind a <see cref="TcpFaultProxy"/>, bob on the same node directly, both pinging
+    /// every second and following the conversation of a customer on <paramref name="customers"/> (queued, nobody's, so
+    /// they hear it whoever hears what), which has its first message, heard by both. Disposing it leaves the nodes.
+    /// </summary>
+    internal static async Task<TwoAgents> TwoAgentsAsync(ChatTestServer customers, ChatTestServer agents, string customerId, int? proxySocketBufferBytes = null)
+    {
+        var proxy = new TcpFaultProxy(agents.Url, proxySocketBufferBytes);
+        var alice = new AgentChatClient(new ChatClientOptions
+        {
+            HubUrl = new Uri(proxy.Url + "/chat/agent"),
+            AccessTokenProvider = () => Task.FromResult<string?>(ChatTestServer.AgentToken("alice")),
+        });
+        var aliceInbox = await StartPingingAsync(alice);
+        var bob = agents.Agent("bob");
+        var bobInbox = await StartPingingAsync(bob);
+        var customer = customers.Customer(customerId);
+        await customer.StartAsync();
+        var conversation = await customer.StartConversationAsync();
+        await alice.WatchAsync(conversation.Id);
+        await bob.WatchAsync(conversation.Id);
+        await customer.SendTextAsync("before");
+        await bobInbox.WaitForAsync(conversation.Id, 1, "bob");
+        await aliceInbox.WaitForAsync(conversation.Id, 1, "alice");
+        return new TwoAgents(proxy, alice, aliceInbox, bob, bobInbox, customer, conversation);
+    }
+
+    internal sealed record TwoAgents(
+        TcpFaultProxy Proxy, AgentChatClient Alice, Received AliceInbox, AgentChatClient Bob, Received BobInbox, CustomerChatClient Customer,
+        Conversation Conversation) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Customer.DisposeAsync();
+            await Bob.DisposeAsync();
+            await Alice.DisposeAsync();
+            await Proxy.DisposeAsync();
+        }
     }
 
     [Fact]
