@@ -12,11 +12,10 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     private readonly int _targetPort;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accept;
+    private readonly int? _socketBufferBytes;
     private volatile TaskCompletionSource? _frozen;
     private volatile TaskCompletionSource? _frozenToClient;
     private volatile int _toClientBytesPerSecond;
-
-    private readonly int? _socketBufferBytes;
 
     /// <param name="targetUrl">The server's address.</param>
     /// <param name="socketBufferBytes">The size of the proxy's socket buffers, or null for the system's: small ones
