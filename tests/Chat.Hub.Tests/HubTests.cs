@@ -3,6 +3,7 @@ using Chat.Hub.Hubs;
 using Chat.Hub.Tests.Infrastructure;
 using Chat.Protocol;
 using Chat.Storage;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -377,9 +378,9 @@ public abstract class HubTests(StoreKind kind)
     /// slow link has not carried yet waits in the hub, where the feed sees it, rather than in the kernel.
     /// </summary>
     internal static readonly Action<IChatBuilder> SmallSendBuffers =
-        c => c.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(o => o.CreateBoundListenSocket = endpoint =>
+        c => c.Services.Configure<SocketTransportOptions>(o => o.CreateBoundListenSocket = endpoint =>
         {
-            var socket = Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
+            var socket = SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
             socket.SendBufferSize = 8 * 1024;
             return socket;
         });
