@@ -20,25 +20,25 @@ internal static class StoreThroughput
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var postgres = Argument(args, "--postgres") ?? Environment.GetEnvironmentVariable("CHAT_TEST_POSTGRES");
-        var seconds = int.Parse(Argument(args, "--seconds") ?? "10", CultureInfo.InvariantCulture);
-        var writerCounts = (Argument(args, "--writers") ?? "1,16,256").Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray();
+        var postgres = CommandLine.Argument(args, "--postgres") ?? Environment.GetEnvironmentVariable("CHAT_TEST_POSTGRES");
+        var seconds = int.Parse(CommandLine.Argument(args, "--seconds") ?? "10", CultureInfo.InvariantCulture);
+        var writerCounts = (CommandLine.Argument(args, "--writers") ?? "1,16,256").Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray();
         if (string.IsNullOrWhiteSpace(postgres))
         {
             Console.Error.WriteLine("Give --postgres \"Host=...;Username=...;Database=postgres\" or set CHAT_TEST_POSTGRES.");
             return 2;
         }
 
-        var concurrentBatches = int.Parse(Argument(args, "--batches") ?? "2", CultureInfo.InvariantCulture);
-        var linger = TimeSpan.FromMilliseconds(double.Parse(Argument(args, "--linger-ms") ?? "0", CultureInfo.InvariantCulture));
+        var concurrentBatches = int.Parse(CommandLine.Argument(args, "--batches") ?? "2", CultureInfo.InvariantCulture);
+        var linger = TimeSpan.FromMilliseconds(double.Parse(CommandLine.Argument(args, "--linger-ms") ?? "0", CultureInfo.InvariantCulture));
         var duration = TimeSpan.FromSeconds(seconds);
         // The databases' locale: the server's default, or an ICU locale such as en-US (what most shops' servers use).
-        var icuLocale = Argument(args, "--icu-locale");
+        var icuLocale = CommandLine.Argument(args, "--icu-locale");
         Console.WriteLine($"store-throughput: {seconds} s per run, {Conversations} conversations, {concurrentBatches} PostgreSQL batches in flight, linger {linger.TotalMilliseconds} ms, database locale {icuLocale ?? "the server's default"}, {Environment.ProcessorCount} cores");
 
         // Rounds: each measures COPY and then the PostgreSQL store, so every ratio has a baseline from the same minute;
         // the machine is shared and a rate moves by a quarter from one minute to the next. The summary is the median.
-        var rounds = int.Parse(Argument(args, "--rounds") ?? "1", CultureInfo.InvariantCulture);
+        var rounds = int.Parse(CommandLine.Argument(args, "--rounds") ?? "1", CultureInfo.InvariantCulture);
         var ratios = writerCounts.ToDictionary(w => w, _ => new List<double>());
         // Each run writes into a database of its own; they are dropped at the end, not between runs, because dropping a
         // database forces a checkpoint, which would change the conditions of the run after it.
@@ -78,7 +78,7 @@ internal static class StoreThroughput
             Console.WriteLine($"| PostgreSQL store, median of {list.Count} round(s) | {writers} | ratio to COPY | {list[list.Count / 2]:F2} (min {list[0]:F2}, max {list[^1]:F2}) |");
         }
 
-        if (Argument(args, "--sqlite") != "no")
+        if (CommandLine.Argument(args, "--sqlite") != "no")
         {
             foreach (var writers in writerCounts)
             {
@@ -100,14 +100,8 @@ internal static class StoreThroughput
         addStorage(builder.Services.AddChat());
         using var host = builder.Build();
         await host.StartAsync();
-        var conversationStore = host.Services.GetRequiredService<IConversationStore>();
         var messages = host.Services.GetRequiredService<IMessageStore>();
-        var conversations = new Conversation[Conversations];
-        for (var i = 0; i < conversations.Length; i++)
-        {
-            var contact = await conversationStore.ResolveContactAsync("bench", new ChannelIdentity("web", $"visitor-{i}"), null, CancellationToken.None);
-            conversations[i] = await conversationStore.GetOrCreateConversationAsync("bench", contact.Id, "web", CancellationToken.None);
-        }
+        var conversations = await CreateConversationsAsync(host.Services, Conversations);
 
         // Warm up, then measure.
         await RunWritersAsync(messages, conversations, writers, TimeSpan.FromSeconds(1));
@@ -116,6 +110,20 @@ internal static class StoreThroughput
         var rate = count / stopwatch.Elapsed.TotalSeconds;
         await host.StopAsync();
         return rate;
+    }
+
+    /// <summary>Makes <paramref name="count"/> conversations of the tenant "bench" on the web channel, a visitor each.</summary>
+    internal static async Task<Conversation[]> CreateConversationsAsync(IServiceProvider services, int count)
+    {
+        var conversationStore = services.GetRequiredService<IConversationStore>();
+        var conversations = new Conversation[count];
+        for (var i = 0; i < conversations.Length; i++)
+        {
+            var contact = await conversationStore.ResolveContactAsync("bench", new ChannelIdentity("web", $"visitor-{i}"), null, CancellationToken.None);
+            conversations[i] = await conversationStore.GetOrCreateConversationAsync("bench", contact.Id, "web", CancellationToken.None);
+        }
+
+        return conversations;
     }
 
     private static async Task<long> RunWritersAsync(IMessageStore messages, Conversation[] conversations, int writers, TimeSpan duration)
@@ -190,45 +198,4 @@ internal static class StoreThroughput
         Content = "where is my parcel? order 1234567890",
         ClientMessageId = clientId,
     };
-
-    /// <summary>A database of its own for one measured run, dropped at the end (the server may be the user's own).</summary>
-    private sealed class BenchDatabase
-    {
-        private readonly string _server;
-        private readonly string _name = "chat_bench_" + Guid.NewGuid().ToString("N");
-
-        private BenchDatabase(string server) => _server = server;
-
-        /// <summary>Creates a database, adds it to <paramref name="created"/> and returns its connection string.</summary>
-        public static async Task<string> CreateAsync(string server, string? icuLocale, List<BenchDatabase> created)
-        {
-            if (icuLocale is not null && !System.Text.RegularExpressions.Regex.IsMatch(icuLocale, "^[A-Za-z0-9_@=-]+$"))
-            {
-                throw new ArgumentException($"--icu-locale '{icuLocale}' is not a locale name such as en-US.", nameof(icuLocale));
-            }
-
-            var database = new BenchDatabase(server);
-            await database.ExecuteAsync(icuLocale is null
-                ? $"CREATE DATABASE {database._name}"
-                : $"CREATE DATABASE {database._name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{icuLocale}' LOCALE 'C.UTF-8'");
-            created.Add(database);
-            return new NpgsqlConnectionStringBuilder(server) { Database = database._name, MaxPoolSize = 100 }.ConnectionString;
-        }
-
-        public Task DropAsync() => ExecuteAsync($"DROP DATABASE IF EXISTS {_name} WITH (FORCE)");
-
-        private async Task ExecuteAsync(string sql)
-        {
-            await using var connection = new NpgsqlConnection(_server);
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand(sql, connection);
-            await command.ExecuteNonQueryAsync();
-        }
-    }
-
-    private static string? Argument(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
 }
