@@ -56,7 +56,7 @@ internal static class AppendCpu
             Console.WriteLine($"append-cpu: batches of {batch} to {conversationCount} conversations, {connections} connection(s), {seconds} s a round, client ids {(timeOrdered ? "v7" : "v4")}");
             for (var round = 1; round <= rounds; round++)
             {
-                await ExecuteAsync(database, "TRUNCATE chat.messages, chat.outbox; CHECKPOINT");
+                await BenchDatabase.ExecuteAsync(database, "TRUNCATE chat.messages, chat.outbox; CHECKPOINT");
                 var (rate, cpuPerMessage) = await MeasureAsync(database, conversations, batch, connections, TimeSpan.FromSeconds(seconds), timeOrdered);
                 Console.WriteLine($"| round {round} | {rate:N0} msg/s | {cpuPerMessage:F1} µs of the backends' CPU a message |");
             }
@@ -89,19 +89,11 @@ internal static class AppendCpu
             await host.StopAsync();
             if (setupSql is not null)
             {
-                await ExecuteAsync(database, setupSql);
+                await BenchDatabase.ExecuteAsync(database, setupSql);
             }
 
             return conversations.Select(c => c.Id).ToArray();
         }
-    }
-
-    private static async Task ExecuteAsync(string database, string sql)
-    {
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
     }
 
     private static async Task<(double Rate, double CpuMicrosecondsPerMessage)> MeasureAsync(string database, long[] conversations, int batch, int connections,

@@ -19,18 +19,19 @@ internal sealed class BenchDatabase
         }
 
         var database = new BenchDatabase(server);
-        await database.ExecuteAsync(icuLocale is null
+        await ExecuteAsync(server, icuLocale is null
             ? $"CREATE DATABASE {database._name}"
             : $"CREATE DATABASE {database._name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{icuLocale}' LOCALE 'C.UTF-8'");
         created.Add(database);
         return new NpgsqlConnectionStringBuilder(server) { Database = database._name, MaxPoolSize = 100 }.ConnectionString;
     }
 
-    public Task DropAsync() => ExecuteAsync($"DROP DATABASE IF EXISTS {_name} WITH (FORCE)");
+    public Task DropAsync() => ExecuteAsync(_server, $"DROP DATABASE IF EXISTS {_name} WITH (FORCE)");
 
-    private async Task ExecuteAsync(string sql)
+    /// <summary>Runs one statement on a database of the server.</summary>
+    public static async Task ExecuteAsync(string connectionString, string sql)
     {
-        await using var connection = new NpgsqlConnection(_server);
+        await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
