@@ -27,18 +27,16 @@ internal static class AppendCpu
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var postgres = CommandLine.Argument(args, "--postgres") ?? Environment.GetEnvironmentVariable("CHAT_TEST_POSTGRES");
-        if (string.IsNullOrWhiteSpace(postgres))
+        if (CommandLine.Postgres(args) is not { } postgres)
         {
-            Console.Error.WriteLine("Give --postgres \"Host=...;Username=...;Database=postgres\" or set CHAT_TEST_POSTGRES.");
             return 2;
         }
 
-        var batch = Number(args, "--batch", 100);
-        var connections = Number(args, "--connections", 2);
-        var seconds = Number(args, "--seconds", 12);
-        var rounds = Number(args, "--rounds", 2);
-        var conversationCount = Number(args, "--conversations", 1024);
+        var batch = CommandLine.Number(args, "--batch", 100);
+        var connections = CommandLine.Number(args, "--connections", 2);
+        var seconds = CommandLine.Number(args, "--seconds", 12);
+        var rounds = CommandLine.Number(args, "--rounds", 2);
+        var conversationCount = CommandLine.Number(args, "--conversations", 1024);
         var clientIds = CommandLine.Argument(args, "--client-ids") ?? "v4";
         if (clientIds is not ("v4" or "v7"))
         {
@@ -47,13 +45,12 @@ internal static class AppendCpu
         }
 
         var timeOrdered = clientIds == "v7";
-
         var databases = new List<BenchDatabase>();
         try
         {
             var database = await BenchDatabase.CreateAsync(postgres, icuLocale: null, databases);
             var conversations = await PrepareAsync(database, conversationCount, CommandLine.Argument(args, "--setup-sql"));
-            Console.WriteLine($"append-cpu: batches of {batch} to {conversationCount} conversations, {connections} connection(s), {seconds} s a round, client ids {(timeOrdered ? "v7" : "v4")}");
+            Console.WriteLine($"append-cpu: batches of {batch} to {conversationCount} conversations, {connections} connection(s), {seconds} s a round, client ids {clientIds}");
             for (var round = 1; round <= rounds; round++)
             {
                 await BenchDatabase.ExecuteAsync(database, "TRUNCATE chat.messages, chat.outbox; CHECKPOINT");
@@ -63,18 +60,11 @@ internal static class AppendCpu
         }
         finally
         {
-            NpgsqlConnection.ClearAllPools();
-            foreach (var database in databases)
-            {
-                await database.DropAsync();
-            }
+            await BenchDatabase.DropAllAsync(databases);
         }
 
         return 0;
     }
-
-    private static int Number(string[] args, string name, int fallback) =>
-        CommandLine.Argument(args, name) is { } value ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
 
     /// <summary>Applies the store's migrations and makes the conversations, then runs the setup statement, if any.</summary>
     private static async Task<long[]> PrepareAsync(string database, int count, string? setupSql)

@@ -26,7 +26,15 @@ internal sealed class BenchDatabase
         return new NpgsqlConnectionStringBuilder(server) { Database = database._name, MaxPoolSize = 100 }.ConnectionString;
     }
 
-    public Task DropAsync() => ExecuteAsync(_server, $"DROP DATABASE IF EXISTS {_name} WITH (FORCE)");
+    /// <summary>Drops the databases a command made (after closing the pooled connections to them).</summary>
+    public static async Task DropAllAsync(List<BenchDatabase> created)
+    {
+        NpgsqlConnection.ClearAllPools();
+        foreach (var database in created)
+        {
+            await ExecuteAsync(database._server, $"DROP DATABASE IF EXISTS {database._name} WITH (FORCE)");
+        }
+    }
 
     /// <summary>Runs one statement on a database of the server.</summary>
     public static async Task ExecuteAsync(string connectionString, string sql)

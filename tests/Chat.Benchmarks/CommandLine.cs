@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Chat.Benchmarks;
 
 /// <summary>The benchmark commands' options.</summary>
@@ -8,5 +10,25 @@ internal static class CommandLine
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    /// <summary>The whole number after <paramref name="name"/>, or <paramref name="fallback"/> when it is not given.</summary>
+    public static int Number(string[] args, string name, int fallback) =>
+        Argument(args, name) is { } value ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
+
+    /// <summary>
+    /// The PostgreSQL server to measure (<c>--postgres</c>, else <c>CHAT_TEST_POSTGRES</c>), or null, having said how to
+    /// give it, when neither is set.
+    /// </summary>
+    public static string? Postgres(string[] args)
+    {
+        var postgres = Argument(args, "--postgres") ?? Environment.GetEnvironmentVariable("CHAT_TEST_POSTGRES");
+        if (string.IsNullOrWhiteSpace(postgres))
+        {
+            Console.Error.WriteLine("Give --postgres \"Host=...;Username=...;Database=postgres\" or set CHAT_TEST_POSTGRES.");
+            return null;
+        }
+
+        return postgres;
     }
 }

@@ -20,16 +20,14 @@ internal static class StoreThroughput
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var postgres = CommandLine.Argument(args, "--postgres") ?? Environment.GetEnvironmentVariable("CHAT_TEST_POSTGRES");
-        var seconds = int.Parse(CommandLine.Argument(args, "--seconds") ?? "10", CultureInfo.InvariantCulture);
-        var writerCounts = (CommandLine.Argument(args, "--writers") ?? "1,16,256").Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray();
-        if (string.IsNullOrWhiteSpace(postgres))
+        if (CommandLine.Postgres(args) is not { } postgres)
         {
-            Console.Error.WriteLine("Give --postgres \"Host=...;Username=...;Database=postgres\" or set CHAT_TEST_POSTGRES.");
             return 2;
         }
 
-        var concurrentBatches = int.Parse(CommandLine.Argument(args, "--batches") ?? "2", CultureInfo.InvariantCulture);
+        var seconds = CommandLine.Number(args, "--seconds", 10);
+        var writerCounts = (CommandLine.Argument(args, "--writers") ?? "1,16,256").Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray();
+        var concurrentBatches = CommandLine.Number(args, "--batches", 2);
         var linger = TimeSpan.FromMilliseconds(double.Parse(CommandLine.Argument(args, "--linger-ms") ?? "0", CultureInfo.InvariantCulture));
         var duration = TimeSpan.FromSeconds(seconds);
         // The databases' locale: the server's default, or an ICU locale such as en-US (what most shops' servers use).
@@ -38,7 +36,7 @@ internal static class StoreThroughput
 
         // Rounds: each measures COPY and then the PostgreSQL store, so every ratio has a baseline from the same minute;
         // the machine is shared and a rate moves by a quarter from one minute to the next. The summary is the median.
-        var rounds = int.Parse(CommandLine.Argument(args, "--rounds") ?? "1", CultureInfo.InvariantCulture);
+        var rounds = CommandLine.Number(args, "--rounds", 1);
         var ratios = writerCounts.ToDictionary(w => w, _ => new List<double>());
         // Each run writes into a database of its own; they are dropped at the end, not between runs, because dropping a
         // database forces a checkpoint, which would change the conditions of the run after it.
@@ -65,11 +63,7 @@ internal static class StoreThroughput
         }
         finally
         {
-            NpgsqlConnection.ClearAllPools();
-            foreach (var database in databases)
-            {
-                await database.DropAsync();
-            }
+            await BenchDatabase.DropAllAsync(databases);
         }
 
         foreach (var (writers, list) in ratios)
