@@ -186,7 +186,7 @@ internal static class AppendCpu
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = conversation.Select(c => $"visitor-{c}").ToArray() });
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = new string?[batch] });
         command.Parameters.Add(new NpgsqlParameter<short[]> { TypedValue = new short[batch] }); // text
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = Same("where is my parcel? order 1234567890", batch) });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = Same(StoreThroughput.MessageText, batch) });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = clientIds });
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = new string?[batch] });
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = new string?[batch] });

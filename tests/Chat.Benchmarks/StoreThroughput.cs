@@ -18,6 +18,9 @@ internal static class StoreThroughput
 {
     private const int Conversations = 1024;
 
+    /// <summary>The text of every measured message, the COPY baseline's rows and <c>append-cpu</c>'s alike.</summary>
+    internal const string MessageText = "where is my parcel? order 1234567890";
+
     public static async Task<int> RunAsync(string[] args)
     {
         if (CommandLine.Postgres(args) is not { } postgres)
@@ -169,7 +172,7 @@ internal static class StoreThroughput
                 await importer.WriteAsync((short)0, NpgsqlDbType.Smallint);
                 await importer.WriteAsync("visitor", NpgsqlDbType.Text);
                 await importer.WriteAsync((short)0, NpgsqlDbType.Smallint);
-                await importer.WriteAsync("where is my parcel? order 1234567890", NpgsqlDbType.Text);
+                await importer.WriteAsync(MessageText, NpgsqlDbType.Text);
                 await importer.WriteAsync(Guid.NewGuid().ToString("N"), NpgsqlDbType.Text);
                 await importer.WriteAsync("{}", NpgsqlDbType.Jsonb);
                 await importer.WriteAsync(now, NpgsqlDbType.TimestampTz);
@@ -189,7 +192,7 @@ internal static class StoreThroughput
         Direction = MessageDirection.Inbound,
         Sender = new MessageSender(SenderKind.Customer, "visitor"),
         Kind = MessageKind.Text,
-        Content = "where is my parcel? order 1234567890",
+        Content = MessageText,
         ClientMessageId = clientId,
     };
 }
