@@ -16,6 +16,9 @@ internal static class Orchestrator
     {
         // Whether the load processes' thread pools spin for work as by default (--driver-spin default).
         var spin = args.Get("driver-spin", "none") == "default";
+        // Whether a paced run's load processes touch their first generation's memory before the traffic (--pretouch no
+        // leaves it cold, as before session 34; see Driver.PreTouch).
+        var pretouch = args.Get("pretouch", "yes") == "yes";
         var customers = args.GetInt("customers", 1000);
         var agents = args.GetInt("agents", 2);
         var rate = args.GetInt("rate", 0);
@@ -134,20 +137,28 @@ internal static class Orchestrator
                 return Rss(server.Id);
             }
 
+            // How much of its first generation a paced load process touches before the traffic: what it may allocate
+            // in a warm-up as long as it can be and the measured seconds (generously 8 KiB a message heard or sent; the
+            // customers' processes measured 3 to 5), up to the generation's 1 GiB less a margin.
+            int PreTouchMegabytes(int messagesPerSecond) => !pretouch || rate <= 0 ? 0
+                : (int)Math.Min(960, ((long)messagesPerSecond * (warmupMax + seconds + 10) * 8) / 1024);
+
             var before = await IdleRssAsync();
             // The agents in a process of their own (as they would be on their own machines), the customers spread over the rest.
             var drivers = new List<Process>
             {
                 Start(spin, paced: rate > 0, "drive", "--url", url, "--kind", kind, "--customers", "0", "--agents", agents.ToString(CultureInfo.InvariantCulture),
                     "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--protocol", protocol, "--id", "agents", "--run", round.ToString(CultureInfo.InvariantCulture),
-                    "--agent-capacity", agentCapacity.ToString(CultureInfo.InvariantCulture), "--agents-hear", agentsHear),
+                    "--agent-capacity", agentCapacity.ToString(CultureInfo.InvariantCulture), "--agents-hear", agentsHear,
+                    "--pretouch-mb", PreTouchMegabytes(rate).ToString(CultureInfo.InvariantCulture)),
             };
             for (var p = 0; p < processes; p++)
             {
                 var share = (customers / processes) + (p < customers % processes ? 1 : 0);
                 drivers.Add(Start(spin, paced: rate > 0, "drive", "--url", url, "--kind", kind, "--customers", share.ToString(CultureInfo.InvariantCulture), "--agents", "0",
                     "--rate", (rate / processes).ToString(CultureInfo.InvariantCulture), "--seconds", seconds.ToString(CultureInfo.InvariantCulture),
-                    "--protocol", protocol, "--via", via, "--id", p.ToString(CultureInfo.InvariantCulture), "--run", round.ToString(CultureInfo.InvariantCulture)));
+                    "--protocol", protocol, "--via", via, "--id", p.ToString(CultureInfo.InvariantCulture), "--run", round.ToString(CultureInfo.InvariantCulture),
+                    "--pretouch-mb", PreTouchMegabytes(rate / processes).ToString(CultureInfo.InvariantCulture)));
             }
 
             var connectWatch = Stopwatch.StartNew();
@@ -232,8 +243,10 @@ internal static class Orchestrator
             // before the traffic (Driver), a load process then goes through the measured window without a collection,
             // where a customers' process of 5,000 Chat clients was paused 160 to 880 ms in it (its collections scan
             // thousands of connections' objects), a pause of the load generator charged to the messages in flight
-            // through it. Not as fast as possible: there each allocation touching cold memory made the load processes
-            // slower, the bare hub's more (a bare run 15,695 and 15,776 messages a second against 16,156 and 19,011).
+            // through it. Each process touches that memory before the traffic (Driver.PreTouch, --pretouch-mb), as a
+            // first touch of a page costs about 14 µs here. Not as fast as possible: there each allocation touching cold
+            // memory made the load processes slower, the bare hub's more (a bare run 15,695 and 15,776 messages a second
+            // against 16,156 and 19,011, before the touching).
             if (paced)
             {
                 start.Environment["DOTNET_GCgen0size"] = "0x40000000";

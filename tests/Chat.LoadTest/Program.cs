@@ -3,6 +3,7 @@ using Chat.LoadTest;
 // The project's load tool for the hub (see docs/benchmarks.md):
 //   dotnet run -c Release --project tests/Chat.LoadTest -- run [--postgres "Host=..."] [--customers 1000] [--agents 2]
 //        [--rate 0 (as fast as possible) | msg/s] [--seconds 10] [--warmup 5] [--warmup-max 60] [--warmup-until quiet|fixed] [--processes N] [--kinds bare,chat] [--protocol json|messagepack]
+//        [--pretouch yes|no (a paced run's load processes touch their first generation before the traffic; default yes)]
 //        [--rounds N (each hub N times, the order alternating, and the median of the rounds' ratios; default 1)]
 //        [--via hub|webhook (customers as platform users whose messages arrive as signed pushes)]
 //        [--analyze yes|no (ANALYZE the PostgreSQL database halfway through the warm-up, as autovacuum would have; default yes)]
