@@ -33,12 +33,14 @@ internal static class Driver
             return;
         }
 
-        // Small arrays (the first generation's regions, not the large-object heap), each kept until 63 more are made.
+        // Small arrays of 8 KiB each with their header (the first generation's regions, not the large-object heap), each
+        // kept until 63 more are made.
+        const int ObjectBytes = 8192;
         var recent = new byte[64][];
-        var count = (long)megabytes * 1024 * 1024 / 8192;
+        var count = (long)megabytes * 1024 * 1024 / ObjectBytes;
         for (var i = 0L; i < count; i++)
         {
-            recent[i & 63] = new byte[8192 - 24];
+            recent[i & 63] = new byte[ObjectBytes - 24];
         }
 
         GC.KeepAlive(recent);

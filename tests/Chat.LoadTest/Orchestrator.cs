@@ -40,6 +40,11 @@ internal static class Orchestrator
         // names (not half a second before), as a load process on a saturated machine reads it late; every process must
         // still count the same messages. A fixed warm-up's end is said at the start of the traffic and is not made late.
         var measureLate = TimeSpan.FromMilliseconds(args.GetInt("measure-late-ms", 0));
+        // How much of its first generation a paced load process touches before the traffic: what it may allocate in a
+        // warm-up as long as it can be and the measured seconds (generously 8 KiB a message heard or sent; the customers'
+        // processes measured 3 to 5), up to the generation's 1 GiB less a margin.
+        int PreTouchMegabytes(int messagesPerSecond) => !pretouch || rate <= 0 ? 0
+            : (int)Math.Min(960, ((long)messagesPerSecond * (warmupMax + seconds + 10) * 8) / 1024);
         Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {(untilQuiet ? $"a warm-up of {warmup} to {warmupMax} s (until the compilers are quiet)" : $"{warmup} s warm-up")} then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}{(redis is null ? "" : ", Chat with the Redis backplane")}{(agentCapacity > 0 ? $", Chat agents online with {agentCapacity} place(s) each" : "")}{(agentsHear == "all" ? "" : ", Chat agents hear their own conversations only")}{(spin ? ", load processes spinning for work" : "")}, {Environment.ProcessorCount} cores");
 
         // Each round runs every hub once, the order alternating from round to round so that neither always runs in the
@@ -136,12 +141,6 @@ internal static class Orchestrator
                 await Task.Delay(500);
                 return Rss(server.Id);
             }
-
-            // How much of its first generation a paced load process touches before the traffic: what it may allocate
-            // in a warm-up as long as it can be and the measured seconds (generously 8 KiB a message heard or sent; the
-            // customers' processes measured 3 to 5), up to the generation's 1 GiB less a margin.
-            int PreTouchMegabytes(int messagesPerSecond) => !pretouch || rate <= 0 ? 0
-                : (int)Math.Min(960, ((long)messagesPerSecond * (warmupMax + seconds + 10) * 8) / 1024);
 
             var before = await IdleRssAsync();
             // The agents in a process of their own (as they would be on their own machines), the customers spread over the rest.
