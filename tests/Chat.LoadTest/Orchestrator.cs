@@ -42,8 +42,8 @@ internal static class Orchestrator
         var measureLate = TimeSpan.FromMilliseconds(args.GetInt("measure-late-ms", 0));
         // How much of its first generation a paced load process touches before the traffic: what it may allocate in a
         // warm-up as long as it can be and the measured seconds (generously 8 KiB a message heard or sent; the customers'
-        // processes measured 3 to 5), up to the generation's 1 GiB less a margin.
-        int PreTouchMegabytes(int messagesPerSecond) => !pretouch || rate <= 0 ? 0
+        // processes measured 3 to 5), up to the generation's 1 GiB less a margin; nothing as fast as possible (rate 0).
+        int PreTouchMegabytes(int messagesPerSecond) => !pretouch ? 0
             : (int)Math.Min(960, ((long)messagesPerSecond * (warmupMax + seconds + 10) * 8) / 1024);
         Console.WriteLine($"load: {customers:N0} customers and {agents} agent(s) over {processes} process(es), rate {(rate <= 0 ? "as fast as possible" : rate.ToString("N0", CultureInfo.InvariantCulture) + " msg/s")}, {(untilQuiet ? $"a warm-up of {warmup} to {warmupMax} s (until the compilers are quiet)" : $"{warmup} s warm-up")} then {seconds} s measured, {protocol}, storage {(postgres is null ? "SQLite" : "PostgreSQL")}, customers via {via}{(redis is null ? "" : ", Chat with the Redis backplane")}{(agentCapacity > 0 ? $", Chat agents online with {agentCapacity} place(s) each" : "")}{(agentsHear == "all" ? "" : ", Chat agents hear their own conversations only")}{(spin ? ", load processes spinning for work" : "")}, {Environment.ProcessorCount} cores");
 
